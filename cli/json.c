@@ -1,0 +1,143 @@
+/* json.c - `ephport --json`: keys documented in doc/ephport.1. */
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "output.h"
+
+#define VERSION_STRING PACKAGE_VERSION
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void json_percent(FILE *f, uint32_t bp)
+{
+	fprintf(f, "%u.%02u", bp / 100, bp % 100);
+}
+
+static void json_addr(FILE *f, const struct eph_addr *a)
+{
+	char buf[64];
+
+	json_string(f, eph_addr_format(a, buf, sizeof(buf)));
+}
+
+static void json_dest(FILE *f, const struct eph_dest *d)
+{
+	fputs("{\"local_address\": ", f);
+	json_addr(f, &d->laddr);
+	fputs(", \"remote_address\": ", f);
+	json_addr(f, &d->raddr);
+	fprintf(f, ", \"remote_port\": %u, \"sockets\": %u, \"time_wait\": %u, "
+		   "\"exhaustion_percent\": ",
+		d->rport, d->sockets, d->time_wait);
+	json_percent(f, d->exhaustion_bp);
+	fputc('}', f);
+}
+
+static void json_states(FILE *f, enum eph_proto p, const uint64_t *counts)
+{
+	const enum eph_tcp_state *st = eph_shown_states(p);
+
+	fputc('{', f);
+	for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++)
+		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "",
+			eph_state_key(st[i]), counts[st[i]]);
+	fputc('}', f);
+}
+
+static void json_proto(FILE *f, enum eph_proto p, const struct eph_proto_stats *s)
+{
+	fprintf(f, "    \"%s\": {\n", eph_proto_name(p));
+	fprintf(f, "      \"source\": \"%s\",\n", eph_source_name(s->source));
+	fprintf(f, "      \"range\": {\"low\": %u, \"high\": %u, \"size\": %u, "
+		   "\"reserved\": %u, \"usable\": %u},\n",
+		s->low, s->high, s->size, s->reserved, s->usable);
+	fprintf(f, "      \"all_reserved\": %s,\n", s->all_reserved ? "true" : "false");
+	fprintf(f, "      \"ports_in_use\": %u,\n      \"ports_free\": %u,\n",
+		s->ports_in_use, s->ports_free);
+	fprintf(f, "      \"sockets_in_range\": %" PRIu64 ",\n"
+		   "      \"sockets_total\": %" PRIu64 ",\n",
+		s->sockets_in_range, s->sockets_total);
+	fprintf(f, "      \"time_wait\": %" PRIu64 ",\n"
+		   "      \"time_wait_total\": %" PRIu64 ",\n",
+		s->time_wait, s->time_wait_total);
+	fprintf(f, "      \"totals_exact\": %s,\n", s->totals_exact ? "true" : "false");
+	fputs("      \"states_in_range\": ", f);
+	json_states(f, p, s->state_in_range);
+	fputs(",\n      \"states_total\": ", f);
+	json_states(f, p, s->state_total);
+	fprintf(f, ",\n      \"listeners_in_range\": %u,\n      \"listeners\": [",
+		s->listeners_in_range);
+	for (uint32_t i = 0; i < s->n_listeners; i++) {
+		fprintf(f, "%s{\"address\": ", i ? ", " : "");
+		json_addr(f, &s->listeners[i].addr);
+		fprintf(f, ", \"port\": %u}", s->listeners[i].port);
+	}
+	fprintf(f, "],\n      \"destinations\": %" PRIu64 ",\n"
+		   "      \"destinations_overflow\": %s,\n"
+		   "      \"destinations_untracked\": %" PRIu64 ",\n"
+		   "      \"top_destinations\": [",
+		s->destinations, s->dest_overflow ? "true" : "false",
+		s->dest_untracked);
+	for (uint32_t i = 0; i < s->n_top; i++) {
+		fputs(i ? ",\n        " : "\n        ", f);
+		json_dest(f, &s->top[i]);
+	}
+	fputs(s->n_top ? "\n      ],\n" : "],\n", f);
+	fputs("      \"worst_destination\": ", f);
+	if (s->has_worst)
+		json_dest(f, &s->worst);
+	else
+		fputs("null", f);
+	fputs(",\n      \"host_exhaustion_percent\": ", f);
+	json_percent(f, s->host_exhaustion_bp);
+	fputs(",\n      \"worst_destination_exhaustion_percent\": ", f);
+	json_percent(f, s->worst_dest_exhaustion_bp);
+	fputs(",\n      \"exhaustion_percent\": ", f);
+	json_percent(f, s->exhaustion_bp);
+	fputs("\n    }", f);
+}
+
+void eph_print_json(FILE *f, const struct eph_report *r)
+{
+	const struct eph_snapshot *s = r->snap;
+	int n = 0;
+
+	fprintf(f, "{\n  \"version\": \"%s\",\n", VERSION_STRING);
+	if (r->host) {
+		fputs("  \"host\": {\"hostname\": ", f);
+		json_string(f, r->host->hostname);
+		fputs(", \"os_name\": ", f);
+		json_string(f, r->host->os_name);
+		fputs(", \"os_release\": ", f);
+		json_string(f, r->host->os_release);
+		fputs("},\n", f);
+	} else {
+		fputs("  \"host\": null,\n", f);
+	}
+	fprintf(f, "  \"taken_us\": %" PRId64 ",\n  \"duration_us\": %u,\n",
+		s->taken_us, s->duration_us);
+	fprintf(f, "  \"source\": \"%s\",\n  \"protocols\": {\n",
+		eph_source_name(s->source));
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		if (!s->proto[p].collected)
+			continue;
+		if (n++)
+			fputs(",\n", f);
+		json_proto(f, (enum eph_proto)p, &s->proto[p]);
+	}
+	fputs("\n  }\n}\n", f);
+}

@@ -1,0 +1,195 @@
+/*
+ * main.c - the ephport command.
+ *
+ * Exit status: 0 numbers printed; 1 the collection failed (the reason on
+ * stderr, nothing on stdout); 2 bad usage.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS };
+enum { OPT_SOURCE = 256, OPT_PROC_ROOT, OPT_DEST_CAP, OPT_NO_TOTALS };
+
+static const struct option long_opts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "prometheus", no_argument, NULL, 'm' },
+	{ "top", required_argument, NULL, 't' },
+	{ "protocol", required_argument, NULL, 'P' },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
+	{ "dest-cap", required_argument, NULL, OPT_DEST_CAP },
+	{ "no-state-totals", no_argument, NULL, OPT_NO_TOTALS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ephport [OPTION]...\n"
+		"Show how close this host is to running out of ephemeral ports.\n\n"
+		"  -j, --json             JSON output (keys: ephport(1))\n"
+		"  -m, --prometheus       node_exporter textfile output\n"
+		"  -t, --top N            busiest destinations to list (0-%d, default 5)\n"
+		"  -P, --protocol P       tcp or udp; repeat for both (default both)\n"
+		"      --source S         auto, netlink or procfs (default auto)\n"
+		"      --proc-root DIR    read procfs files below DIR, not /proc\n"
+		"                         (also $EPHPORT_PROC_ROOT)\n"
+		"      --dest-cap N       destinations tracked exactly (default %u)\n"
+		"      --no-state-totals  let the kernel drop sockets outside the range\n"
+		"  -v, --verbose          say on stderr when netlink fell back to /proc\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          version\n\n"
+		"Exit status: 0 ok, 1 collection failed, 2 usage error.\n",
+		EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT);
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned long max,
+		      unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *s == '+' || v > max) {
+		fprintf(stderr, "ephport: --%s: '%s' is not a number from 0 to %lu\n",
+			opt, s, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct eph_config cfg;
+	struct eph_collector *c;
+	struct eph_snapshot snap;
+	struct eph_host host;
+	struct eph_report rep = { 0 };
+	enum format fmt = FMT_TEXT;
+	int opt, err, verbose = 0;
+	uint8_t protocols = 0;
+
+	eph_config_init(&cfg);
+	cfg.proc_root = getenv("EPHPORT_PROC_ROOT");
+	if (cfg.proc_root && !*cfg.proc_root)
+		cfg.proc_root = NULL;
+	while ((opt = getopt_long(argc, argv, "jmt:P:vhV", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			fmt = FMT_JSON;
+			break;
+		case 'm':
+			fmt = FMT_PROMETHEUS;
+			break;
+		case 't':
+			if (parse_uint("top", optarg, EPH_TOP_MAX, &cfg.top_n) < 0)
+				return 2;
+			break;
+		case 'P': {
+			int p = eph_proto_from_name(optarg);
+
+			if (p < 0) {
+				fprintf(stderr, "ephport: --protocol: '%s' is not tcp or udp\n",
+					optarg);
+				return 2;
+			}
+			protocols |= (uint8_t)(1u << p);
+			break;
+		}
+		case OPT_SOURCE:
+			if (strcmp(optarg, "auto") == 0)
+				cfg.source = EPH_PREFER_AUTO;
+			else if (strcmp(optarg, "netlink") == 0)
+				cfg.source = EPH_PREFER_NETLINK;
+			else if (strcmp(optarg, "procfs") == 0)
+				cfg.source = EPH_PREFER_PROCFS;
+			else {
+				fprintf(stderr, "ephport: --source: '%s' is not auto, netlink or procfs\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_PROC_ROOT:
+			cfg.proc_root = optarg;
+			break;
+		case OPT_DEST_CAP:
+			if (parse_uint("dest-cap", optarg, 1u << 24, &cfg.dest_cap) < 0)
+				return 2;
+			if (cfg.dest_cap == 0) {
+				fprintf(stderr, "ephport: --dest-cap: must be at least 1\n");
+				return 2;
+			}
+			break;
+		case OPT_NO_TOTALS:
+			cfg.state_totals = false;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ephport %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ephport: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (protocols)
+		cfg.protocols = protocols;
+
+	c = eph_collector_new(&cfg);
+	if (!c) {
+		fprintf(stderr, "ephport: cannot set up the collector: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	err = eph_collect(c, &snap);
+	if (err < 0) {
+		fprintf(stderr, "ephport: %s\n", eph_collector_error(c));
+		eph_collector_free(c);
+		return 1;
+	}
+	if (verbose && *eph_collector_note(c))
+		fprintf(stderr, "ephport: %s\n", eph_collector_note(c));
+	eph_collector_free(c);
+
+	rep.snap = &snap;
+	rep.top_n = cfg.top_n;
+	rep.host = eph_host_read(&host) == 0 ? &host : NULL;
+	switch (fmt) {
+	case FMT_JSON:
+		eph_print_json(stdout, &rep);
+		break;
+	case FMT_PROMETHEUS:
+		eph_print_prometheus(stdout, &rep);
+		break;
+	default:
+		eph_print_text(stdout, &rep);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "ephport: writing output: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* output.h - the ephport command's output formats. */
+#ifndef EPH_CLI_OUTPUT_H
+#define EPH_CLI_OUTPUT_H
+
+#include <stdio.h>
+
+#include "ephport.h"
+
+struct eph_report {
+	const struct eph_snapshot *snap;
+	const struct eph_host *host; /* NULL when libstatgrab failed */
+	unsigned top_n;
+};
+
+void eph_print_text(FILE *f, const struct eph_report *r);
+void eph_print_json(FILE *f, const struct eph_report *r);
+void eph_print_prometheus(FILE *f, const struct eph_report *r);
+
+/* States shown per protocol, in display order; ends with EPH_ST_UNKNOWN. */
+const enum eph_tcp_state *eph_shown_states(enum eph_proto p);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * prometheus.c - `ephport --prometheus`: the node_exporter textfile
+ * format.  Ratios are 0..1 (Prometheus convention), not percents.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "output.h"
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP ephport_%s %s\n# TYPE ephport_%s %s\n", name, help,
+		name, type);
+}
+
+static void ratio(FILE *f, uint32_t bp)
+{
+	fprintf(f, "%u.%04u\n", bp / EPH_BP_FULL, bp % EPH_BP_FULL);
+}
+
+typedef uint64_t (*field_fn)(const struct eph_proto_stats *s);
+
+#define FIELD(name, expr)                                             \
+	static uint64_t name(const struct eph_proto_stats *s) { return expr; }
+FIELD(f_low, s->low)
+FIELD(f_high, s->high)
+FIELD(f_size, s->size)
+FIELD(f_reserved, s->reserved)
+FIELD(f_usable, s->usable)
+FIELD(f_all_reserved, s->all_reserved)
+FIELD(f_in_use, s->ports_in_use)
+FIELD(f_free, s->ports_free)
+FIELD(f_listeners, s->listeners_in_range)
+FIELD(f_dests, s->destinations)
+FIELD(f_overflow, s->dest_overflow)
+FIELD(f_untracked, s->dest_untracked)
+FIELD(f_host_bp, s->host_exhaustion_bp)
+FIELD(f_worst_bp, s->worst_dest_exhaustion_bp)
+FIELD(f_bp, s->exhaustion_bp)
+
+static const struct {
+	const char *name, *help;
+	field_fn get;
+	int is_ratio;
+} per_proto[] = {
+	{ "range_low", "Lowest port of the ephemeral range (inclusive).", f_low, 0 },
+	{ "range_high", "Highest port of the ephemeral range (inclusive).", f_high, 0 },
+	{ "range_size", "Ports in the ephemeral range.", f_size, 0 },
+	{ "reserved_ports", "Reserved ports inside the range.", f_reserved, 0 },
+	{ "usable_ports", "Range size minus reserved ports: the pool.", f_usable, 0 },
+	{ "all_reserved", "1 when every port of the range is reserved.", f_all_reserved, 0 },
+	{ "ports_in_use", "Distinct pool ports held by at least one socket.", f_in_use, 0 },
+	{ "ports_free", "Pool ports held by no socket.", f_free, 0 },
+	{ "listeners_in_range", "Listening sockets on a pool port (a hazard).", f_listeners, 0 },
+	{ "destinations", "Distinct (local address, remote address, remote port) with pool sockets.", f_dests, 0 },
+	{ "destinations_overflow", "1 when more destinations exist than are tracked.", f_overflow, 0 },
+	{ "destinations_untracked_sockets", "Sockets of destinations not tracked.", f_untracked, 0 },
+	{ "host_exhaustion_ratio", "Ports in use over usable ports.", f_host_bp, 1 },
+	{ "worst_destination_exhaustion_ratio", "Sockets of the busiest destination over usable ports.", f_worst_bp, 1 },
+	{ "exhaustion_ratio", "Headline exhaustion: max of host and worst destination.", f_bp, 1 },
+};
+
+static void dest_labels(FILE *f, enum eph_proto p, const struct eph_dest *d)
+{
+	char l[64], r[64];
+
+	fprintf(f, "{protocol=\"%s\",local_address=\"%s\",remote_address=\"%s\",remote_port=\"%u\"} ",
+		eph_proto_name(p), eph_addr_format(&d->laddr, l, sizeof(l)),
+		eph_addr_format(&d->raddr, r, sizeof(r)), d->rport);
+}
+
+void eph_print_prometheus(FILE *f, const struct eph_report *r)
+{
+	const struct eph_snapshot *s = r->snap;
+	char buf[64];
+
+	head(f, "collection_duration_seconds", "gauge",
+	     "Time the last collection took.");
+	fprintf(f, "ephport_collection_duration_seconds %u.%06u\n",
+		s->duration_us / 1000000, s->duration_us % 1000000);
+	head(f, "source_info", "gauge", "Where socket records came from.");
+	fprintf(f, "ephport_source_info{source=\"%s\"} 1\n",
+		eph_source_name(s->source));
+
+	for (size_t i = 0; i < sizeof(per_proto) / sizeof(per_proto[0]); i++) {
+		head(f, per_proto[i].name, "gauge", per_proto[i].help);
+		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+			const struct eph_proto_stats *ps = &s->proto[p];
+			uint64_t v;
+
+			if (!ps->collected)
+				continue;
+			v = per_proto[i].get(ps);
+			fprintf(f, "ephport_%s{protocol=\"%s\"} ", per_proto[i].name,
+				eph_proto_name((enum eph_proto)p));
+			if (per_proto[i].is_ratio)
+				ratio(f, (uint32_t)v);
+			else
+				fprintf(f, "%" PRIu64 "\n", v);
+		}
+	}
+
+	head(f, "sockets", "gauge",
+	     "Sockets; scope=\"range\": local port in the pool.");
+	head(f, "state_sockets", "gauge",
+	     "Sockets per state; scope=\"range\": local port in the pool.");
+	head(f, "time_wait_sockets", "gauge",
+	     "TIME-WAIT sockets; scope=\"range\": local port in the pool.");
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *ps = &s->proto[p];
+		const char *pn = eph_proto_name((enum eph_proto)p);
+		const enum eph_tcp_state *st = eph_shown_states((enum eph_proto)p);
+
+		if (!ps->collected)
+			continue;
+		fprintf(f, "ephport_sockets{protocol=\"%s\",scope=\"range\"} %" PRIu64 "\n",
+			pn, ps->sockets_in_range);
+		fprintf(f, "ephport_sockets{protocol=\"%s\",scope=\"all\"} %" PRIu64 "\n",
+			pn, ps->sockets_total);
+		for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++) {
+			fprintf(f, "ephport_state_sockets{protocol=\"%s\",state=\"%s\",scope=\"range\"} %" PRIu64 "\n",
+				pn, eph_state_key(st[i]), ps->state_in_range[st[i]]);
+			fprintf(f, "ephport_state_sockets{protocol=\"%s\",state=\"%s\",scope=\"all\"} %" PRIu64 "\n",
+				pn, eph_state_key(st[i]), ps->state_total[st[i]]);
+		}
+		if (p == EPH_TCP) {
+			fprintf(f, "ephport_time_wait_sockets{protocol=\"%s\",scope=\"range\"} %" PRIu64 "\n",
+				pn, ps->time_wait);
+			fprintf(f, "ephport_time_wait_sockets{protocol=\"%s\",scope=\"all\"} %" PRIu64 "\n",
+				pn, ps->time_wait_total);
+		}
+	}
+
+	head(f, "listener_in_range_info", "gauge",
+	     "A listening socket on a pool port (address, port).");
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		for (uint32_t i = 0; s->proto[p].collected && i < s->proto[p].n_listeners; i++)
+			fprintf(f, "ephport_listener_in_range_info{protocol=\"%s\",address=\"%s\",port=\"%u\"} 1\n",
+				eph_proto_name((enum eph_proto)p),
+				eph_addr_format(&s->proto[p].listeners[i].addr, buf, sizeof(buf)),
+				s->proto[p].listeners[i].port);
+
+	head(f, "destination_sockets", "gauge", "Pool sockets per top destination.");
+	head(f, "destination_time_wait_sockets", "gauge",
+	     "TIME-WAIT pool sockets per top destination.");
+	head(f, "destination_exhaustion_ratio", "gauge",
+	     "Sockets of a destination over usable ports.");
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *ps = &s->proto[p];
+
+		for (uint32_t i = 0; ps->collected && i < ps->n_top; i++) {
+			const struct eph_dest *d = &ps->top[i];
+
+			fputs("ephport_destination_sockets", f);
+			dest_labels(f, (enum eph_proto)p, d);
+			fprintf(f, "%u\n", d->sockets);
+			fputs("ephport_destination_time_wait_sockets", f);
+			dest_labels(f, (enum eph_proto)p, d);
+			fprintf(f, "%u\n", d->time_wait);
+			fputs("ephport_destination_exhaustion_ratio", f);
+			dest_labels(f, (enum eph_proto)p, d);
+			ratio(f, d->exhaustion_bp);
+		}
+	}
+}

@@ -1,0 +1,285 @@
+/*
+ * collector.c - one collection: the range, then every socket of each
+ * protocol through the tally, from netlink or, when sock_diag is not
+ * available, from /proc.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockets.h"
+#include "tally.h"
+
+#define ALL_STATES ((1u << EPH_ST_COUNT) - 2) /* every state but 0 */
+
+struct eph_collector {
+	struct eph_config cfg;
+	char proc_root[1024];
+	struct eph_tally *tally[EPH_PROTO_COUNT];
+	struct eph_range range[EPH_PROTO_COUNT];
+	int fd; /* NETLINK_SOCK_DIAG, opened on first use */
+	uint32_t seq;
+	bool legacy_broken; /* TCPDIAG_GETSOCK refused once: use v2 */
+	char error[512];
+	char note[600];
+	char rbuf[EPH_DIAG_RECV_BUF] __attribute__((aligned(8)));
+};
+
+void eph_config_init(struct eph_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->protocols = (1u << EPH_TCP) | (1u << EPH_UDP);
+	cfg->top_n = 5;
+	cfg->dest_cap = EPH_DEST_CAP_DEFAULT;
+	cfg->source = EPH_PREFER_AUTO;
+	cfg->state_totals = true;
+}
+
+struct eph_collector *eph_collector_new(const struct eph_config *cfg)
+{
+	struct eph_collector *c;
+	const char *root = cfg->proc_root ? cfg->proc_root : "/proc";
+
+	if (cfg->top_n > EPH_TOP_MAX || strlen(root) >= sizeof(c->proc_root) ||
+	    cfg->protocols >= (1u << EPH_PROTO_COUNT) ||
+	    cfg->source > EPH_PREFER_PROCFS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	if (!c->cfg.protocols)
+		c->cfg.protocols = (1u << EPH_TCP) | (1u << EPH_UDP);
+	if (!c->cfg.dest_cap)
+		c->cfg.dest_cap = EPH_DEST_CAP_DEFAULT;
+	strcpy(c->proc_root, root);
+	c->cfg.proc_root = c->proc_root;
+	c->fd = -1;
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		c->tally[p] = eph_tally_new(c->cfg.dest_cap);
+		if (!c->tally[p]) {
+			int err = errno;
+
+			eph_collector_free(c);
+			errno = err;
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void eph_collector_free(struct eph_collector *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		eph_tally_free(c->tally[p]);
+	free(c);
+}
+
+const char *eph_collector_error(const struct eph_collector *c)
+{
+	return c->error;
+}
+
+const char *eph_collector_note(const struct eph_collector *c)
+{
+	return c->note;
+}
+
+/* Errors meaning "this kernel cannot answer that request". */
+static bool diag_unavailable(int err)
+{
+	switch (-err) {
+	case EAFNOSUPPORT:
+	case EPROTONOSUPPORT:
+	case ENOENT:
+	case EOPNOTSUPP:
+	case EINVAL:
+	case EPERM:
+	case EACCES:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int dump(struct eph_collector *c, int legacy, int family, int protocol,
+		bool filtered, struct eph_tally *t)
+{
+	const struct eph_range *r = &c->range[protocol == IPPROTO_TCP ? EPH_TCP
+								       : EPH_UDP];
+	char req[256];
+	int len;
+
+	c->seq++;
+	/* low > high means no filter. */
+	len = eph_diag_build_request(req, sizeof(req), legacy, family, protocol,
+				     ALL_STATES, filtered ? r->low : 1,
+				     filtered ? r->high : 0, c->seq);
+	if (len < 0)
+		return len;
+	return eph_diag_dump(c->fd, req, (size_t)len, c->seq, c->rbuf,
+			     sizeof(c->rbuf), eph_tally_add, t);
+}
+
+static int netlink_proto(struct eph_collector *c, enum eph_proto p)
+{
+	int proto = p == EPH_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	bool filtered = !c->cfg.state_totals;
+	struct eph_tally *t = c->tally[p];
+	int err;
+
+	if (c->fd < 0) {
+		c->fd = eph_diag_open();
+		if (c->fd < 0) {
+			err = c->fd;
+			c->fd = -1;
+			snprintf(c->error, sizeof(c->error),
+				 "netlink socket (NETLINK_SOCK_DIAG): %s",
+				 strerror(-err));
+			return err;
+		}
+	}
+	if (p == EPH_TCP && !c->legacy_broken) {
+		err = dump(c, 1, AF_INET, proto, filtered, t);
+		if (err == 0 || !diag_unavailable(err))
+			goto out;
+		/* Fall back to one v2 request per family. */
+		c->legacy_broken = true;
+		eph_tally_begin(t, p, &c->range[p]);
+	}
+	err = dump(c, 0, AF_INET, proto, filtered, t);
+	if (err == 0) {
+		err = dump(c, 0, AF_INET6, proto, filtered, t);
+		/* No IPv6 in this kernel: IPv4 is the whole table. */
+		if (err == -EAFNOSUPPORT || err == -ENOENT)
+			err = 0;
+	}
+out:
+	if (err < 0) {
+		snprintf(c->error, sizeof(c->error),
+			 "netlink sock_diag dump of %s sockets: %s",
+			 eph_proto_name(p), strerror(-err));
+		/* The socket may hold half a dump: start afresh next time. */
+		close(c->fd);
+		c->fd = -1;
+	}
+	return err;
+}
+
+static int procfs_proto(struct eph_collector *c, enum eph_proto p)
+{
+	int err = eph_proc_read(c->proc_root, p, AF_INET, eph_tally_add,
+				c->tally[p], c->error, sizeof(c->error));
+
+	if (err < 0)
+		return err;
+	err = eph_proc_read(c->proc_root, p, AF_INET6, eph_tally_add,
+			    c->tally[p], c->error, sizeof(c->error));
+	/* No /proc/net/tcp6 when IPv6 is disabled. */
+	return err == -ENOENT ? 0 : err;
+}
+
+static int collect_proto(struct eph_collector *c, enum eph_proto p,
+			 enum eph_source *used)
+{
+	int err;
+
+	eph_tally_begin(c->tally[p], p, &c->range[p]);
+	if (c->cfg.source != EPH_PREFER_PROCFS) {
+		err = netlink_proto(c, p);
+		if (err == 0) {
+			*used = EPH_SOURCE_NETLINK;
+			return 0;
+		}
+		if (c->cfg.source == EPH_PREFER_NETLINK || !diag_unavailable(err))
+			return err;
+		snprintf(c->note, sizeof(c->note), "%s; read /proc/net instead",
+			 c->error);
+		eph_tally_begin(c->tally[p], p, &c->range[p]);
+	}
+	*used = EPH_SOURCE_PROCFS;
+	return procfs_proto(c, p);
+}
+
+/* TIME_WAIT on every port, from /proc/net/sockstat ("TCP: ... tw N"). */
+static int sockstat_time_wait(const char *proc_root, uint64_t *tw)
+{
+	char path[1100], buf[2048];
+	const char *p;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/net/sockstat", proc_root);
+	n = eph_read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	p = strstr(buf, "\nTCP: ");
+	if (!p)
+		p = strncmp(buf, "TCP: ", 5) == 0 ? buf : NULL;
+	if (!p || !(p = strstr(p, " tw ")))
+		return -EBADMSG;
+	*tw = strtoull(p + 4, NULL, 10);
+	return 0;
+}
+
+static int64_t now_us(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
+{
+	/* Static scratch would not be thread-safe; the snapshot is ~10 KiB. */
+	struct eph_snapshot *s = calloc(1, sizeof(*s));
+	int64_t start = now_us(CLOCK_MONOTONIC);
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	c->error[0] = c->note[0] = '\0';
+	err = eph_range_read(c->proc_root, c->range, c->error, sizeof(c->error));
+	if (err < 0)
+		goto out;
+	s->source = EPH_SOURCE_NONE;
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		struct eph_proto_stats *ps = &s->proto[p];
+		enum eph_source used = EPH_SOURCE_NONE;
+
+		if (!(c->cfg.protocols & (1u << p)))
+			continue;
+		err = collect_proto(c, (enum eph_proto)p, &used);
+		if (err < 0)
+			goto out;
+		eph_tally_end(c->tally[p], c->cfg.top_n, ps);
+		ps->source = used;
+		if (used == EPH_SOURCE_NETLINK && !c->cfg.state_totals) {
+			ps->totals_exact = false;
+			if (p == EPH_TCP)
+				sockstat_time_wait(c->proc_root,
+						   &ps->time_wait_total);
+		}
+		if (s->source != EPH_SOURCE_PROCFS)
+			s->source = used;
+		s->protocols |= (uint8_t)(1u << p);
+	}
+	s->duration_us = (uint32_t)(now_us(CLOCK_MONOTONIC) - start);
+	s->taken_us = now_us(CLOCK_REALTIME);
+	*snap = *s;
+	c->error[0] = '\0';
+out:
+	free(s);
+	return err;
+}

@@ -1,0 +1,149 @@
+"""Shared helpers for the integration tests: a private network namespace
+with a tiny ephemeral range, real sockets, and `ss` as the cross-check.
+
+Exit codes follow automake: 0 pass, 1 fail, 77 skip (no root / no netns).
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+SKIP = 77
+
+
+def enter_private_netns(argv):
+    """Re-exec the calling script under `unshare -n` unless already there."""
+    if os.environ.get("EPH_IN_NETNS") == "1":
+        return
+    if os.geteuid() != 0:
+        print("SKIP: needs root for unshare -n", file=sys.stderr)
+        sys.exit(SKIP)
+    env = dict(os.environ, EPH_IN_NETNS="1")
+    try:
+        rc = subprocess.call(["unshare", "-n", sys.executable] + argv, env=env)
+    except FileNotFoundError:
+        print("SKIP: unshare not found", file=sys.stderr)
+        sys.exit(SKIP)
+    sys.exit(rc)
+
+
+def setup_namespace(low, high, reserved=""):
+    subprocess.check_call(["ip", "link", "set", "lo", "up"])
+    write_sysctl("net/ipv4/ip_local_port_range", f"{low} {high}")
+    write_sysctl("net/ipv4/ip_local_reserved_ports", reserved)
+    # Loopback reuses TIME_WAIT ports by default (tcp_tw_reuse=2), which
+    # would make the TIME_WAIT counts depend on timing.
+    write_sysctl("net/ipv4/tcp_tw_reuse", "0")
+
+
+def write_sysctl(name, value):
+    with open(f"/proc/sys/{name}", "w") as f:
+        f.write(value)
+
+
+def ephport(*args, check=True):
+    exe = os.environ.get("EPHPORT", "./ephport")
+    r = subprocess.run([exe] + list(args), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise AssertionError(f"ephport {args} exited {r.returncode}: {r.stderr}")
+    return r
+
+
+def ephport_json(*args):
+    return json.loads(ephport("--json", *args).stdout)
+
+
+def ss_sockets(proto):
+    """(state, local addr, local port, peer addr, peer port) from `ss`."""
+    flag = "-Htan" if proto == "tcp" else "-Huan"
+    out = subprocess.check_output(["ss", flag], text=True)
+    rows = []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 5:
+            continue
+        state = f[0]
+        laddr, lport = split_endpoint(f[3])
+        raddr, rport = split_endpoint(f[4])
+        rows.append((state, laddr, lport, raddr, 0 if rport == "*" else int(rport)))
+    return rows
+
+
+def split_endpoint(ep):
+    addr, _, port = ep.rpartition(":")
+    addr = addr.strip("[]")
+    if addr.startswith("::ffff:"):
+        addr = addr[7:]
+    return addr, (int(port) if port.isdigit() else port)
+
+
+def parse_reserved(spec):
+    ports = set()
+    for part in filter(None, spec.split(",")):
+        a, _, b = part.partition("-")
+        ports.update(range(int(a), int(b or a) + 1))
+    return ports
+
+
+def in_pool(port, low, high, reserved):
+    return isinstance(port, int) and low <= port <= high and port not in reserved
+
+
+class Checker:
+    def __init__(self):
+        self.failures = 0
+        self.checks = 0
+
+    def eq(self, what, got, want):
+        self.checks += 1
+        if got != want:
+            self.failures += 1
+            print(f"FAIL {what}: got {got!r}, want {want!r}")
+        else:
+            print(f"ok   {what} = {got!r}")
+
+    def done(self):
+        print(f"{self.checks - self.failures} passed, {self.failures} failed")
+        sys.exit(1 if self.failures else 0)
+
+
+def tcp_listen(addr, port, family=socket.AF_INET, reuse=True):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(1024)
+    return s
+
+
+def tcp_connect(addr, port, family=socket.AF_INET, bind=None, reuse=False):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if bind:
+        s.bind(bind)
+    s.connect((addr, port))
+    return s
+
+
+def make_time_wait(server, addr, port, n, keep):
+    """n client sockets that end in TIME_WAIT on the client (active) side.
+    Other connections waiting on server are accepted into keep."""
+    for _ in range(n):
+        c = tcp_connect(addr, port)
+        while True:
+            a, peer = server.accept()
+            if peer[1] == c.getsockname()[1]:
+                break
+            keep.append(a)
+        c.close()       # client FIN first: the client side keeps TIME_WAIT
+        time.sleep(0.01)
+        a.close()
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if sum(1 for r in ss_sockets("tcp") if r[0] == "TIME-WAIT") >= n:
+            return
+        time.sleep(0.05)
