@@ -168,6 +168,7 @@ static int read_one(const char *path, int family, eph_sock_cb cb, void *ctx,
 {
 	char buf[65536];
 	size_t have = 0;
+	long lines_done = 0; /* whole lines parsed in earlier chunks */
 	int first = 1, fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -199,10 +200,12 @@ static int read_one(const char *path, int family, eph_sock_cb cb, void *ctx,
 		r = eph_proc_parse(buf, have, family, first, &used, cb, ctx,
 				   &bad);
 		if (r < 0) {
-			snprintf(why, why_len, "%s: malformed line", path);
+			snprintf(why, why_len, "%s:%ld: malformed line", path,
+				 lines_done + bad);
 			close(fd);
 			return -EBADMSG;
 		}
+		lines_done += r + (first && used > 0);
 		if (used > 0)
 			first = 0;
 		memmove(buf, buf + used, have - used);

@@ -114,17 +114,23 @@ static inline uint64_t mix64(uint64_t x)
 
 static uint32_t dest_hash(const struct eph_sock *s)
 {
-	uint64_t a[4];
-	uint64_t h;
+	uint64_t h = (uint64_t)s->rport << 8 | s->family;
 
-	memcpy(a, s->laddr, 16);
-	memcpy(a + 2, s->raddr, 16);
-	h = (uint64_t)s->rport << 8 | s->family;
-	h = mix64(h ^ a[0]);
-	if (s->family == AF_INET6)
+	if (s->family == AF_INET6) {
+		uint64_t a[4];
+
+		memcpy(a, s->laddr, 16);
+		memcpy(a + 2, s->raddr, 16);
+		h = mix64(h ^ a[0]);
 		h = mix64(h ^ a[1] ^ mix64(a[2]) ^ (a[3] << 1));
-	else
-		h = mix64(h ^ a[2]);
+	} else {
+		/* Only the 4 bytes dest_equal() compares. */
+		uint32_t l, r;
+
+		memcpy(&l, s->laddr, 4);
+		memcpy(&r, s->raddr, 4);
+		h = mix64(h ^ ((uint64_t)l << 32 | r));
+	}
 	return (uint32_t)h;
 }
 

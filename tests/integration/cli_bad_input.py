@@ -91,7 +91,7 @@ expect_failure("missing /proc/net/tcp",
 expect_failure("malformed /proc/net/tcp",
                run("--source", "procfs", "--proc-root",
                    make_root(tcp=tcp_line(0, 40001, 80, 1) + "   1: zzzz\n", udp="")),
-               1, "net/tcp: malformed line")
+               1, "net/tcp:3: malformed line")
 
 # A whole host from fixtures: exact numbers, no tcp6/udp6 (IPv6 disabled).
 tcp = (tcp_line(0, 40001, 80, 1) + tcp_line(1, 40002, 80, 1) +

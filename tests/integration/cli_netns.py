@@ -13,52 +13,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nsutil  # noqa: E402
-from nsutil import tcp_connect, tcp_listen  # noqa: E402
+from nsutil import tcp_connect, tcp_listen  # noqa: E402,F401
 
 nsutil.enter_private_netns(sys.argv)
 ck = nsutil.Checker()
 keep = []
 
 # --- Scenario A -----------------------------------------------------------
-LOW, HIGH, RES = 40000, 40099, "40010-40014,40050"
+LOW, HIGH, RES = nsutil.SCENARIO_A
 reserved = nsutil.parse_reserved(RES)
 nsutil.setup_namespace(LOW, HIGH, RES)
 
-srv_a = tcp_listen("127.0.0.1", 8080)
-srv_b = tcp_listen("127.0.0.2", 9090)
-srv_6 = tcp_listen("::1", 8080, socket.AF_INET6)
-keep += [srv_a, srv_b, srv_6]
-keep.append(tcp_listen("0.0.0.0", 40020))   # a service inside the range
-keep.append(tcp_listen("0.0.0.0", 40050))   # on a reserved port: fine
-# Explicit binds first, so no autobound socket has taken their ports.
-# The same port over IPv4 and IPv6: one port in use.
-keep.append(tcp_connect("127.0.0.1", 8080, bind=("127.0.0.1", 40060)))
-keep.append(tcp_connect("::1", 8080, socket.AF_INET6, bind=("::1", 40060)))
-# One port reused towards two destinations.
-keep.append(tcp_connect("127.0.0.1", 8080, bind=("127.0.0.1", 40070), reuse=True))
-keep.append(tcp_connect("127.0.0.2", 9090, bind=("127.0.0.1", 40070), reuse=True))
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 40030))                # unconnected UDP in the range
-keep.append(u)
-nsutil.make_time_wait(srv_a, "127.0.0.1", 8080, 3, keep)
-keep += [tcp_connect("127.0.0.1", 8080) for _ in range(10)]
-keep += [tcp_connect("127.0.0.2", 9090) for _ in range(5)]
-keep += [tcp_connect("::1", 8080, socket.AF_INET6) for _ in range(2)]
-for srv in (srv_a, srv_b, srv_6):
-    srv.setblocking(False)
-    try:
-        while True:
-            keep.append(srv.accept()[0])
-    except BlockingIOError:
-        pass
-# UDP: two connected clients.
-udp_srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp_srv.bind(("127.0.0.1", 5353))
-keep.append(udp_srv)
-for _ in range(2):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect(("127.0.0.1", 5353))
-    keep.append(u)
+keep += nsutil.scenario_a_sockets()
 
 j = nsutil.ephport_json("--top", "10")
 tcp, udp = j["protocols"]["tcp"], j["protocols"]["udp"]

@@ -147,3 +147,52 @@ def make_time_wait(server, addr, port, n, keep):
         if sum(1 for r in ss_sockets("tcp") if r[0] == "TIME-WAIT") >= n:
             return
         time.sleep(0.05)
+
+
+# Scenario A: range 40000-40099, reserved 40010-40014 and 40050 (usable 94).
+SCENARIO_A = (40000, 40099, "40010-40014,40050")
+
+
+def scenario_a_sockets():
+    """The known mix of scenario A; returns the sockets to keep open.
+    TCP in range: 21 established, 3 TIME_WAIT, 1 listener (40020; 40050 is
+    reserved); destinations 127.0.0.1->127.0.0.1:8080 15 (3 TIME_WAIT),
+    ->127.0.0.2:9090 6, ::1->::1:8080 3.  UDP: 2 connected to
+    127.0.0.1:5353, one unconnected on 127.0.0.1:40030, the server on 5353."""
+    keep = []
+    srv_a = tcp_listen("127.0.0.1", 8080)
+    srv_b = tcp_listen("127.0.0.2", 9090)
+    srv_6 = tcp_listen("::1", 8080, socket.AF_INET6)
+    keep += [srv_a, srv_b, srv_6]
+    keep.append(tcp_listen("0.0.0.0", 40020))   # a service inside the range
+    keep.append(tcp_listen("0.0.0.0", 40050))   # on a reserved port: fine
+    # Explicit binds first, so no autobound socket has taken their ports.
+    # The same port over IPv4 and IPv6: one port in use.
+    keep.append(tcp_connect("127.0.0.1", 8080, bind=("127.0.0.1", 40060)))
+    keep.append(tcp_connect("::1", 8080, socket.AF_INET6, bind=("::1", 40060)))
+    # One port reused towards two destinations.
+    keep.append(tcp_connect("127.0.0.1", 8080, bind=("127.0.0.1", 40070), reuse=True))
+    keep.append(tcp_connect("127.0.0.2", 9090, bind=("127.0.0.1", 40070), reuse=True))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 40030))                # unconnected UDP in the range
+    keep.append(u)
+    make_time_wait(srv_a, "127.0.0.1", 8080, 3, keep)
+    keep += [tcp_connect("127.0.0.1", 8080) for _ in range(10)]
+    keep += [tcp_connect("127.0.0.2", 9090) for _ in range(5)]
+    keep += [tcp_connect("::1", 8080, socket.AF_INET6) for _ in range(2)]
+    for srv in (srv_a, srv_b, srv_6):
+        srv.setblocking(False)
+        try:
+            while True:
+                keep.append(srv.accept()[0])
+        except BlockingIOError:
+            pass
+    # UDP: two connected clients.
+    udp_srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp_srv.bind(("127.0.0.1", 5353))
+    keep.append(udp_srv)
+    for _ in range(2):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.connect(("127.0.0.1", 5353))
+        keep.append(u)
+    return keep

@@ -1,0 +1,254 @@
+/* conf.c - ephportd.conf parsing (see ephportd.conf(5)). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+
+void ephd_config_defaults(struct ephd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->interval = 10;
+	c->top_n = 5;
+	c->dest_cap = EPH_DEST_CAP_DEFAULT;
+	c->protocols = (1u << EPH_TCP) | (1u << EPH_UDP);
+	c->state_totals = true;
+	c->source = EPH_PREFER_AUTO;
+	c->rising_bp = 8000;
+	c->falling_bp = 7000;
+	c->dest_alarm = true;
+	c->ping_interval = 15;
+}
+
+static int parse_unsigned(const char *s, unsigned min, unsigned max,
+			  unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* "80" or "80.5" percent into hundredths. */
+static int parse_percent(const char *s, unsigned *bp)
+{
+	unsigned whole, frac = 0;
+	const char *dot = strchr(s, '.');
+	char buf[16];
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	if (dot) {
+		size_t n = strlen(dot + 1);
+
+		buf[dot - s] = '\0';
+		if (n < 1 || n > 2 || parse_unsigned(dot + 1, 0, 99, &frac) < 0)
+			return -1;
+		if (n == 1)
+			frac *= 10;
+	}
+	if (parse_unsigned(buf, 0, 100, &whole) < 0 || (whole == 100 && frac))
+		return -1;
+	*bp = whole * 100 + frac;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -1;
+}
+
+static int parse_protocols(char *s, uint8_t *out)
+{
+	uint8_t mask = 0;
+
+	for (char *tok = strtok(s, ", "); tok; tok = strtok(NULL, ", ")) {
+		int p = eph_proto_from_name(tok);
+
+		if (p < 0)
+			return -1;
+		mask |= (uint8_t)(1u << p);
+	}
+	if (!mask)
+		return -1;
+	*out = mask;
+	return 0;
+}
+
+/* Apply one "token value" pair; returns NULL or the reason it failed. */
+static const char *apply(struct ephd_config *c, const char *tok, char *val)
+{
+	if (strcasecmp(tok, "interval") == 0)
+		return parse_unsigned(val, 1, 86400, &c->interval) < 0
+			       ? "interval: expected seconds from 1 to 86400"
+			       : NULL;
+	if (strcasecmp(tok, "topDestinations") == 0)
+		return parse_unsigned(val, 0, EPH_TOP_MAX, &c->top_n) < 0
+			       ? "topDestinations: expected a number from 0 to 32"
+			       : NULL;
+	if (strcasecmp(tok, "destinationCap") == 0)
+		return parse_unsigned(val, 1, 1u << 24, &c->dest_cap) < 0
+			       ? "destinationCap: expected a number from 1 to 16777216"
+			       : NULL;
+	if (strcasecmp(tok, "protocols") == 0)
+		return parse_protocols(val, &c->protocols) < 0
+			       ? "protocols: expected tcp, udp or tcp,udp"
+			       : NULL;
+	if (strcasecmp(tok, "stateTotals") == 0)
+		return parse_bool(val, &c->state_totals) < 0
+			       ? "stateTotals: expected yes or no"
+			       : NULL;
+	if (strcasecmp(tok, "source") == 0) {
+		if (strcmp(val, "auto") == 0)
+			c->source = EPH_PREFER_AUTO;
+		else if (strcmp(val, "netlink") == 0)
+			c->source = EPH_PREFER_NETLINK;
+		else if (strcmp(val, "procfs") == 0)
+			c->source = EPH_PREFER_PROCFS;
+		else
+			return "source: expected auto, netlink or procfs";
+		return NULL;
+	}
+	if (strcasecmp(tok, "risingThreshold") == 0)
+		return parse_percent(val, &c->rising_bp) < 0
+			       ? "risingThreshold: expected a percent from 0 to 100"
+			       : NULL;
+	if (strcasecmp(tok, "fallingThreshold") == 0)
+		return parse_percent(val, &c->falling_bp) < 0
+			       ? "fallingThreshold: expected a percent from 0 to 100"
+			       : NULL;
+	if (strcasecmp(tok, "destinationAlarm") == 0)
+		return parse_bool(val, &c->dest_alarm) < 0
+			       ? "destinationAlarm: expected yes or no"
+			       : NULL;
+	if (strcasecmp(tok, "agentXPingInterval") == 0)
+		return parse_unsigned(val, 0, 3600, &c->ping_interval) < 0
+			       ? "agentXPingInterval: expected seconds from 0 to 3600"
+			       : NULL;
+	if (strcasecmp(tok, "agentXSocket") == 0) {
+		if (strlen(val) >= sizeof(c->agentx_socket))
+			return "agentXSocket: too long";
+		strcpy(c->agentx_socket, val);
+		return NULL;
+	}
+	if (strcasecmp(tok, "procRoot") == 0) {
+		if (strlen(val) >= sizeof(c->proc_root) || val[0] != '/')
+			return "procRoot: expected an absolute path";
+		strcpy(c->proc_root, val);
+		return NULL;
+	}
+	return "unknown token";
+}
+
+int ephd_config_parse(const char *buf, size_t len, const char *name,
+		      struct ephd_config *c, char *err, size_t err_len)
+{
+	const char *p = buf, *end = buf + len;
+	unsigned line = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		char text[512], *tok, *val, *hash, *rest;
+		const char *why;
+
+		line++;
+		if (n >= sizeof(text)) {
+			snprintf(err, err_len, "%s:%u: line too long", name, line);
+			return -EINVAL;
+		}
+		memcpy(text, p, n);
+		text[n] = '\0';
+		p = nl ? nl + 1 : end;
+		if ((hash = strchr(text, '#')))
+			*hash = '\0';
+		tok = strtok_r(text, " \t\r", &rest);
+		if (!tok)
+			continue;
+		val = strtok_r(NULL, " \t\r", &rest);
+		if (!val) {
+			snprintf(err, err_len, "%s:%u: %s: missing value", name,
+				 line, tok);
+			return -EINVAL;
+		}
+		if (strtok_r(NULL, " \t\r", &rest)) {
+			snprintf(err, err_len, "%s:%u: %s: one value expected",
+				 name, line, tok);
+			return -EINVAL;
+		}
+		why = apply(c, tok, val);
+		if (why) {
+			if (strcmp(why, "unknown token") == 0)
+				snprintf(err, err_len, "%s:%u: unknown token '%.64s'",
+					 name, line, tok);
+			else
+				snprintf(err, err_len, "%s:%u: %s (got '%.64s')",
+					 name, line, why, val);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int ephd_config_check(const struct ephd_config *c, char *err, size_t err_len)
+{
+	if (c->falling_bp >= c->rising_bp) {
+		snprintf(err, err_len,
+			 "fallingThreshold (%u.%02u%%) must be below risingThreshold (%u.%02u%%)",
+			 c->falling_bp / 100, c->falling_bp % 100,
+			 c->rising_bp / 100, c->rising_bp % 100);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ephd_config_load(const char *path, struct ephd_config *c, char *err,
+		     size_t err_len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		snprintf(err, err_len, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	buf = malloc(1 << 20);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = (long)fread(buf, 1, 1 << 20, f);
+	if (ferror(f) || !feof(f)) {
+		snprintf(err, err_len, "%s: %s", path,
+			 ferror(f) ? strerror(errno) : "larger than 1 MiB");
+		ret = -EINVAL;
+	} else {
+		ret = ephd_config_parse(buf, (size_t)n, path, c, err, err_len);
+	}
+	free(buf);
+	fclose(f);
+	return ret;
+}

@@ -1,0 +1,482 @@
+/*
+ * ephportd - AgentX subagent serving EPHEMERAL-PORT-MIB.
+ *
+ * Two threads: the collector thread collects every interval and builds
+ * an immutable view (mib.c) of the snapshot, then wakes the main thread
+ * through a pipe; the main thread owns every Net-SNMP call, swaps the
+ * view in and answers requests from it.  A GET therefore never waits for
+ * a collection, and a failed collection keeps the last good numbers with
+ * ephCollectorStatus stale(2).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "conf.h"
+#include "mib.h"
+
+#ifndef EPHD_DEFAULT_CONFIG
+#define EPHD_DEFAULT_CONFIG "/etc/snmp/ephportd.conf"
+#endif
+
+static volatile sig_atomic_t keep_running = 1;
+
+/* Shared between the threads, under lock. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct ephd_view *published; /* newest view not yet taken */
+	bool stop;
+} shared = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
+	     false };
+
+static int wake_pipe[2] = { -1, -1 };
+static struct ephd_view *current; /* main thread only */
+static struct ephd_config cfg;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	keep_running = 0;
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- collector thread (no Net-SNMP calls here) ------------------------- */
+
+static void read_namespace(struct ephd_state *st)
+{
+	char link[64];
+	ssize_t n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
+	struct stat sb;
+
+	snprintf(st->ns_name, sizeof(st->ns_name), "self");
+	if (n > 0) {
+		link[n] = '\0';
+		snprintf(st->ns_name, sizeof(st->ns_name), "%s", link);
+	}
+	if (stat("/proc/self/ns/net", &sb) == 0)
+		st->ns_inode = (uint32_t)sb.st_ino;
+}
+
+static void publish(struct ephd_view *v)
+{
+	struct ephd_view *old;
+	char byte = 1;
+
+	pthread_mutex_lock(&shared.lock);
+	old = shared.published;
+	shared.published = v;
+	pthread_mutex_unlock(&shared.lock);
+	ephd_view_free(old); /* never taken: superseded */
+	if (write(wake_pipe[1], &byte, 1) < 0 && errno != EAGAIN)
+		snmp_log(LOG_ERR, "ephportd: wake pipe: %s\n", strerror(errno));
+}
+
+static void *collector_main(void *arg)
+{
+	struct eph_collector *c = arg;
+	struct eph_snapshot *snap = calloc(1, sizeof(*snap));
+	struct ephd_state st = { 0 };
+	char last_error[512] = "";
+
+	st.status = EPHD_FAILED;
+	st.interval = cfg.interval;
+	st.rising_bp = cfg.rising_bp;
+	st.falling_bp = cfg.falling_bp;
+	st.dest_alarm = cfg.dest_alarm;
+	read_namespace(&st);
+	for (;;) {
+		struct timespec until;
+		struct ephd_view *v;
+		int err = snap ? eph_collect(c, snap) : -ENOMEM;
+
+		st.collections++;
+		if (err == 0) {
+			st.snap = snap;
+			st.status = EPHD_OK;
+			last_error[0] = '\0';
+		} else {
+			st.failures++;
+			st.status = st.snap ? EPHD_STALE : EPHD_FAILED;
+			/* Log a problem once, not every interval. */
+			if (strcmp(last_error, eph_collector_error(c)) != 0) {
+				snprintf(last_error, sizeof(last_error), "%s",
+					 eph_collector_error(c));
+				fprintf(stderr, "ephportd: collection failed: %s\n",
+					last_error);
+			}
+		}
+		v = ephd_mib_build(&st);
+		if (v)
+			publish(v);
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += cfg.interval;
+		pthread_mutex_lock(&shared.lock);
+		while (!shared.stop &&
+		       pthread_cond_timedwait(&shared.wake, &shared.lock, &until) != ETIMEDOUT)
+			;
+		if (shared.stop) {
+			pthread_mutex_unlock(&shared.lock);
+			break;
+		}
+		pthread_mutex_unlock(&shared.lock);
+	}
+	free(snap);
+	return NULL;
+}
+
+/* ---- main thread: Net-SNMP ----------------------------------------------- */
+
+static void take_published(int fd, void *data)
+{
+	char buf[64];
+	struct ephd_view *v;
+
+	(void)data;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&shared.lock);
+	v = shared.published;
+	shared.published = NULL;
+	pthread_mutex_unlock(&shared.lock);
+	if (v) {
+		ephd_view_free(current);
+		current = v;
+	}
+}
+
+static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
+{
+	const struct ephd_value *val = &row->value;
+	u_long ul;
+	long l;
+	struct counter64 c64;
+
+	switch (val->type) {
+	case EPHD_INTEGER:
+		l = val->v.i;
+		snmp_set_var_typed_value(vb, ASN_INTEGER, &l, sizeof(l));
+		break;
+	case EPHD_UNSIGNED:
+	case EPHD_GAUGE:
+	case EPHD_TIMETICKS:
+		ul = (u_long)val->v.u;
+		if (val->dynamic == EPHD_DATA_AGE)
+			ul = current->taken_us ? (u_long)((now_us() - current->taken_us) / 1000000)
+					       : 0;
+		snmp_set_var_typed_value(vb,
+					 val->type == EPHD_UNSIGNED ? ASN_UNSIGNED
+					 : val->type == EPHD_GAUGE  ? ASN_GAUGE
+								    : ASN_TIMETICKS,
+					 &ul, sizeof(ul));
+		break;
+	case EPHD_COUNTER64:
+		c64.high = (u_long)(val->v.u >> 32);
+		c64.low = (u_long)(val->v.u & 0xffffffffu);
+		snmp_set_var_typed_value(vb, ASN_COUNTER64, &c64, sizeof(c64));
+		break;
+	default:
+		snmp_set_var_typed_value(vb, ASN_OCTET_STR, val->v.s, val->len);
+	}
+}
+
+/* Net-SNMP OIDs are u_long; ours are 32-bit (no valid sub-id is larger). */
+static size_t to_ephd(const oid *name, size_t len, ephd_oid *out)
+{
+	if (len > EPHD_OID_MAX)
+		len = EPHD_OID_MAX;
+	for (size_t i = 0; i < len; i++)
+		out[i] = name[i] > UINT32_MAX ? UINT32_MAX : (ephd_oid)name[i];
+	return len;
+}
+
+/* Is name inside a known object (so a miss is noSuchInstance)? */
+static bool known_object(const ephd_oid *name, size_t len)
+{
+	ephd_oid obj[EPHD_OID_MAX];
+
+	for (size_t i = 0; ephd_objects[i].name; i++) {
+		size_t n = ephd_object_oid(i, obj);
+
+		if (len > n && memcmp(obj, name, n * sizeof(*obj)) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int handle_mib(netsnmp_mib_handler *handler,
+		      netsnmp_handler_registration *reg,
+		      netsnmp_agent_request_info *reqinfo,
+		      netsnmp_request_info *requests)
+{
+	(void)handler;
+	(void)reg;
+	for (netsnmp_request_info *r = requests; r; r = r->next) {
+		netsnmp_variable_list *vb = r->requestvb;
+		ephd_oid name[EPHD_OID_MAX];
+		size_t len;
+		const struct ephd_row *row;
+
+		if (r->processed)
+			continue;
+		len = to_ephd(vb->name, vb->name_length, name);
+		switch (reqinfo->mode) {
+		case MODE_GET:
+			row = current ? ephd_view_get(current, name, len) : NULL;
+			if (row && vb->name_length == len)
+				set_value(vb, row);
+			else
+				netsnmp_set_request_error(reqinfo, r,
+							  known_object(name, len)
+								  ? SNMP_NOSUCHINSTANCE
+								  : SNMP_NOSUCHOBJECT);
+			break;
+		case MODE_GETNEXT:
+			row = current ? ephd_view_next(current, name, len) : NULL;
+			if (row) {
+				oid out[EPHD_OID_MAX];
+
+				for (size_t i = 0; i < row->len; i++)
+					out[i] = row->name[i];
+				snmp_set_var_objid(vb, out, row->len);
+				set_value(vb, row);
+			}
+			/* else: untouched, the master moves to the next subtree */
+			break;
+		default:
+			netsnmp_set_request_error(reqinfo, r, SNMP_ERR_NOTWRITABLE);
+		}
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+static int ephd_register_mib(void)
+{
+	static const oid root[] = { EPHD_ROOT };
+	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
+		"ephemeralPortMIB", handle_mib, root, OID_LENGTH(root),
+		HANDLER_CAN_RONLY);
+
+	if (!reg)
+		return -1;
+	return netsnmp_register_handler(reg) == MIB_REGISTERED_OK ? 0 : -1;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ephportd [OPTION]...\n"
+		"AgentX subagent serving EPHEMERAL-PORT-MIB (ephemeral port usage).\n\n"
+		"  -f             stay in the foreground\n"
+		"  -L[efos]       log to stderr, a file (-Lf FILE), stdout or syslog\n"
+		"                 (as snmpd; default: stderr with -f, else syslog)\n"
+		"  -x SOCKET      the master's AgentX socket (default: Net-SNMP's)\n"
+		"  -c FILE        read this configuration file too\n"
+		"  -C             do not read %s\n"
+		"  -p FILE        write the process id to FILE\n"
+		"  -D[TOKENS]     Net-SNMP debugging\n"
+		"  -h, -v         help, version\n",
+		EPHD_DEFAULT_CONFIG);
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "ephportd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *extra_config = NULL, *pidfile = NULL, *agentx = NULL;
+	bool foreground = false, logging_set = false, read_default = true;
+	struct eph_collector *collector;
+	struct eph_config ccfg;
+	struct sigaction sa;
+	pthread_t thread;
+	char err[512];
+	int opt, rc;
+
+	ephd_config_defaults(&cfg);
+	while ((opt = getopt(argc, argv, "fL:x:c:Cp:D::hv")) != -1) {
+		switch (opt) {
+		case 'f':
+			foreground = true;
+			break;
+		case 'L':
+			if (snmp_log_options(optarg, argc, argv) < 0) {
+				usage(stderr);
+				return 2;
+			}
+			logging_set = true;
+			break;
+		case 'x':
+			agentx = optarg;
+			break;
+		case 'c':
+			extra_config = optarg;
+			break;
+		case 'C':
+			read_default = false;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'D':
+			debug_register_tokens(optarg);
+			snmp_set_do_debugging(1);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'v':
+			printf("ephportd %s (Net-SNMP %s)\n", PACKAGE_VERSION,
+			       netsnmp_get_version());
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ephportd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+
+	/* Configuration first: nothing starts on a bad file. */
+	if (read_default) {
+		rc = ephd_config_load(EPHD_DEFAULT_CONFIG, &cfg, err, sizeof(err));
+		if (rc < 0 && rc != -ENOENT) {
+			fprintf(stderr, "ephportd: %s\n", err);
+			return 1;
+		}
+	}
+	if (extra_config &&
+	    ephd_config_load(extra_config, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ephportd: %s\n", err);
+		return 1;
+	}
+	if (ephd_config_check(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ephportd: %s\n", err);
+		return 1;
+	}
+	if (agentx)
+		snprintf(cfg.agentx_socket, sizeof(cfg.agentx_socket), "%s", agentx);
+
+	eph_config_init(&ccfg);
+	ccfg.protocols = cfg.protocols;
+	ccfg.top_n = cfg.top_n;
+	ccfg.dest_cap = cfg.dest_cap;
+	ccfg.source = cfg.source;
+	ccfg.state_totals = cfg.state_totals;
+	ccfg.proc_root = cfg.proc_root[0] ? cfg.proc_root : NULL;
+	collector = eph_collector_new(&ccfg);
+	if (!collector) {
+		fprintf(stderr, "ephportd: cannot set up the collector: %s\n",
+			strerror(errno));
+		return 1;
+	}
+
+	if (!logging_set) {
+		if (foreground)
+			snmp_enable_stderrlog();
+		else
+			snmp_enable_syslog_ident("ephportd", LOG_DAEMON);
+	}
+	/* Our configuration is ours: Net-SNMP reads no files, keeps no
+	 * persistent state and loads no MIB modules (a subagent needs none;
+	 * Debian's partial MIB set only yields "Cannot adopt OID" noise). */
+	setenv("MIBS", "", 1);
+	setenv("MIBDIRS", "", 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+			       NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+			       NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
+	if (cfg.agentx_socket[0])
+		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
+				      NETSNMP_DS_AGENT_X_SOCKET, cfg.agentx_socket);
+	/* Ping the master, and reconnect (re-registering) when it restarts. */
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
+			   NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, (int)cfg.ping_interval);
+
+	if (!foreground && netsnmp_daemonize(1, snmp_stderrlog_status()) != 0) {
+		fprintf(stderr, "ephportd: cannot daemonize\n");
+		return 1;
+	}
+	if (pidfile && write_pidfile(pidfile) < 0)
+		return 1;
+
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snmp_log(LOG_ERR, "ephportd: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	init_agent("ephportd");
+	if (ephd_register_mib() < 0) {
+		snmp_log(LOG_ERR, "ephportd: cannot register EPHEMERAL-PORT-MIB\n");
+		return 1;
+	}
+	init_snmp("ephportd");
+	register_readfd(wake_pipe[0], take_published, NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (pthread_create(&thread, NULL, collector_main, collector) != 0) {
+		snmp_log(LOG_ERR, "ephportd: cannot start the collector thread\n");
+		return 1;
+	}
+	snmp_log(LOG_INFO, "ephportd %s started (interval %us, AgentX %s)\n",
+		 PACKAGE_VERSION, cfg.interval,
+		 cfg.agentx_socket[0] ? cfg.agentx_socket : "default");
+	while (keep_running)
+		agent_check_and_process(1);
+
+	pthread_mutex_lock(&shared.lock);
+	shared.stop = true;
+	pthread_cond_signal(&shared.wake);
+	pthread_mutex_unlock(&shared.lock);
+	pthread_join(thread, NULL);
+	snmp_shutdown("ephportd");
+	shutdown_agent();
+	ephd_view_free(current);
+	ephd_view_free(shared.published);
+	eph_collector_free(collector);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	if (pidfile)
+		unlink(pidfile);
+	snmp_log(LOG_INFO, "ephportd stopped\n");
+	return 0;
+}

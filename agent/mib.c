@@ -1,0 +1,307 @@
+/*
+ * mib.c - snapshot to EPHEMERAL-PORT-MIB rows.  Indexes follow the MIB:
+ * (ephNsIndex, ephRangeProtocol[, ...]); InetAddress indexes are
+ * length-prefixed (not IMPLIED).
+ */
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "mib.h"
+
+enum obj {
+	O_STATUS, O_DATA_AGE, O_DURATION, O_SOURCE, O_COLLECTIONS, O_FAILURES,
+	O_DISCONTINUITY, O_INTERVAL,
+	O_NS_NAME, O_NS_INODE,
+	O_R_LOW, O_R_HIGH, O_R_SIZE, O_R_RESERVED, O_R_USABLE, O_R_ALL_RESERVED,
+	O_R_IN_USE, O_R_FREE, O_R_SOCKETS, O_R_SOCKETS_TOTAL, O_R_TW,
+	O_R_TW_TOTAL, O_R_LISTENERS, O_R_DESTS, O_R_DEST_OVERFLOW,
+	O_R_DEST_UNTRACKED, O_R_HOST_EXH, O_R_WORST_EXH, O_R_EXH, O_R_ALARM,
+	O_R_SOURCE, O_R_TOTALS_EXACT,
+	O_S_IN_RANGE, O_S_TOTAL,
+	O_D_SOCKETS, O_D_TW, O_D_EXH, O_D_RANK,
+	O_L_STATE,
+	O_T_RISING, O_T_FALLING, O_T_DEST_ALARM,
+	O_COUNT
+};
+
+const struct ephd_object ephd_objects[] = {
+	[O_STATUS] = { "ephCollectorStatus", { 1, 1, 1 } },
+	[O_DATA_AGE] = { "ephDataAge", { 1, 1, 2 } },
+	[O_DURATION] = { "ephLastCollectionDuration", { 1, 1, 3 } },
+	[O_SOURCE] = { "ephSocketSource", { 1, 1, 4 } },
+	[O_COLLECTIONS] = { "ephCollectionsTotal", { 1, 1, 5 } },
+	[O_FAILURES] = { "ephCollectionFailures", { 1, 1, 6 } },
+	[O_DISCONTINUITY] = { "ephCounterDiscontinuityTime", { 1, 1, 7 } },
+	[O_INTERVAL] = { "ephCollectionInterval", { 1, 1, 8 } },
+	[O_NS_NAME] = { "ephNsName", { 1, 2, 1, 2 } },
+	[O_NS_INODE] = { "ephNsInode", { 1, 2, 1, 3 } },
+	[O_R_LOW] = { "ephRangeLow", { 1, 3, 1, 2 } },
+	[O_R_HIGH] = { "ephRangeHigh", { 1, 3, 1, 3 } },
+	[O_R_SIZE] = { "ephRangeSize", { 1, 3, 1, 4 } },
+	[O_R_RESERVED] = { "ephRangeReserved", { 1, 3, 1, 5 } },
+	[O_R_USABLE] = { "ephRangeUsable", { 1, 3, 1, 6 } },
+	[O_R_ALL_RESERVED] = { "ephRangeAllReserved", { 1, 3, 1, 7 } },
+	[O_R_IN_USE] = { "ephRangePortsInUse", { 1, 3, 1, 8 } },
+	[O_R_FREE] = { "ephRangePortsFree", { 1, 3, 1, 9 } },
+	[O_R_SOCKETS] = { "ephRangeSocketsInRange", { 1, 3, 1, 10 } },
+	[O_R_SOCKETS_TOTAL] = { "ephRangeSocketsTotal", { 1, 3, 1, 11 } },
+	[O_R_TW] = { "ephRangeTimeWait", { 1, 3, 1, 12 } },
+	[O_R_TW_TOTAL] = { "ephRangeTimeWaitTotal", { 1, 3, 1, 13 } },
+	[O_R_LISTENERS] = { "ephRangeListenersInRange", { 1, 3, 1, 14 } },
+	[O_R_DESTS] = { "ephRangeDestinations", { 1, 3, 1, 15 } },
+	[O_R_DEST_OVERFLOW] = { "ephRangeDestOverflow", { 1, 3, 1, 16 } },
+	[O_R_DEST_UNTRACKED] = { "ephRangeDestUntracked", { 1, 3, 1, 17 } },
+	[O_R_HOST_EXH] = { "ephRangeHostExhaustion", { 1, 3, 1, 18 } },
+	[O_R_WORST_EXH] = { "ephRangeWorstDestExhaustion", { 1, 3, 1, 19 } },
+	[O_R_EXH] = { "ephRangeExhaustion", { 1, 3, 1, 20 } },
+	[O_R_ALARM] = { "ephRangeAlarmState", { 1, 3, 1, 21 } },
+	[O_R_SOURCE] = { "ephRangeSocketSource", { 1, 3, 1, 22 } },
+	[O_R_TOTALS_EXACT] = { "ephRangeTotalsExact", { 1, 3, 1, 23 } },
+	[O_S_IN_RANGE] = { "ephStateInRange", { 1, 4, 1, 2 } },
+	[O_S_TOTAL] = { "ephStateTotal", { 1, 4, 1, 3 } },
+	[O_D_SOCKETS] = { "ephDestSockets", { 1, 5, 1, 6 } },
+	[O_D_TW] = { "ephDestTimeWait", { 1, 5, 1, 7 } },
+	[O_D_EXH] = { "ephDestExhaustion", { 1, 5, 1, 8 } },
+	[O_D_RANK] = { "ephDestRank", { 1, 5, 1, 9 } },
+	[O_L_STATE] = { "ephListenerState", { 1, 6, 1, 4 } },
+	[O_T_RISING] = { "ephThresholdRising", { 1, 7, 1 } },
+	[O_T_FALLING] = { "ephThresholdFalling", { 1, 7, 2 } },
+	[O_T_DEST_ALARM] = { "ephDestAlarmEnabled", { 1, 7, 3 } },
+	[O_COUNT] = { NULL, { 0 } },
+};
+
+size_t ephd_object_oid(size_t i, ephd_oid *out)
+{
+	static const ephd_oid root[] = { EPHD_ROOT };
+	size_t n = EPHD_ROOT_LEN;
+
+	memcpy(out, root, sizeof(root));
+	for (size_t k = 0; k < 4 && ephd_objects[i].sub[k]; k++)
+		out[n++] = ephd_objects[i].sub[k];
+	return n;
+}
+
+/* Scalars (3 sub-identifiers below the root) get the ".0" instance. */
+static bool is_scalar(enum obj o)
+{
+	return ephd_objects[o].sub[3] == 0;
+}
+
+struct builder {
+	struct ephd_view *v;
+	int err;
+};
+
+static void add(struct builder *b, enum obj o, const ephd_oid *idx,
+		size_t idx_len, const struct ephd_value *val)
+{
+	ephd_oid name[EPHD_OID_MAX];
+	size_t n = ephd_object_oid(o, name);
+
+	if (is_scalar(o)) {
+		name[n++] = 0;
+	} else {
+		if (n + idx_len > EPHD_OID_MAX) {
+			b->err = -1;
+			return;
+		}
+		memcpy(name + n, idx, idx_len * sizeof(*idx));
+		n += idx_len;
+	}
+	if (ephd_view_add(b->v, name, n, val) < 0)
+		b->err = -1;
+}
+
+static void add_num(struct builder *b, enum obj o, const ephd_oid *idx,
+		    size_t idx_len, enum ephd_type type, uint64_t u)
+{
+	struct ephd_value val = { .type = (uint8_t)type };
+
+	if (type == EPHD_INTEGER)
+		val.v.i = (int32_t)u;
+	else
+		val.v.u = u;
+	add(b, o, idx, idx_len, &val);
+}
+
+static uint64_t gauge(uint64_t x)
+{
+	return x > UINT32_MAX ? UINT32_MAX : x;
+}
+
+static int truth(bool x)
+{
+	return x ? 1 : 2;
+}
+
+static int source_enum(enum eph_source s)
+{
+	return s == EPH_SOURCE_NETLINK ? 2 : s == EPH_SOURCE_PROCFS ? 3 : 1;
+}
+
+/* InetAddressType, then the length-prefixed InetAddress. */
+static size_t put_addr(ephd_oid *idx, const struct eph_addr *a)
+{
+	size_t len = a->family == AF_INET6 ? 16 : 4, n = 0;
+
+	idx[n++] = a->family == AF_INET6 ? 2 : 1;
+	idx[n++] = (ephd_oid)len;
+	for (size_t i = 0; i < len; i++)
+		idx[n++] = a->bytes[i];
+	return n;
+}
+
+static void add_range(struct builder *b, const struct ephd_state *st,
+		      const ephd_oid *idx, const struct eph_proto_stats *s,
+		      int p)
+{
+	static const struct {
+		enum obj o;
+		enum ephd_type t;
+		size_t off;
+	} cols[] = {
+#define C(o, t, f) { o, t, offsetof(struct eph_proto_stats, f) }
+		C(O_R_SIZE, EPHD_UNSIGNED, size),
+		C(O_R_RESERVED, EPHD_UNSIGNED, reserved),
+		C(O_R_USABLE, EPHD_UNSIGNED, usable),
+		C(O_R_IN_USE, EPHD_GAUGE, ports_in_use),
+		C(O_R_FREE, EPHD_GAUGE, ports_free),
+		C(O_R_LISTENERS, EPHD_GAUGE, listeners_in_range),
+		C(O_R_HOST_EXH, EPHD_UNSIGNED, host_exhaustion_bp),
+		C(O_R_WORST_EXH, EPHD_UNSIGNED, worst_dest_exhaustion_bp),
+		C(O_R_EXH, EPHD_UNSIGNED, exhaustion_bp),
+#undef C
+	};
+
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		uint32_t x;
+
+		memcpy(&x, (const char *)s + cols[i].off, sizeof(x));
+		add_num(b, cols[i].o, idx, 2, cols[i].t, x);
+	}
+	add_num(b, O_R_LOW, idx, 2, EPHD_UNSIGNED, s->low);
+	add_num(b, O_R_HIGH, idx, 2, EPHD_UNSIGNED, s->high);
+	add_num(b, O_R_ALL_RESERVED, idx, 2, EPHD_INTEGER, truth(s->all_reserved));
+	add_num(b, O_R_SOCKETS, idx, 2, EPHD_GAUGE, gauge(s->sockets_in_range));
+	add_num(b, O_R_SOCKETS_TOTAL, idx, 2, EPHD_GAUGE, gauge(s->sockets_total));
+	add_num(b, O_R_TW, idx, 2, EPHD_GAUGE, gauge(s->time_wait));
+	add_num(b, O_R_TW_TOTAL, idx, 2, EPHD_GAUGE, gauge(s->time_wait_total));
+	add_num(b, O_R_DESTS, idx, 2, EPHD_GAUGE, gauge(s->destinations));
+	add_num(b, O_R_DEST_OVERFLOW, idx, 2, EPHD_INTEGER, truth(s->dest_overflow));
+	add_num(b, O_R_DEST_UNTRACKED, idx, 2, EPHD_GAUGE, gauge(s->dest_untracked));
+	add_num(b, O_R_ALARM, idx, 2, EPHD_INTEGER, st->alarm_high[p] ? 2 : 1);
+	add_num(b, O_R_SOURCE, idx, 2, EPHD_INTEGER, source_enum(s->source));
+	add_num(b, O_R_TOTALS_EXACT, idx, 2, EPHD_INTEGER, truth(s->totals_exact));
+}
+
+static const uint8_t tcp_states[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13 };
+static const uint8_t udp_states[] = { 1, 7 };
+
+static void add_states(struct builder *b, const ephd_oid *idx,
+		       const struct eph_proto_stats *s, int p)
+{
+	const uint8_t *states = p == EPH_TCP ? tcp_states : udp_states;
+	size_t n = p == EPH_TCP ? sizeof(tcp_states) : sizeof(udp_states);
+	ephd_oid sidx[3] = { idx[0], idx[1], 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		sidx[2] = states[i];
+		add_num(b, O_S_IN_RANGE, sidx, 3, EPHD_GAUGE,
+			gauge(s->state_in_range[states[i]]));
+		add_num(b, O_S_TOTAL, sidx, 3, EPHD_GAUGE,
+			gauge(s->state_total[states[i]]));
+	}
+}
+
+static void add_dests(struct builder *b, const ephd_oid *idx,
+		      const struct eph_proto_stats *s)
+{
+	for (uint32_t i = 0; i < s->n_top; i++) {
+		const struct eph_dest *d = &s->top[i];
+		ephd_oid didx[EPHD_OID_MAX];
+		size_t n = 2;
+
+		didx[0] = idx[0];
+		didx[1] = idx[1];
+		n += put_addr(didx + n, &d->laddr);
+		n += put_addr(didx + n, &d->raddr);
+		didx[n++] = d->rport;
+		add_num(b, O_D_SOCKETS, didx, n, EPHD_GAUGE, d->sockets);
+		add_num(b, O_D_TW, didx, n, EPHD_GAUGE, d->time_wait);
+		add_num(b, O_D_EXH, didx, n, EPHD_UNSIGNED, d->exhaustion_bp);
+		add_num(b, O_D_RANK, didx, n, EPHD_UNSIGNED, i + 1);
+	}
+}
+
+static void add_listeners(struct builder *b, const ephd_oid *idx,
+			  const struct eph_proto_stats *s, int p)
+{
+	for (uint32_t i = 0; i < s->n_listeners; i++) {
+		ephd_oid lidx[EPHD_OID_MAX];
+		size_t n = 2;
+
+		lidx[0] = idx[0];
+		lidx[1] = idx[1];
+		n += put_addr(lidx + n, &s->listeners[i].addr);
+		lidx[n++] = s->listeners[i].port;
+		add_num(b, O_L_STATE, lidx, n, EPHD_INTEGER,
+			p == EPH_TCP ? EPH_ST_LISTEN : EPH_ST_CLOSE);
+	}
+}
+
+struct ephd_view *ephd_mib_build(const struct ephd_state *st)
+{
+	const struct eph_snapshot *snap = st->snap;
+	struct builder b = { ephd_view_new(512), 0 };
+	struct ephd_value val = { 0 };
+	const ephd_oid ns[1] = { 1 };
+
+	if (!b.v)
+		return NULL;
+	add_num(&b, O_STATUS, NULL, 0, EPHD_INTEGER, st->status);
+	val.type = EPHD_GAUGE;
+	val.dynamic = EPHD_DATA_AGE;
+	add(&b, O_DATA_AGE, NULL, 0, &val);
+	add_num(&b, O_DURATION, NULL, 0, EPHD_GAUGE, snap ? snap->duration_us : 0);
+	add_num(&b, O_SOURCE, NULL, 0, EPHD_INTEGER,
+		source_enum(snap ? snap->source : EPH_SOURCE_NONE));
+	add_num(&b, O_COLLECTIONS, NULL, 0, EPHD_COUNTER64, st->collections);
+	add_num(&b, O_FAILURES, NULL, 0, EPHD_COUNTER64, st->failures);
+	/* The counters start with the agent: no discontinuity since. */
+	add_num(&b, O_DISCONTINUITY, NULL, 0, EPHD_TIMETICKS, 0);
+	add_num(&b, O_INTERVAL, NULL, 0, EPHD_UNSIGNED, st->interval);
+
+	memset(&val, 0, sizeof(val));
+	val.type = EPHD_OCTETS;
+	val.len = (uint8_t)strnlen(st->ns_name, sizeof(val.v.s));
+	memcpy(val.v.s, st->ns_name, val.len);
+	add(&b, O_NS_NAME, ns, 1, &val);
+	add_num(&b, O_NS_INODE, ns, 1, EPHD_UNSIGNED, st->ns_inode);
+
+	for (int p = 0; snap && p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *s = &snap->proto[p];
+		/* ephRangeProtocol: tcp(1), udp(2) */
+		const ephd_oid idx[2] = { 1, (ephd_oid)p + 1 };
+
+		if (!s->collected)
+			continue;
+		add_range(&b, st, idx, s, p);
+		add_states(&b, idx, s, p);
+		add_dests(&b, idx, s);
+		add_listeners(&b, idx, s, p);
+	}
+
+	add_num(&b, O_T_RISING, NULL, 0, EPHD_UNSIGNED, st->rising_bp);
+	add_num(&b, O_T_FALLING, NULL, 0, EPHD_UNSIGNED, st->falling_bp);
+	add_num(&b, O_T_DEST_ALARM, NULL, 0, EPHD_INTEGER, truth(st->dest_alarm));
+
+	ephd_view_seal(b.v);
+	if (b.err) {
+		ephd_view_free(b.v);
+		return NULL;
+	}
+	if (snap)
+		b.v->taken_us = snap->taken_us;
+	return b.v;
+}

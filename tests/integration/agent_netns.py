@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""ephportd through a real snmpd master, in a private network namespace
+with scenario A's sockets (see nsutil.scenario_a_sockets): snmpget,
+snmpwalk and snmpbulkwalk (v2c and v3 USM) return the model's numbers and
+agree with `ephport --json`; the subagent survives a master restart; a
+failed collection turns the status stale and keeps the last numbers."""
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nsutil  # noqa: E402
+import snmputil as su  # noqa: E402
+
+if not su.have_tools():
+    print("SKIP: Net-SNMP tools (snmpd, snmp) not installed")
+    sys.exit(nsutil.SKIP)
+nsutil.enter_private_netns(sys.argv)
+ck = nsutil.Checker()
+LOW, HIGH, RES = nsutil.SCENARIO_A
+nsutil.setup_namespace(LOW, HIGH, RES)
+keep = nsutil.scenario_a_sockets()
+
+tmp = tempfile.mkdtemp(prefix="ephportd-test-")
+# The range files ephportd reads: a copy of this namespace's, so that the
+# test can break them later (the sockets still come from netlink).
+root = os.path.join(tmp, "proc")
+os.makedirs(os.path.join(root, "sys/net/ipv4"))
+for name in ("ip_local_port_range", "ip_local_reserved_ports"):
+    shutil.copy(f"/proc/sys/net/ipv4/{name}", os.path.join(root, "sys/net/ipv4", name))
+
+master = su.Master(tmp)
+master.start()
+agent = su.Agent(tmp, master, extra=f"procRoot {root}\n")
+agent.start()
+ck.eq("subagent serves ok(1)", su.wait_for(
+    lambda: su.values("snmpget", "ephCollectorStatus.0")["ephCollectorStatus.0"] == "1"), True)
+
+walk = su.values("snmpwalk", "ephemeralPortMIB")
+j = nsutil.ephport_json("--top", "10")
+tcp, udp = j["protocols"]["tcp"], j["protocols"]["udp"]
+
+
+def bp(percent):
+    return str(round(percent * 100))
+
+
+# The range table against the model and against ephport --json.
+for p, (name, js) in enumerate((("tcp", tcp), ("udp", udp)), start=1):
+    idx = f"1.{p}"
+    for col, want in (("Low", "40000"), ("High", "40099"), ("Size", "100"),
+                      ("Reserved", "6"), ("Usable", "94"), ("AllReserved", "2"),
+                      ("PortsInUse", str(js["ports_in_use"])),
+                      ("PortsFree", str(js["ports_free"])),
+                      ("SocketsInRange", str(js["sockets_in_range"])),
+                      ("SocketsTotal", str(js["sockets_total"])),
+                      ("TimeWait", str(js["time_wait"])),
+                      ("TimeWaitTotal", str(js["time_wait_total"])),
+                      ("ListenersInRange", "1"),
+                      ("Destinations", str(js["destinations"])),
+                      ("DestOverflow", "2"), ("DestUntracked", "0"),
+                      ("HostExhaustion", bp(js["host_exhaustion_percent"])),
+                      ("WorstDestExhaustion", bp(js["worst_destination_exhaustion_percent"])),
+                      ("Exhaustion", bp(js["exhaustion_percent"])),
+                      ("AlarmState", "1"), ("SocketSource", "2"), ("TotalsExact", "1")):
+        ck.eq(f"ephRange{col}.{idx} ({name})", walk.get(f"ephRange{col}.{idx}"), want)
+ck.eq("tcp sockets in range (model)", walk["ephRangeSocketsInRange.1.1"], "25")
+ck.eq("tcp TIME_WAIT (model)", walk["ephRangeTimeWait.1.1"], "3")
+ck.eq("udp sockets in range (model)", walk["ephRangeSocketsInRange.1.2"], "3")
+# Per state: ESTABLISHED(1), TIME_WAIT(6), LISTEN(10); UDP close(7).
+ck.eq("ephStateInRange tcp established", walk["ephStateInRange.1.1.1"], "21")
+ck.eq("ephStateTotal tcp established", walk["ephStateTotal.1.1.1"], "42")
+ck.eq("ephStateInRange tcp timeWait", walk["ephStateInRange.1.1.6"], "3")
+# snmpd adds listeners of its own: compare with ephport --json.
+ck.eq("ephStateTotal tcp listen", walk["ephStateTotal.1.1.10"],
+      str(tcp["states_total"]["listen"]))
+ck.eq("ephStateInRange udp close", walk["ephStateInRange.1.2.7"], "1")
+# Destinations, indexed by type.len.address of each end and the port.
+v4 = "1.4.127.0.0.1.1.4.127.0.0.1.8080"
+v4b = "1.4.127.0.0.1.1.4.127.0.0.2.9090"
+v6 = "2.16." + ".".join(["0"] * 15 + ["1"])
+v6 = f"{v6}.{v6}.8080"
+ck.eq("ephDestSockets 127.0.0.1->127.0.0.1:8080", walk.get(f"ephDestSockets.1.1.{v4}"), "15")
+ck.eq("ephDestTimeWait 127.0.0.1->127.0.0.1:8080", walk.get(f"ephDestTimeWait.1.1.{v4}"), "3")
+ck.eq("ephDestRank 127.0.0.1->127.0.0.1:8080", walk.get(f"ephDestRank.1.1.{v4}"), "1")
+ck.eq("ephDestExhaustion 127.0.0.1->127.0.0.1:8080", walk.get(f"ephDestExhaustion.1.1.{v4}"),
+      str(15 * 10000 // 94))
+ck.eq("ephDestSockets 127.0.0.1->127.0.0.2:9090", walk.get(f"ephDestSockets.1.1.{v4b}"), "6")
+ck.eq("ephDestSockets ::1->::1:8080", walk.get(f"ephDestSockets.1.1.{v6}"), "3")
+ck.eq("ephDestSockets udp 127.0.0.1->127.0.0.1:5353",
+      walk.get("ephDestSockets.1.2.1.4.127.0.0.1.1.4.127.0.0.1.5353"), "2")
+ck.eq("dest rows", sum(1 for k in walk if k.startswith("ephDestSockets.")), 4)
+ck.eq("ephListenerState tcp 0.0.0.0:40020", walk.get("ephListenerState.1.1.1.4.0.0.0.0.40020"), "10")
+ck.eq("ephListenerState udp 127.0.0.1:40030", walk.get("ephListenerState.1.2.1.4.127.0.0.1.40030"), "7")
+ck.eq("listener rows", sum(1 for k in walk if k.startswith("ephListenerState.")), 2)
+ck.eq("ephThresholdRising", walk["ephThresholdRising.0"], "8000")
+ck.eq("ephThresholdFalling", walk["ephThresholdFalling.0"], "7000")
+ck.eq("ephCollectionInterval", walk["ephCollectionInterval.0"], "1")
+ck.eq("ephSocketSource", walk["ephSocketSource.0"], "2")
+
+# The same through GETBULK and through SNMPv3 (USM, authPriv).
+bulk = su.values("snmpbulkwalk", "ephemeralPortMIB")
+dynamic = ("ephDataAge.0", "ephCollectionsTotal.0", "ephLastCollectionDuration.0")
+ck.eq("snmpbulkwalk == snmpwalk",
+      {k: v for k, v in bulk.items() if k not in dynamic},
+      {k: v for k, v in walk.items() if k not in dynamic})
+v3 = su.values("snmpget", "ephRangePortsInUse.1.1", "ephRangeUsable.1.2",
+               f"ephDestSockets.1.1.{v4}", version="3")
+ck.eq("v3 snmpget", v3, {"ephRangePortsInUse.1.1": str(tcp["ports_in_use"]),
+                         "ephRangeUsable.1.2": "94", f"ephDestSockets.1.1.{v4}": "15"})
+v3walk = su.values("snmpbulkwalk", "ephRangeTable", version="3")
+ck.eq("v3 snmpbulkwalk of the range table",
+      v3walk, {k: v for k, v in walk.items() if k.startswith("ephRange")})
+# A GET of a missing instance and of an unknown object.
+r = su.snmp("snmpget", "-OQs", "ephRangeUsable.1.3", "ephRangeUsable.1.1", check=False)
+ck.eq("missing instance", "ephRangeUsable.1.3 = No Such Instance" in r.stdout, True)
+r = su.snmp("snmpget", "-OQs", ".1.3.6.1.4.1.8072.9999.9999.7.1.99.0", check=False)
+ck.eq("unknown object", "No Such Object" in r.stdout, True)
+# GETNEXT past the last object leaves our subtree.
+r = su.snmp("snmpgetnext", "-On", "ephDestAlarmEnabled.0", check=False)
+ck.eq("GETNEXT past the end leaves the MIB",
+      ".1.3.6.1.4.1.8072.9999.9999.7." not in r.stdout.split("=")[0], True)
+
+# The master restarts: the subagent reconnects and re-registers by itself.
+pid = agent.proc.pid
+master.stop()
+time.sleep(1.5)
+master.start()
+ck.eq("values back after a master restart", su.wait_for(
+    lambda: su.values("snmpget", "ephRangeUsable.1.1").get("ephRangeUsable.1.1") == "94",
+    timeout=20), True)
+ck.eq("same ephportd process", (agent.proc.poll(), agent.proc.pid), (None, pid))
+
+# A collection that fails: stale(2), the last numbers stay, failures count.
+with open(os.path.join(root, "sys/net/ipv4/ip_local_port_range"), "w") as f:
+    f.write("garbage\n")
+ck.eq("status stale after a failed collection", su.wait_for(
+    lambda: su.values("snmpget", "ephCollectorStatus.0")["ephCollectorStatus.0"] == "2"), True)
+stale = su.values("snmpget", "ephRangeUsable.1.1", "ephCollectionFailures.0")
+ck.eq("stale keeps the last numbers", stale["ephRangeUsable.1.1"], "94")
+ck.eq("failures counted", int(stale["ephCollectionFailures.0"]) >= 1, True)
+shutil.copy("/proc/sys/net/ipv4/ip_local_port_range",
+            os.path.join(root, "sys/net/ipv4/ip_local_port_range"))
+ck.eq("status ok again", su.wait_for(
+    lambda: su.values("snmpget", "ephCollectorStatus.0")["ephCollectorStatus.0"] == "1"), True)
+log = open(agent.logpath).read()
+ck.eq("the failure is logged once",
+      log.count("collection failed: " + root + "/sys/net/ipv4/ip_local_port_range"), 1)
+
+ck.eq("ephportd exits 0 on SIGTERM", agent.stop(), 0)
+master.stop()
+ck.done()

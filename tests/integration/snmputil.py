@@ -1,0 +1,131 @@
+"""A private Net-SNMP master (snmpd) and ephportd for the integration
+tests, and the Net-SNMP command-line tools to query them."""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+PORT = 11161
+COMMUNITY = "public"
+V3_USER, V3_AUTH, V3_PRIV = "ephuser", "ephAuthPass1", "ephPrivPass1"
+
+
+def mib_path():
+    top = os.environ.get("top_srcdir") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    dirs = [os.path.join(top, "mibs")]
+    shared = os.environ.get("EPH_SHARED_MIBS") or os.path.join(top, "..", "shared", "mibs")
+    if os.path.isdir(shared):
+        dirs.append(shared)
+    dirs.append("/usr/share/snmp/mibs")
+    return ":".join(dirs)
+
+
+class Master:
+    """snmpd on 127.0.0.1:PORT with an AgentX socket in tmpdir."""
+
+    def __init__(self, tmpdir, port=PORT):
+        self.tmpdir, self.port = tmpdir, port
+        self.socket = os.path.join(tmpdir, "agentx.sock")
+        self.conf = os.path.join(tmpdir, "snmpd.conf")
+        self.persist = os.path.join(tmpdir, "persist")
+        os.makedirs(self.persist, exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write(f"""agentaddress udp:127.0.0.1:{port}
+master agentx
+agentXSocket {self.socket}
+agentXPerms 0660 0770
+rocommunity {COMMUNITY} 127.0.0.1
+createUser {V3_USER} SHA {V3_AUTH} AES {V3_PRIV}
+rouser {V3_USER} priv
+""")
+        self.proc = None
+
+    def start(self):
+        env = dict(os.environ, SNMP_PERSISTENT_DIR=self.persist)
+        self.log = open(os.path.join(self.tmpdir, "snmpd.log"), "a")
+        self.proc = subprocess.Popen(
+            ["snmpd", "-f", "-Lo", "-C", "-c", self.conf, "-p",
+             os.path.join(self.tmpdir, "snmpd.pid")],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 10
+        while not os.path.exists(self.socket) and time.time() < deadline:
+            time.sleep(0.05)
+        if not os.path.exists(self.socket):
+            raise RuntimeError("snmpd did not create its AgentX socket")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+
+
+class Agent:
+    """ephportd in the foreground with a config file in tmpdir."""
+
+    def __init__(self, tmpdir, master, extra="", wrapper=()):
+        self.tmpdir = tmpdir
+        self.conf = os.path.join(tmpdir, "ephportd.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"interval 1\nagentXSocket {master.socket}\n"
+                    f"agentXPingInterval 1\ntopDestinations 10\n{extra}")
+        self.wrapper = list(wrapper)
+        self.proc = None
+
+    def start(self):
+        exe = os.environ.get("EPHPORTD", "./ephportd")
+        self.logpath = os.path.join(self.tmpdir, "ephportd.log")
+        self.log = open(self.logpath, "a")
+        self.proc = subprocess.Popen(self.wrapper + [exe, "-f", "-Lo", "-C", "-c", self.conf],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(60)
+        return self.proc.returncode if self.proc else None
+
+
+def snmp(tool, *args, version="2c", check=True):
+    cmd = [tool, "-M", mib_path(), "-m", "EPHEMERAL-PORT-MIB", "-t", "2", "-r", "1"]
+    if version == "3":
+        cmd += ["-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA", "-A", V3_AUTH,
+                "-x", "AES", "-X", V3_PRIV]
+    else:
+        cmd += ["-v2c", "-c", COMMUNITY]
+    cmd += [f"127.0.0.1:{PORT}"] + list(args)
+    env = dict(os.environ, MIBS="", MIBDIRS="", SNMPCONFPATH="/nonexistent")
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)}: {r.stderr.strip()}")
+    return r
+
+
+def values(tool, *args, version="2c"):
+    """{name.index: value} with numeric indexes and enums, no units."""
+    out = snmp(tool, "-OQsbeU", *args, version=version).stdout
+    result = {}
+    for line in out.splitlines():
+        if " = " in line:
+            k, v = line.split(" = ", 1)
+            result[k.strip()] = v.strip().strip('"')
+    return result
+
+
+def wait_for(cond, timeout=15, step=0.2):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if cond():
+                return True
+        except AssertionError:
+            pass
+        time.sleep(step)
+    return False
+
+
+def have_tools():
+    return all(shutil.which(t) for t in ("snmpd", "snmpget", "snmpwalk", "snmpbulkwalk"))
