@@ -35,14 +35,19 @@
 
 static volatile sig_atomic_t keep_running = 1;
 
+#define EVENTS_MAX 16
+
 /* Shared between the threads, under lock. */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct ephd_view *published; /* newest view not yet taken */
+	/* Alarm crossings not yet sent, oldest first. */
+	struct ephd_event events[EVENTS_MAX];
+	unsigned n_events, dropped_events;
 	bool stop;
-} shared = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
-	     false };
+} shared = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	     .wake = PTHREAD_COND_INITIALIZER };
 
 static int wake_pipe[2] = { -1, -1 };
 static struct ephd_view *current; /* main thread only */
@@ -79,7 +84,8 @@ static void read_namespace(struct ephd_state *st)
 		st->ns_inode = (uint32_t)sb.st_ino;
 }
 
-static void publish(struct ephd_view *v)
+static void publish(struct ephd_view *v, const struct ephd_event *ev,
+		    unsigned n_ev)
 {
 	struct ephd_view *old;
 	char byte = 1;
@@ -87,6 +93,16 @@ static void publish(struct ephd_view *v)
 	pthread_mutex_lock(&shared.lock);
 	old = shared.published;
 	shared.published = v;
+	for (unsigned i = 0; i < n_ev; i++) {
+		if (shared.n_events == EVENTS_MAX) {
+			/* The main thread is stuck: keep the newest. */
+			memmove(shared.events, shared.events + 1,
+				(EVENTS_MAX - 1) * sizeof(shared.events[0]));
+			shared.n_events--;
+			shared.dropped_events++;
+		}
+		shared.events[shared.n_events++] = ev[i];
+	}
 	pthread_mutex_unlock(&shared.lock);
 	ephd_view_free(old); /* never taken: superseded */
 	if (write(wake_pipe[1], &byte, 1) < 0 && errno != EAGAIN)
@@ -98,6 +114,7 @@ static void *collector_main(void *arg)
 	struct eph_collector *c = arg;
 	struct eph_snapshot *snap = calloc(1, sizeof(*snap));
 	struct ephd_state st = { 0 };
+	struct eph_alarm alarm[EPH_PROTO_COUNT];
 	char last_error[512] = "";
 
 	st.status = EPHD_FAILED;
@@ -106,7 +123,11 @@ static void *collector_main(void *arg)
 	st.falling_bp = cfg.falling_bp;
 	st.dest_alarm = cfg.dest_alarm;
 	read_namespace(&st);
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		eph_alarm_init(&alarm[p], cfg.rising_bp, cfg.falling_bp);
 	for (;;) {
+		struct ephd_event ev[EPH_PROTO_COUNT];
+		unsigned n_ev = 0;
 		struct timespec until;
 		struct ephd_view *v;
 		int err = snap ? eph_collect(c, snap) : -ENOMEM;
@@ -116,6 +137,24 @@ static void *collector_main(void *arg)
 			st.snap = snap;
 			st.status = EPHD_OK;
 			last_error[0] = '\0';
+			for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+				const struct eph_proto_stats *ps = &snap->proto[p];
+				enum eph_alarm_event e;
+
+				if (!ps->collected)
+					continue;
+				e = eph_alarm_update(&alarm[p], cfg.dest_alarm
+								? ps->exhaustion_bp
+								: ps->host_exhaustion_bp);
+				st.alarm_high[p] = alarm[p].high;
+				if (e == EPH_ALARM_NONE)
+					continue;
+				ev[n_ev].kind = e;
+				ev[n_ev].proto = (enum eph_proto)p;
+				memcpy(ev[n_ev].ns_name, st.ns_name, sizeof(st.ns_name));
+				ev[n_ev].stats = *ps;
+				n_ev++;
+			}
 		} else {
 			st.failures++;
 			st.status = st.snap ? EPHD_STALE : EPHD_FAILED;
@@ -128,8 +167,8 @@ static void *collector_main(void *arg)
 			}
 		}
 		v = ephd_mib_build(&st);
-		if (v)
-			publish(v);
+		if (v || n_ev)
+			publish(v, ev, n_ev);
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += cfg.interval;
@@ -149,10 +188,49 @@ static void *collector_main(void *arg)
 
 /* ---- main thread: Net-SNMP ----------------------------------------------- */
 
+static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row);
+
+/* An SNMPv2 notification, through the master (trap2sink / informsink). */
+static void send_event(const struct ephd_event *e)
+{
+	static const oid snmptrap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
+	struct ephd_row rows[10];
+	ephd_oid trap[EPHD_OID_MAX];
+	oid name[EPHD_OID_MAX];
+	size_t trap_len, n = ephd_mib_notification(e, trap, &trap_len, rows, 10);
+	netsnmp_variable_list *vars = NULL;
+
+	for (size_t i = 0; i < trap_len; i++)
+		name[i] = trap[i];
+	snmp_varlist_add_variable(&vars, snmptrap_oid, OID_LENGTH(snmptrap_oid),
+				  ASN_OBJECT_ID, (u_char *)name,
+				  trap_len * sizeof(oid));
+	for (size_t i = 0; i < n; i++) {
+		netsnmp_variable_list *vb;
+
+		for (size_t k = 0; k < rows[i].len; k++)
+			name[k] = rows[i].name[k];
+		vb = snmp_varlist_add_variable(&vars, name, rows[i].len, ASN_NULL,
+					       NULL, 0);
+		if (vb)
+			set_value(vb, &rows[i]);
+	}
+	snmp_log(LOG_NOTICE, "ephportd: %s %s exhaustion %u.%02u%% (rising %u.%02u%%, falling %u.%02u%%)\n",
+		 eph_proto_name(e->proto),
+		 e->kind == EPH_ALARM_RAISED ? "ephExhaustionHigh:" : "ephExhaustionCleared:",
+		 e->stats.exhaustion_bp / 100, e->stats.exhaustion_bp % 100,
+		 cfg.rising_bp / 100, cfg.rising_bp % 100, cfg.falling_bp / 100,
+		 cfg.falling_bp % 100);
+	send_v2trap(vars);
+	snmp_free_varbind(vars);
+}
+
 static void take_published(int fd, void *data)
 {
-	char buf[64];
+	struct ephd_event events[EVENTS_MAX];
+	unsigned n_events, dropped;
 	struct ephd_view *v;
+	char buf[64];
 
 	(void)data;
 	while (read(fd, buf, sizeof(buf)) > 0)
@@ -160,11 +238,20 @@ static void take_published(int fd, void *data)
 	pthread_mutex_lock(&shared.lock);
 	v = shared.published;
 	shared.published = NULL;
+	n_events = shared.n_events;
+	memcpy(events, shared.events, n_events * sizeof(events[0]));
+	dropped = shared.dropped_events;
+	shared.n_events = shared.dropped_events = 0;
 	pthread_mutex_unlock(&shared.lock);
 	if (v) {
 		ephd_view_free(current);
 		current = v;
 	}
+	if (dropped)
+		snmp_log(LOG_WARNING, "ephportd: %u alarm notifications dropped\n",
+			 dropped);
+	for (unsigned i = 0; i < n_events; i++)
+		send_event(&events[i]);
 }
 
 static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
@@ -183,7 +270,7 @@ static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
 	case EPHD_GAUGE:
 	case EPHD_TIMETICKS:
 		ul = (u_long)val->v.u;
-		if (val->dynamic == EPHD_DATA_AGE)
+		if (val->dynamic == EPHD_DATA_AGE && current)
 			ul = current->taken_us ? (u_long)((now_us() - current->taken_us) / 1000000)
 					       : 0;
 		snmp_set_var_typed_value(vb,

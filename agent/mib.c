@@ -214,19 +214,27 @@ static void add_states(struct builder *b, const ephd_oid *idx,
 	}
 }
 
+/* ephDestTable index of d: ns.proto.type.len.addr.type.len.addr.port */
+static size_t dest_index(const ephd_oid *idx, const struct eph_dest *d,
+			 ephd_oid *didx)
+{
+	size_t n = 2;
+
+	didx[0] = idx[0];
+	didx[1] = idx[1];
+	n += put_addr(didx + n, &d->laddr);
+	n += put_addr(didx + n, &d->raddr);
+	didx[n++] = d->rport;
+	return n;
+}
+
 static void add_dests(struct builder *b, const ephd_oid *idx,
 		      const struct eph_proto_stats *s)
 {
 	for (uint32_t i = 0; i < s->n_top; i++) {
 		const struct eph_dest *d = &s->top[i];
 		ephd_oid didx[EPHD_OID_MAX];
-		size_t n = 2;
-
-		didx[0] = idx[0];
-		didx[1] = idx[1];
-		n += put_addr(didx + n, &d->laddr);
-		n += put_addr(didx + n, &d->raddr);
-		didx[n++] = d->rport;
+		size_t n = dest_index(idx, d, didx);
 		add_num(b, O_D_SOCKETS, didx, n, EPHD_GAUGE, d->sockets);
 		add_num(b, O_D_TW, didx, n, EPHD_GAUGE, d->time_wait);
 		add_num(b, O_D_EXH, didx, n, EPHD_UNSIGNED, d->exhaustion_bp);
@@ -304,4 +312,42 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	if (snap)
 		b.v->taken_us = snap->taken_us;
 	return b.v;
+}
+
+size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
+			     size_t *trap_oid_len, struct ephd_row *rows,
+			     size_t max)
+{
+	static const ephd_oid root[] = { EPHD_ROOT };
+	const struct eph_proto_stats *s = &e->stats;
+	const ephd_oid idx[2] = { 1, (ephd_oid)e->proto + 1 }, ns[1] = { 1 };
+	struct ephd_view v = { 0, max, rows, 0 };
+	struct builder b = { &v, 0 };
+	struct ephd_value val = { .type = EPHD_OCTETS };
+
+	memcpy(trap_oid, root, sizeof(root));
+	trap_oid[EPHD_ROOT_LEN] = 0;
+	trap_oid[EPHD_ROOT_LEN + 1] = e->kind == EPH_ALARM_RAISED ? 1 : 2;
+	*trap_oid_len = EPHD_ROOT_LEN + 2;
+
+	/* The order of the NOTIFICATION-TYPE's OBJECTS clause. */
+	val.len = (uint8_t)strnlen(e->ns_name, sizeof(val.v.s));
+	memcpy(val.v.s, e->ns_name, val.len);
+	if (max < 9)
+		return 0;
+	add(&b, O_NS_NAME, ns, 1, &val);
+	add_num(&b, O_R_EXH, idx, 2, EPHD_UNSIGNED, s->exhaustion_bp);
+	add_num(&b, O_R_IN_USE, idx, 2, EPHD_GAUGE, s->ports_in_use);
+	add_num(&b, O_R_USABLE, idx, 2, EPHD_UNSIGNED, s->usable);
+	add_num(&b, O_R_LOW, idx, 2, EPHD_UNSIGNED, s->low);
+	add_num(&b, O_R_HIGH, idx, 2, EPHD_UNSIGNED, s->high);
+	add_num(&b, O_R_WORST_EXH, idx, 2, EPHD_UNSIGNED, s->worst_dest_exhaustion_bp);
+	if (s->has_worst) {
+		ephd_oid didx[EPHD_OID_MAX];
+		size_t n = dest_index(idx, &s->worst, didx);
+
+		add_num(&b, O_D_SOCKETS, didx, n, EPHD_GAUGE, s->worst.sockets);
+		add_num(&b, O_D_EXH, didx, n, EPHD_UNSIGNED, s->worst.exhaustion_bp);
+	}
+	return b.err ? 0 : v.n;
 }

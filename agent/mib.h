@@ -35,6 +35,24 @@ struct ephd_state {
 	uint32_t ns_inode;
 };
 
+/* One alarm crossing, with the numbers of the collection that made it. */
+struct ephd_event {
+	enum eph_alarm_event kind; /* RAISED: ephExhaustionHigh */
+	enum eph_proto proto;
+	char ns_name[64];
+	struct eph_proto_stats stats;
+};
+
+/*
+ * The varbinds of the notification for e, after snmpTrapOID.0 (whose value,
+ * the notification's OID, goes to trap_oid): the MIB's OBJECTS, then, when
+ * there is a worst destination, its ephDestSockets and ephDestExhaustion
+ * (their instance names the destination).  Returns the number of rows.
+ */
+size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
+			     size_t *trap_oid_len, struct ephd_row *rows,
+			     size_t max);
+
 /* Build the view for st; NULL on ENOMEM. */
 struct ephd_view *ephd_mib_build(const struct ephd_state *st);
 

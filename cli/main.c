@@ -2,7 +2,9 @@
  * main.c - the ephport command.
  *
  * Exit status: 0 numbers printed; 1 the collection failed (the reason on
- * stderr, nothing on stdout); 2 bad usage.
+ * stderr, nothing on stdout); 2 bad usage.  `ephport check` follows the
+ * Nagios plugin conventions instead: 0 OK, 1 WARNING, 2 CRITICAL,
+ * 3 UNKNOWN (bad usage or a failed collection).
  */
 #include <config.h>
 
@@ -12,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS };
 enum { OPT_SOURCE = 256, OPT_PROC_ROOT, OPT_DEST_CAP, OPT_NO_TOTALS };
+#define CHECK_UNKNOWN 3
 
 static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
@@ -28,6 +32,8 @@ static const struct option long_opts[] = {
 	{ "dest-cap", required_argument, NULL, OPT_DEST_CAP },
 	{ "no-state-totals", no_argument, NULL, OPT_NO_TOTALS },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "warning", required_argument, NULL, 'w' },
+	{ "critical", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -37,6 +43,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: ephport [OPTION]...\n"
+		"       ephport check [-w PERCENT] [-c PERCENT] [OPTION]...\n"
 		"Show how close this host is to running out of ephemeral ports.\n\n"
 		"  -j, --json             JSON output (keys: ephport(1))\n"
 		"  -m, --prometheus       node_exporter textfile output\n"
@@ -48,9 +55,12 @@ static void usage(FILE *f)
 		"      --dest-cap N       destinations tracked exactly (default %u)\n"
 		"      --no-state-totals  let the kernel drop sockets outside the range\n"
 		"  -v, --verbose          say on stderr when netlink fell back to /proc\n"
+		"  -w, --warning PCT      check: WARNING at this exhaustion (default 80)\n"
+		"  -c, --critical PCT     check: CRITICAL at this exhaustion (default 90)\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          version\n\n"
-		"Exit status: 0 ok, 1 collection failed, 2 usage error.\n",
+		"Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
+		"check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
 		EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT);
 }
 
@@ -71,6 +81,38 @@ static int parse_uint(const char *opt, const char *s, unsigned long max,
 	return 0;
 }
 
+/* "80", "80.5" or "80.25" percent into hundredths. */
+static int parse_percent(const char *opt, const char *s, uint32_t *bp)
+{
+	const char *dot = strchr(s, '.');
+	size_t int_len = dot ? (size_t)(dot - s) : strlen(s);
+	size_t frac_len = dot ? strlen(dot + 1) : 0;
+	unsigned whole = 0, frac = 0;
+
+	if (int_len < 1 || int_len > 3 || (dot && (frac_len < 1 || frac_len > 2)))
+		goto bad;
+	for (size_t i = 0; i < int_len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			goto bad;
+		whole = whole * 10 + (unsigned)(s[i] - '0');
+	}
+	for (size_t i = 0; i < frac_len; i++) {
+		if (dot[1 + i] < '0' || dot[1 + i] > '9')
+			goto bad;
+		frac = frac * 10 + (unsigned)(dot[1 + i] - '0');
+	}
+	if (frac_len == 1)
+		frac *= 10;
+	if (whole > 100 || (whole == 100 && frac))
+		goto bad;
+	*bp = whole * 100 + frac;
+	return 0;
+bad:
+	fprintf(stderr, "ephport: --%s: '%s' is not a percent from 0 to 100\n",
+		opt, s);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct eph_config cfg;
@@ -79,14 +121,23 @@ int main(int argc, char **argv)
 	struct eph_host host;
 	struct eph_report rep = { 0 };
 	enum format fmt = FMT_TEXT;
-	int opt, err, verbose = 0;
+	int opt, err, verbose = 0, check = 0, usage_status = 2, fail_status = 1;
+	uint32_t warn_bp = 8000, crit_bp = 9000;
 	uint8_t protocols = 0;
 
 	eph_config_init(&cfg);
 	cfg.proc_root = getenv("EPHPORT_PROC_ROOT");
 	if (cfg.proc_root && !*cfg.proc_root)
 		cfg.proc_root = NULL;
-	while ((opt = getopt_long(argc, argv, "jmt:P:vhV", long_opts, NULL)) != -1) {
+	if (argc > 1 && strcmp(argv[1], "check") == 0) {
+		check = 1;
+		usage_status = fail_status = CHECK_UNKNOWN;
+		argv++;
+		argc--;
+		/* Nagios shows a plugin's standard output only: say why there. */
+		dup2(STDOUT_FILENO, STDERR_FILENO);
+	}
+	while ((opt = getopt_long(argc, argv, "jmt:P:vhVw:c:", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			fmt = FMT_JSON;
@@ -96,7 +147,7 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_uint("top", optarg, EPH_TOP_MAX, &cfg.top_n) < 0)
-				return 2;
+				return usage_status;
 			break;
 		case 'P': {
 			int p = eph_proto_from_name(optarg);
@@ -104,7 +155,7 @@ int main(int argc, char **argv)
 			if (p < 0) {
 				fprintf(stderr, "ephport: --protocol: '%s' is not tcp or udp\n",
 					optarg);
-				return 2;
+				return usage_status;
 			}
 			protocols |= (uint8_t)(1u << p);
 			break;
@@ -119,7 +170,7 @@ int main(int argc, char **argv)
 			else {
 				fprintf(stderr, "ephport: --source: '%s' is not auto, netlink or procfs\n",
 					optarg);
-				return 2;
+				return usage_status;
 			}
 			break;
 		case OPT_PROC_ROOT:
@@ -127,10 +178,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DEST_CAP:
 			if (parse_uint("dest-cap", optarg, 1u << 24, &cfg.dest_cap) < 0)
-				return 2;
+				return usage_status;
 			if (cfg.dest_cap == 0) {
 				fprintf(stderr, "ephport: --dest-cap: must be at least 1\n");
-				return 2;
+				return usage_status;
 			}
 			break;
 		case OPT_NO_TOTALS:
@@ -138,6 +189,16 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'w':
+		case 'c':
+			if (!check) {
+				fprintf(stderr, "ephport: -%c is for 'ephport check'\n", opt);
+				return usage_status;
+			}
+			if (parse_percent(opt == 'w' ? "warning" : "critical", optarg,
+					  opt == 'w' ? &warn_bp : &crit_bp) < 0)
+				return usage_status;
 			break;
 		case 'h':
 			usage(stdout);
@@ -147,33 +208,46 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return 2;
+			return usage_status;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ephport: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return 2;
+		return usage_status;
 	}
 	if (protocols)
 		cfg.protocols = protocols;
+	if (check && warn_bp > crit_bp) {
+		fprintf(stderr, "ephport: --warning (%u.%02u%%) must not be above --critical (%u.%02u%%)\n",
+			warn_bp / 100, warn_bp % 100, crit_bp / 100, crit_bp % 100);
+		return usage_status;
+	}
 
 	c = eph_collector_new(&cfg);
 	if (!c) {
 		fprintf(stderr, "ephport: cannot set up the collector: %s\n",
 			strerror(errno));
-		return 1;
+		return fail_status;
 	}
 	err = eph_collect(c, &snap);
 	if (err < 0) {
-		fprintf(stderr, "ephport: %s\n", eph_collector_error(c));
+		if (check)
+			printf("EPHPORT UNKNOWN - %s\n", eph_collector_error(c));
+		else
+			fprintf(stderr, "ephport: %s\n", eph_collector_error(c));
 		eph_collector_free(c);
-		return 1;
+		return fail_status;
 	}
 	if (verbose && *eph_collector_note(c))
 		fprintf(stderr, "ephport: %s\n", eph_collector_note(c));
 	eph_collector_free(c);
 
+	if (check) {
+		int status = eph_print_check(stdout, &snap, warn_bp, crit_bp);
+
+		return fflush(stdout) == 0 ? status : CHECK_UNKNOWN;
+	}
 	rep.snap = &snap;
 	rep.top_n = cfg.top_n;
 	rep.host = eph_host_read(&host) == 0 ? &host : NULL;

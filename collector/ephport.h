@@ -219,6 +219,23 @@ const char *eph_addr_format(const struct eph_addr *a, char *buf, size_t len);
  * den == 0 gives 10000 (nothing usable is full). */
 uint32_t eph_ratio_bp(uint64_t num, uint64_t den);
 
+/*
+ * Exhaustion alarm with hysteresis, in the RMON style: it is raised once
+ * when the value rises to or above rising_bp, and cleared once when it
+ * falls to or below falling_bp; nothing in between, so no flapping.
+ */
+struct eph_alarm {
+	uint32_t rising_bp, falling_bp;
+	bool high;
+};
+
+enum eph_alarm_event { EPH_ALARM_NONE = 0, EPH_ALARM_RAISED, EPH_ALARM_CLEARED };
+
+/* Returns 0, or -EINVAL unless falling_bp < rising_bp <= 10000. */
+int eph_alarm_init(struct eph_alarm *a, uint32_t rising_bp, uint32_t falling_bp);
+/* Feed one value; says whether the alarm was raised or cleared by it. */
+enum eph_alarm_event eph_alarm_update(struct eph_alarm *a, uint32_t value_bp);
+
 /* Host facts via libstatgrab. */
 struct eph_host {
 	char hostname[256];
