@@ -8,7 +8,6 @@ Scenario B: range 40200-40299 with 40290-40299 reserved (usable 90) and
 one destination with 85 sockets: near exhaustion.
 """
 import os
-import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -5,7 +5,6 @@ Exit codes follow automake: 0 pass, 1 fail, 77 skip (no root / no netns).
 """
 import json
 import os
-import re
 import socket
 import subprocess
 import sys

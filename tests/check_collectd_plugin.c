@@ -1,0 +1,984 @@
+/*
+ * check_collectd_plugin - the collectd plugin's config parsing, value
+ * naming and failure logging, without collectd: the plugin source is
+ * compiled in (its functions are static) against a small mock of the
+ * plugin and config API that records registrations, log lines and every
+ * dispatched value.  Config trees are built by hand, as collectd's parser
+ * would hand them over.  Collections read the /proc stand-ins of
+ * tests/fixtures through the plugin's ProcRoot and Source options.
+ */
+#include "../collectd-plugin/ephport.c"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* --- the mock: registrations, log lines, dispatched values ------------- */
+
+#define MAX_LOG	   64
+#define MAX_VALUES 512
+#define MAX_NOTIFS 8
+
+struct value {
+	char plugin[DATA_MAX_NAME_LEN], plugin_instance[DATA_MAX_NAME_LEN];
+	char type[DATA_MAX_NAME_LEN], type_instance[DATA_MAX_NAME_LEN];
+	cdtime_t time;
+	size_t values_len;
+	gauge_t gauge;
+};
+
+static struct {
+	int (*config)(oconfig_item_t *);
+	int (*init)(void);
+	int (*read)(void);
+	int (*shutdown)(void);
+	int n_log;
+	int log_level[MAX_LOG];
+	char log[MAX_LOG][1024];
+	int n_values;
+	struct value values[MAX_VALUES];
+	int dispatch_status; /* what plugin_dispatch_values returns */
+	int n_notifs;
+	notification_t notifs[MAX_NOTIFS];
+	double notif_ports[MAX_NOTIFS];
+} mock;
+
+int plugin_register_complex_config(const char *type,
+				   int (*cb)(oconfig_item_t *))
+{
+	ck_assert_str_eq(type, "ephport");
+	mock.config = cb;
+	return 0;
+}
+
+int plugin_register_init(const char *name, plugin_init_cb cb)
+{
+	ck_assert_str_eq(name, "ephport");
+	mock.init = cb;
+	return 0;
+}
+
+int plugin_register_read(const char *name, int (*cb)(void))
+{
+	ck_assert_str_eq(name, "ephport");
+	mock.read = cb;
+	return 0;
+}
+
+int plugin_register_shutdown(const char *name, plugin_shutdown_cb cb)
+{
+	ck_assert_str_eq(name, "ephport");
+	mock.shutdown = cb;
+	return 0;
+}
+
+int plugin_dispatch_values(value_list_t const *vl)
+{
+	struct value *v;
+
+	ck_assert_int_lt(mock.n_values, MAX_VALUES);
+	v = &mock.values[mock.n_values++];
+	memcpy(v->plugin, vl->plugin, sizeof(v->plugin));
+	memcpy(v->plugin_instance, vl->plugin_instance,
+	       sizeof(v->plugin_instance));
+	memcpy(v->type, vl->type, sizeof(v->type));
+	memcpy(v->type_instance, vl->type_instance, sizeof(v->type_instance));
+	v->time = vl->time;
+	v->values_len = vl->values_len;
+	v->gauge = vl->values_len ? vl->values[0].gauge : NAN;
+	return mock.dispatch_status;
+}
+
+char *hostname_g = "mockhost";
+
+int plugin_dispatch_notification(const notification_t *n)
+{
+	ck_assert_int_lt(mock.n_notifs, MAX_NOTIFS);
+	mock.notifs[mock.n_notifs] = *n;
+	mock.notifs[mock.n_notifs].meta = NULL;
+	for (notification_meta_t *m = n->meta; m; m = m->next)
+		if (strcmp(m->name, "ports_in_use") == 0)
+			mock.notif_ports[mock.n_notifs] = m->nm_value.nm_double;
+	mock.n_notifs++;
+	return 0;
+}
+
+static int meta_add(notification_t *n, const char *name, int type, double d,
+		    const char *str)
+{
+	notification_meta_t *m = calloc(1, sizeof(*m)), **tail = &n->meta;
+
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->type = type;
+	if (type == NM_TYPE_STRING)
+		m->nm_value.nm_string = strdup(str);
+	else
+		m->nm_value.nm_double = d;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = m;
+	return 0;
+}
+
+int plugin_notification_meta_add_string(notification_t *n, const char *name,
+					const char *value)
+{
+	return meta_add(n, name, NM_TYPE_STRING, 0, value);
+}
+
+int plugin_notification_meta_add_double(notification_t *n, const char *name,
+					double value)
+{
+	return meta_add(n, name, NM_TYPE_DOUBLE, value, NULL);
+}
+
+int plugin_notification_meta_free(notification_meta_t *m)
+{
+	while (m) {
+		notification_meta_t *next = m->next;
+
+		if (m->type == NM_TYPE_STRING)
+			free((char *)m->nm_value.nm_string);
+		free(m);
+		m = next;
+	}
+	return 0;
+}
+
+void plugin_log(int level, const char *format, ...)
+{
+	va_list ap;
+
+	ck_assert_int_lt(mock.n_log, MAX_LOG);
+	va_start(ap, format);
+	vsnprintf(mock.log[mock.n_log], sizeof(mock.log[0]), format, ap);
+	va_end(ap);
+	mock.log_level[mock.n_log++] = level;
+}
+
+/* collectd 5.12's cf_util_* semantics (src/daemon/configfile.c), minus
+ * their own log lines: type checks, exactly one value. */
+int cf_util_get_string_buffer(const oconfig_item_t *ci, char *buf, size_t size)
+{
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
+		return -1;
+	snprintf(buf, size, "%s", ci->values[0].value.string);
+	return 0;
+}
+
+int cf_util_get_double(const oconfig_item_t *ci, double *ret)
+{
+	if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+		return -1;
+	*ret = ci->values[0].value.number;
+	return 0;
+}
+
+int cf_util_get_boolean(const oconfig_item_t *ci, bool *ret)
+{
+	const char *s;
+
+	if (ci->values_num != 1)
+		return -1;
+	if (ci->values[0].type == OCONFIG_TYPE_BOOLEAN) {
+		*ret = ci->values[0].value.boolean != 0;
+		return 0;
+	}
+	if (ci->values[0].type != OCONFIG_TYPE_STRING)
+		return -1;
+	s = ci->values[0].value.string;
+	if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
+	    !strcasecmp(s, "on"))
+		*ret = true;
+	else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") ||
+		 !strcasecmp(s, "off"))
+		*ret = false;
+	else
+		return -1;
+	return 0;
+}
+
+/* --- building config trees by hand ---------------------------------------- */
+
+#define MAX_ITEMS 16
+
+static oconfig_item_t block;
+static oconfig_item_t items[MAX_ITEMS];
+static oconfig_value_t vals[MAX_ITEMS][2];
+
+static void tree_reset(void)
+{
+	memset(&block, 0, sizeof(block));
+	memset(items, 0, sizeof(items));
+	memset(vals, 0, sizeof(vals));
+	block.key = "Plugin";
+	block.children = items;
+}
+
+static oconfig_item_t *item(const char *key)
+{
+	oconfig_item_t *ci = &items[block.children_num];
+
+	ck_assert_int_lt(block.children_num, MAX_ITEMS);
+	ci->key = (char *)key;
+	ci->values = vals[block.children_num];
+	ci->parent = &block;
+	block.children_num++;
+	return ci;
+}
+
+static oconfig_value_t *next_value(oconfig_item_t *ci)
+{
+	ck_assert_int_lt(ci->values_num, 2);
+	return &ci->values[ci->values_num++];
+}
+
+static oconfig_item_t *opt_str(oconfig_item_t *ci, const char *s)
+{
+	oconfig_value_t *v = next_value(ci);
+
+	v->type = OCONFIG_TYPE_STRING;
+	v->value.string = (char *)s;
+	return ci;
+}
+
+static oconfig_item_t *opt_num(oconfig_item_t *ci, double n)
+{
+	oconfig_value_t *v = next_value(ci);
+
+	v->type = OCONFIG_TYPE_NUMBER;
+	v->value.number = n;
+	return ci;
+}
+
+static oconfig_item_t *opt_bool(oconfig_item_t *ci, bool b)
+{
+	oconfig_value_t *v = next_value(ci);
+
+	v->type = OCONFIG_TYPE_BOOLEAN;
+	v->value.boolean = b;
+	return ci;
+}
+
+/* --- helpers -------------------------------------------------------------- */
+
+static const char *fixture(const char *name)
+{
+	static char path[4096];
+	const char *dir = getenv("EPH_FIXTURES");
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures",
+		 name);
+	return path;
+}
+
+/* A fresh plugin, as collectd has it after LoadPlugin: the tests may run
+ * in one process (CK_FORK=no, e.g. under valgrind), so reset the statics. */
+static void setup(void)
+{
+	ephport_shutdown();
+	memset(&mock, 0, sizeof(mock));
+	conf = (struct ephport_conf){
+	    .top_n = 5,
+	    .report_states = true,
+	    .report_listeners = true,
+	    .source = EPH_PREFER_AUTO,
+	    .rising = 80,
+	    .falling = 70,
+	    .dest_alarm = true,
+	};
+	config_failed = failing = dispatch_error_logged = false;
+	failures = 0;
+	last_error[0] = last_note[0] = '\0';
+	memset(overflow_logged, 0, sizeof(overflow_logged));
+	tree_reset();
+	module_register();
+}
+
+static void teardown(void)
+{
+	ephport_shutdown();
+}
+
+static const struct value *find(const char *pinst, const char *type,
+				const char *tinst)
+{
+	for (int i = 0; i < mock.n_values; i++) {
+		const struct value *v = &mock.values[i];
+
+		if (!strcmp(v->plugin_instance, pinst) &&
+		    !strcmp(v->type, type) && !strcmp(v->type_instance, tinst))
+			return v;
+	}
+	return NULL;
+}
+
+#define ck_value(pinst, type, tinst, want)                                     \
+	do {                                                                   \
+		const struct value *v_ = find(pinst, type, tinst);             \
+		ck_assert_msg(v_ != NULL, "no value %s/%s-%s", pinst, type,    \
+			      tinst);                                          \
+		ck_assert_msg(fabs(v_->gauge - (want)) < 1e-9,                 \
+			      "%s/%s-%s = %g, want %g", pinst, type, tinst,    \
+			      v_->gauge, (double)(want));                      \
+	} while (0)
+
+#define ck_no_value(pinst, type, tinst)                                        \
+	ck_assert_msg(find(pinst, type, tinst) == NULL,                        \
+		      "unexpected value %s/%s-%s", pinst, type, tinst)
+
+static int count_type(const char *pinst, const char *type)
+{
+	int n = 0;
+
+	for (int i = 0; i < mock.n_values; i++)
+		n += !strcmp(mock.values[i].plugin_instance, pinst) &&
+		     !strcmp(mock.values[i].type, type);
+	return n;
+}
+
+static int count_prefix(const char *pinst, const char *prefix)
+{
+	int n = 0;
+
+	for (int i = 0; i < mock.n_values; i++)
+		n += !strcmp(mock.values[i].plugin_instance, pinst) &&
+		     !strncmp(mock.values[i].type_instance, prefix,
+			      strlen(prefix));
+	return n;
+}
+
+static int count_log(const char *needle)
+{
+	int n = 0;
+
+	for (int i = 0; i < mock.n_log; i++)
+		n += strstr(mock.log[i], needle) != NULL;
+	return n;
+}
+
+static void ck_logs_prefixed(void)
+{
+	for (int i = 0; i < mock.n_log; i++)
+		ck_assert_msg(!strncmp(mock.log[i], "ephport plugin: ", 16),
+			      "log line without prefix: %s", mock.log[i]);
+}
+
+/* Collectd's names: non-empty type, no '/', fit DATA_MAX_NAME_LEN; ours:
+ * no ':' either, and no identifier twice in one interval. */
+static void ck_names_safe(void)
+{
+	for (int i = 0; i < mock.n_values; i++) {
+		const struct value *v = &mock.values[i];
+
+		ck_assert_str_eq(v->plugin, "ephport");
+		ck_assert_int_eq((int)v->values_len, 1);
+		ck_assert_int_gt((int)strlen(v->type), 0);
+		ck_assert_msg(!strpbrk(v->type_instance, "/: ") &&
+				  !strpbrk(v->plugin_instance, "/: "),
+			      "unsafe name %s-%s", v->type, v->type_instance);
+		ck_assert_int_lt((int)strlen(v->type_instance),
+				 DATA_MAX_NAME_LEN - 1);
+		ck_assert_msg(v->time == mock.values[0].time,
+			      "one timestamp per collection");
+		for (int j = 0; j < i; j++)
+			ck_assert_msg(
+			    strcmp(v->plugin_instance,
+				   mock.values[j].plugin_instance) ||
+				strcmp(v->type, mock.values[j].type) ||
+				strcmp(v->type_instance,
+				       mock.values[j].type_instance),
+			    "dispatched twice: %s/%s-%s", v->plugin_instance,
+			    v->type, v->type_instance);
+	}
+}
+
+/* Config, init and one read from the proc-basic fixture via procfs. */
+static void run_basic(void)
+{
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), fixture("proc-basic"));
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_ptr_nonnull(mock.read);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_names_safe();
+	ck_logs_prefixed();
+}
+
+/* --- registration and good configs ------------------------------------------
+ */
+
+START_TEST(registers_config_init_shutdown_only)
+{
+	ck_assert_ptr_nonnull(mock.config);
+	ck_assert_ptr_nonnull(mock.init);
+	ck_assert_ptr_nonnull(mock.shutdown);
+	/* The read callback comes from a successful init only. */
+	ck_assert_ptr_null(mock.read);
+}
+END_TEST
+
+START_TEST(full_block)
+{
+	opt_str(item("Protocol"), "tcp");
+	opt_num(item("TopDestinations"), 1);
+	opt_bool(item("ReportStates"), false);
+	opt_bool(item("ReportListeners"), false);
+	opt_bool(item("KernelFilter"), true);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(!config_failed);
+	ck_assert_int_eq(conf.protocols, 1u << EPH_TCP);
+	ck_assert_uint_eq(conf.top_n, 1);
+	ck_assert(!conf.report_states);
+	ck_assert(!conf.report_listeners);
+	ck_assert(conf.kernel_filter);
+	ck_assert_int_eq(mock.n_log, 0);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	ck_assert_int_eq(mock.config(&block), 0); /* empty block */
+	ck_assert_int_eq(conf.protocols, 0);	  /* 0: both */
+	ck_assert_uint_eq(conf.top_n, 5);
+	ck_assert(conf.report_states && conf.report_listeners);
+	ck_assert(!conf.kernel_filter);
+	ck_assert_int_eq(conf.source, EPH_PREFER_AUTO);
+	ck_assert_str_eq(conf.proc_root, "");
+}
+END_TEST
+
+START_TEST(keys_case_insensitive_and_repeatable)
+{
+	opt_str(item("protocol"), "UDP");
+	opt_str(item("PROTOCOL"), "tcp");
+	opt_str(item("Protocol"), "udp"); /* twice: harmless */
+	opt_num(item("topdestinations"), 0);
+	opt_str(item("ReportStates"), "off"); /* collectd's old string form */
+	opt_str(item("source"), "NetLink");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(conf.protocols, (1u << EPH_TCP) | (1u << EPH_UDP));
+	ck_assert_uint_eq(conf.top_n, 0);
+	ck_assert(!conf.report_states);
+	ck_assert_int_eq(conf.source, EPH_PREFER_NETLINK);
+}
+END_TEST
+
+START_TEST(top_destinations_bounds)
+{
+	opt_num(item("TopDestinations"), EPH_TOP_MAX);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_uint_eq(conf.top_n, EPH_TOP_MAX);
+}
+END_TEST
+
+/* --- bad configs: each is reported naming the key, and init then fails --- */
+
+struct bad_case {
+	const char *key;
+	int kind; /* 0 string, 1 number, 2 bool, 3 two strings, 4 no value, 5
+		     block */
+	const char *s;
+	double n;
+	const char *want_log; /* must appear in an "ephport plugin: " line */
+};
+
+static const struct bad_case bad_cases[] = {
+    {"Frobnicate", 2, NULL, 0, "unknown option \"Frobnicate\""},
+    {"Protocol", 0, "sctp", 0, "Protocol \"sctp\" is not a protocol"},
+    {"Protocol", 0, "", 0, "Protocol \"\" is not a protocol"},
+    {"Protocol", 1, NULL, 6, "Protocol needs one string argument"},
+    {"Protocol", 3, "tcp", 0, "Protocol needs one string argument"},
+    {"Protocol", 4, NULL, 0, "Protocol needs one string argument"},
+    {"TopDestinations", 1, NULL, -1,
+     "TopDestinations needs a whole number from 0 to 32"},
+    {"TopDestinations", 1, NULL, 33, "TopDestinations needs a whole number"},
+    {"TopDestinations", 1, NULL, 2.5, "TopDestinations needs a whole number"},
+    {"TopDestinations", 1, NULL, -0.5, "TopDestinations needs a whole number"},
+    {"TopDestinations", 0, "5", 0, "TopDestinations needs a whole number"},
+    {"ReportStates", 0, "maybe", 0, "ReportStates needs true or false"},
+    {"ReportListeners", 1, NULL, 1, "ReportListeners needs true or false"},
+    {"KernelFilter", 4, NULL, 0, "KernelFilter needs true or false"},
+    {"Source", 0, "sysctl", 0,
+     "Source needs \"auto\", \"netlink\" or \"procfs\""},
+    {"ProcRoot", 0, "", 0, "ProcRoot needs a directory name"},
+    {"ProcRoot", 2, NULL, 0, "ProcRoot needs a directory name"},
+    {"Protocol", 5, NULL, 0, "\"Protocol\" is not a block"},
+};
+
+START_TEST(bad_block)
+{
+	const struct bad_case *bc = &bad_cases[_i];
+	oconfig_item_t *ci;
+	static oconfig_item_t child;
+
+	/* A good option first: it must not rescue the block. */
+	opt_str(item("Protocol"), "tcp");
+	ci = item(bc->key);
+	switch (bc->kind) {
+	case 0:
+		opt_str(ci, bc->s);
+		break;
+	case 1:
+		opt_num(ci, bc->n);
+		break;
+	case 2:
+		opt_bool(ci, true);
+		break;
+	case 3:
+		opt_str(opt_str(ci, bc->s), bc->s);
+		break;
+	case 4:
+		break;
+	case 5:
+		memset(&child, 0, sizeof(child));
+		child.key = "Foo";
+		opt_str(ci, "tcp");
+		ci->children = &child;
+		ci->children_num = 1;
+		break;
+	}
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_msg(count_log(bc->want_log) == 1, "want one \"%s\" in %s",
+		      bc->want_log, mock.n_log ? mock.log[0] : "(no log)");
+	ck_assert_int_eq(mock.log_level[0], LOG_ERR);
+	ck_assert_int_eq(count_log("block: refusing to run"), 1);
+	ck_logs_prefixed();
+	/* collectd goes on to init: it must refuse, registering no read. */
+	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_ptr_null(mock.read);
+	ck_assert_ptr_null(collector);
+	ck_assert_int_eq(count_log("not started"), 1);
+	ck_assert_int_eq(mock.n_values, 0);
+}
+END_TEST
+
+START_TEST(every_bad_option_reported)
+{
+	opt_str(item("Protocol"), "icmp");
+	opt_num(item("TopDestinations"), -3);
+	opt_bool(item("Bogus"), true);
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("Protocol \"icmp\""), 1);
+	ck_assert_int_eq(count_log("TopDestinations needs"), 1);
+	ck_assert_int_eq(count_log("unknown option \"Bogus\""), 1);
+}
+END_TEST
+
+START_TEST(bad_block_then_good_block_still_fails)
+{
+	/* Two <Plugin ephport> blocks: the good second one must not undo the
+	 * refusal caused by the first. */
+	opt_str(item("Protocol"), "tcpp");
+	ck_assert_int_eq(mock.config(&block), -1);
+	tree_reset();
+	opt_str(item("Protocol"), "tcp");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_ptr_null(mock.read);
+}
+END_TEST
+
+/* --- values from a collection --------------------------------------------- */
+
+START_TEST(values_from_fixture)
+{
+	run_basic();
+	/* proc-basic: range 40000-40099, 40010-40014 and 40050 reserved
+	 * (50000-50010 lies outside), so usable 94 (tests/fixtures/README). */
+	ck_value("tcp", "gauge", "range_low", 40000);
+	ck_value("tcp", "gauge", "range_high", 40099);
+	ck_value("tcp", "gauge", "usable", 94);
+	ck_value("tcp", "gauge", "reserved", 6);
+	ck_value("tcp", "count", "ports_used", 7);
+	ck_value("tcp", "count", "ports_free", 87);
+	ck_value("tcp", "count", "sockets_in_range", 7);
+	ck_value("tcp", "count", "time_wait", 0); /* on reserved 40010 */
+	ck_value("tcp", "count", "time_wait_total", 1);
+	ck_value("tcp", "count", "listeners_in_range", 1);
+	ck_value("tcp", "count", "destinations", 2);
+	ck_value("tcp", "percent", "exhaustion", 7.44);
+	ck_value("tcp", "percent", "host_exhaustion", 7.44);
+	ck_value("tcp", "percent", "worst_destination_exhaustion", 4.25);
+	ck_value("tcp", "tcp_connections", "established", 6);
+	ck_value("tcp", "tcp_connections", "listen", 1);
+	ck_value("tcp", "tcp_connections", "time_wait", 0);
+	ck_value("tcp", "tcp_connections", "bound", 0);
+	ck_assert_int_eq(count_type("tcp", "tcp_connections"), 12);
+	/* The v4-mapped socket counts for 127.0.0.1. */
+	ck_value("tcp", "percent", "dest-127.0.0.1-127.0.0.1-8080", 4.25);
+	ck_value("tcp", "count", "dest-127.0.0.1-127.0.0.1-8080-sockets", 4);
+	ck_value("tcp", "count", "dest-127.0.0.1-127.0.0.1-8080-time_wait", 0);
+	ck_value("tcp", "percent", "dest-__1-__1-8080", 2.12);
+	ck_value("tcp", "count", "dest-__1-__1-8080-sockets", 2);
+	ck_assert_int_eq(count_type("tcp", "gauge") +
+			     count_type("tcp", "count") +
+			     count_type("tcp", "percent") +
+			     count_type("tcp", "tcp_connections"),
+			 32);
+
+	ck_value("udp", "gauge", "usable", 94);
+	ck_value("udp", "count", "ports_used", 4);
+	ck_value("udp", "count", "ports_free", 90);
+	ck_value("udp", "count", "sockets_in_range", 4);
+	ck_value("udp", "count", "listeners_in_range", 2);
+	ck_value("udp", "count", "destinations", 2);
+	ck_value("udp", "percent", "exhaustion", 4.25);
+	ck_value("udp", "percent", "worst_destination_exhaustion", 1.06);
+	ck_value("udp", "count", "state-established", 2);
+	ck_value("udp", "count", "state-close", 2);
+	ck_value("udp", "percent", "dest-127.0.0.1-127.0.0.1-5353", 1.06);
+	ck_value("udp", "count", "dest-127.0.0.1-127.0.0.1-5353-sockets", 1);
+	ck_value("udp", "count", "dest-__1-__1-53-sockets", 1);
+	/* No TIME_WAIT and no tcp_connections for UDP. */
+	ck_no_value("udp", "count", "time_wait");
+	ck_no_value("udp", "count", "time_wait_total");
+	ck_no_value("udp", "count", "dest-__1-__1-53-time_wait");
+	ck_assert_int_eq(count_type("udp", "tcp_connections"), 0);
+	ck_assert_int_eq(mock.n_values, 32 + 18);
+	ck_assert_int_eq(mock.n_log, 0);
+}
+END_TEST
+
+/* A stand-in /proc with n TCP clients of 127.0.0.1:8080 on ports 40000..
+ * in a 20-port range (40000-40019): 5 % per client. */
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void small_root(const char *dir, int clients)
+{
+	char path[4200], text[8192];
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/sys/net/ipv4", dir);
+	ck_assert_int_eq(system(strcat(strcpy(text, "mkdir -p "), path)), 0);
+	snprintf(path, sizeof(path), "%s/net", dir);
+	mkdir(path, 0755);
+	put_file(dir, "sys/net/ipv4/ip_local_port_range", "40000 40019\n");
+	put_file(dir, "sys/net/ipv4/ip_local_reserved_ports", "\n");
+	n = (size_t)snprintf(text, sizeof(text), "  sl  local_address rem_address   st\n");
+	for (int i = 0; i < clients; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "   %d: 0100007F:%04X 0100007F:1F90 01 "
+				      "00000000:00000000 00:00000000 00000000 0 0 1\n",
+				      i, 40000 + i);
+	put_file(dir, "net/tcp", text);
+	put_file(dir, "net/udp", "  sl  local_address rem_address   st\n");
+}
+
+START_TEST(notifications_with_hysteresis)
+{
+	char dir[] = "/tmp/ephport-plugin-XXXXXX";
+	/* clients:  4 -> 20 %, 12 -> 60 %, 16 -> 80 %, 9 -> 45 %, 6 -> 30 % */
+	static const int steps[] = { 4, 12, 16, 9, 6, 11 };
+	static const char want[] = ".R..CR";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), dir);
+	opt_num(item("RisingThreshold"), 50);
+	opt_num(item("FallingThreshold"), 30);
+	opt_str(item("Protocol"), "tcp");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int before = mock.n_notifs;
+
+		small_root(dir, steps[i]);
+		ck_assert_int_eq(mock.read(), 0);
+		switch (want[i]) {
+		case '.':
+			ck_assert_int_eq(mock.n_notifs, before);
+			break;
+		case 'R':
+		case 'C':
+			ck_assert_int_eq(mock.n_notifs, before + 1);
+			ck_assert_int_eq(mock.notifs[before].severity,
+					 want[i] == 'R' ? NOTIF_WARNING : NOTIF_OKAY);
+			ck_assert_str_eq(mock.notifs[before].plugin, "ephport");
+			ck_assert_str_eq(mock.notifs[before].plugin_instance, "tcp");
+			ck_assert_str_eq(mock.notifs[before].type, "percent");
+			ck_assert_str_eq(mock.notifs[before].type_instance, "exhaustion");
+			ck_assert_str_eq(mock.notifs[before].host, "mockhost");
+			ck_assert(mock.notif_ports[before] == steps[i]);
+		}
+	}
+	ck_assert_str_eq(mock.notifs[0].message,
+			 "tcp ephemeral ports 60.00% exhausted: rose to or above "
+			 "50.00% (12 of 20 ports in use, range 40000-40019; worst "
+			 "destination 127.0.0.1 -> 127.0.0.1:8080 at 60.00%)");
+	ck_assert(strstr(mock.notifs[1].message, "30.00% exhausted: fell to or below 30.00%"));
+	ck_assert_int_eq(system(strcat(strcpy((char[4300]){ 0 }, "rm -rf "), dir)), 0);
+}
+END_TEST
+
+START_TEST(bad_thresholds)
+{
+	opt_num(item("RisingThreshold"), 60);
+	opt_num(item("FallingThreshold"), 60);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_int_eq(count_log("FallingThreshold (60.00) must be below RisingThreshold (60.00)"), 1);
+	ck_assert_ptr_null(mock.read);
+	setup();
+	opt_num(item("RisingThreshold"), 101);
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("RisingThreshold needs a percent from 0 to 100"), 1);
+}
+END_TEST
+
+START_TEST(switches_drop_values)
+{
+	opt_str(item("Protocol"), "udp");
+	opt_num(item("TopDestinations"), 0);
+	opt_bool(item("ReportStates"), false);
+	opt_bool(item("ReportListeners"), false);
+	run_basic();
+	ck_assert_int_eq(count_type("tcp", "gauge"), 0);
+	ck_assert_int_eq(count_prefix("udp", "dest-"), 0);
+	ck_assert_int_eq(count_prefix("udp", "state-"), 0);
+	ck_no_value("udp", "count", "listeners_in_range");
+	/* Aggregates stay: the worst destination is known without a list. */
+	ck_value("udp", "count", "destinations", 2);
+	ck_value("udp", "percent", "worst_destination_exhaustion", 1.06);
+	ck_assert_int_eq(mock.n_values, 4 + 4 + 3);
+}
+END_TEST
+
+START_TEST(top_destinations_limits_list)
+{
+	opt_num(item("TopDestinations"), 1);
+	run_basic();
+	ck_assert_int_eq(count_prefix("tcp", "dest-"), 3);
+	ck_assert_int_eq(count_prefix("udp", "dest-"), 2);
+	ck_value("tcp", "count", "dest-127.0.0.1-127.0.0.1-8080-sockets", 4);
+}
+END_TEST
+
+/* Naming from a hand-made snapshot: the longest IPv6 text (39 bytes, so
+ * at most 100 bytes per name) and the dotted form inet_ntop uses. */
+static void set_addr(struct eph_addr *a, int family, const char *text)
+{
+	a->family = (uint8_t)family;
+	ck_assert_int_eq(inet_pton(family, text, a->bytes), 1);
+}
+
+START_TEST(destination_names)
+{
+	struct eph_snapshot snap;
+	struct eph_proto_stats *s = &snap.proto[EPH_TCP];
+	char name[DATA_MAX_NAME_LEN];
+
+	memset(&snap, 0, sizeof(snap));
+	snap.taken_us = 1700000000123456;
+	s->collected = true;
+	s->n_top = 3;
+	set_addr(&s->top[0].laddr, AF_INET6,
+		 "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+	set_addr(&s->top[0].raddr, AF_INET6,
+		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
+	s->top[0].rport = 65535;
+	s->top[0].sockets = 9;
+	s->top[0].exhaustion_bp = 1234;
+	set_addr(&s->top[1].laddr, AF_INET, "10.0.0.1");
+	set_addr(&s->top[1].raddr, AF_INET, "192.0.2.7");
+	s->top[1].rport = 443;
+	set_addr(&s->top[2].laddr, AF_INET6, "fe80::1");
+	set_addr(&s->top[2].raddr, AF_INET6, "::ffff:192.0.2.1");
+	s->top[2].rport = 1;
+	submit_snapshot(&snap);
+	ck_names_safe();
+
+	ck_assert_int_eq(dest_name(&s->top[0], "time_wait", name, sizeof(name)),
+			 0);
+	ck_assert_str_eq(
+	    name, "dest-2001_db8_ffff_ffff_ffff_ffff_ffff_ffff-"
+		  "ffff_ffff_ffff_ffff_ffff_ffff_ffff_fffe-65535-time_wait");
+	ck_value("tcp", "percent",
+		 "dest-2001_db8_ffff_ffff_ffff_ffff_ffff_ffff-"
+		 "ffff_ffff_ffff_ffff_ffff_ffff_ffff_fffe-65535",
+		 12.34);
+	ck_value("tcp", "count", "dest-10.0.0.1-192.0.2.7-443-sockets", 0);
+	ck_value("tcp", "count", "dest-fe80__1-__ffff_192.0.2.1-1-sockets", 0);
+	/* A name that does not fit is refused, never cut. */
+	ck_assert_int_eq(dest_name(&s->top[0], "time_wait", name, 40), -1);
+	ck_assert_int_eq(mock.values[0].time, US_TO_CDTIME_T(1700000000123456));
+	ck_assert_int_eq(count_type("udp", "count"), 0); /* not collected */
+}
+END_TEST
+
+START_TEST(dispatch_failure_logged_once)
+{
+	mock.dispatch_status = -1; /* e.g. a TypesDB without tcp_connections */
+	run_basic();
+	ck_assert_int_eq(count_log("dispatching"), 1);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(count_log("dispatching"), 1);
+}
+END_TEST
+
+/* --- failures: logged once per problem, an error for collectd, recovery ----
+ */
+
+static char tmpdir[64];
+
+static void write_file(const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void make_proc(void)
+{
+	static const char *const dirs[] = {"", "/sys", "/sys/net",
+					   "/sys/net/ipv4", "/net"};
+	static const char *const nets[] = {"net/tcp", "net/tcp6", "net/udp",
+					   "net/udp6"};
+	char path[256];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_collectd_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	for (size_t i = 1; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", tmpdir, dirs[i]);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+	}
+	/* Header lines only: no sockets. */
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++)
+		write_file(nets[i], "  sl  local_address rem_address   st\n");
+	write_file("sys/net/ipv4/ip_local_reserved_ports", "\n");
+	write_file("sys/net/ipv4/ip_local_port_range", "40000\t40009\n");
+}
+
+static void remove_proc(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(failure_logged_once_and_recovers)
+{
+	char range[256];
+
+	make_proc();
+	snprintf(range, sizeof(range), "%s/sys/net/ipv4/ip_local_port_range",
+		 tmpdir);
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), tmpdir);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_value("tcp", "gauge", "usable", 10);
+	ck_assert_int_eq(mock.n_log, 0);
+
+	/* The range file goes away: one error naming it, however many reads. */
+	ck_assert_int_eq(unlink(range), 0);
+	mock.n_values = 0;
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(mock.read(), -1);
+	ck_assert_int_eq(mock.n_values, 0);
+	ck_assert_int_eq(mock.n_log, 1);
+	ck_assert_int_eq(mock.log_level[0], LOG_ERR);
+	ck_assert_msg(strstr(mock.log[0], "collection failed") &&
+			  strstr(mock.log[0], "ip_local_port_range"),
+		      "%s", mock.log[0]);
+
+	/* A different problem is a new line. */
+	write_file("sys/net/ipv4/ip_local_port_range", "40009 40000\n");
+	ck_assert_int_eq(mock.read(), -1);
+	ck_assert_int_eq(mock.read(), -1);
+	ck_assert_int_eq(mock.n_log, 2);
+
+	/* Fixed: one line saying so, values again. */
+	write_file("sys/net/ipv4/ip_local_port_range", "40000 40019\n");
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_log, 3);
+	ck_assert_int_eq(mock.log_level[2], LOG_INFO);
+	ck_assert_int_eq(
+	    count_log("collection works again after 7 failed reads"), 1);
+	ck_value("tcp", "gauge", "usable", 20);
+
+	/* And it fails (and logs) again when the same problem comes back. */
+	ck_assert_int_eq(unlink(range), 0);
+	ck_assert_int_eq(mock.read(), -1);
+	ck_assert_int_eq(mock.n_log, 4);
+	ck_logs_prefixed();
+	remove_proc();
+}
+END_TEST
+
+START_TEST(shutdown_frees_and_is_idempotent)
+{
+	run_basic();
+	ck_assert_ptr_nonnull(collector);
+	ck_assert_int_eq(mock.shutdown(), 0);
+	ck_assert_ptr_null(collector);
+	ck_assert_int_eq(mock.shutdown(), 0);
+}
+END_TEST
+
+static Suite *plugin_suite(void)
+{
+	Suite *s = suite_create("collectd_plugin");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, registers_config_init_shutdown_only);
+	tcase_add_test(tc, full_block);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, keys_case_insensitive_and_repeatable);
+	tcase_add_test(tc, top_destinations_bounds);
+	tcase_add_loop_test(tc, bad_block, 0,
+			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, every_bad_option_reported);
+	tcase_add_test(tc, bad_block_then_good_block_still_fails);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("values");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, values_from_fixture);
+	tcase_add_test(tc, switches_drop_values);
+	tcase_add_test(tc, top_destinations_limits_list);
+	tcase_add_test(tc, destination_names);
+	tcase_add_test(tc, dispatch_failure_logged_once);
+	tcase_add_test(tc, failure_logged_once_and_recovers);
+	tcase_add_test(tc, shutdown_frees_and_is_idempotent);
+	tcase_add_test(tc, notifications_with_hysteresis);
+	tcase_add_test(tc, bad_thresholds);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(plugin_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
