@@ -91,7 +91,9 @@ struct eph_addr {
 	uint8_t bytes[16];
 };
 
-/* Destination D = (local address, remote address, remote port). */
+/* Destination D = (local address, remote address, remote port): the
+ * sockets connect() placed there.  Sockets accepted by a listener on a
+ * pool port are not counted (connect() never takes a listener's port). */
 struct eph_dest {
 	struct eph_addr laddr;
 	struct eph_addr raddr;

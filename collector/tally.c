@@ -27,6 +27,9 @@ struct eph_tally {
 	enum eph_proto proto;
 	struct eph_range range;
 	uint8_t in_use[EPH_BITMAP_BYTES];
+	/* Pool ports with a listener: their accepted sockets took no port
+	 * from connect(), so they are nobody's destination. */
+	uint8_t listening[EPH_BITMAP_BYTES];
 	uint32_t ports_in_use;
 	uint64_t sockets_in_range, sockets_total;
 	uint64_t state_in_range[EPH_ST_COUNT];
@@ -87,6 +90,7 @@ void eph_tally_begin(struct eph_tally *t, enum eph_proto proto,
 	t->proto = proto;
 	t->range = *r;
 	memset(t->in_use, 0, sizeof(t->in_use));
+	memset(t->listening, 0, sizeof(t->listening));
 	t->ports_in_use = 0;
 	t->sockets_in_range = t->sockets_total = 0;
 	memset(t->state_in_range, 0, sizeof(t->state_in_range));
@@ -136,11 +140,25 @@ static uint32_t dest_hash(const struct eph_sock *s)
 
 static bool dest_equal(const struct dest_slot *d, const struct eph_sock *s)
 {
-	size_t n = s->family == AF_INET6 ? 16 : 4;
+	uint64_t a[4], b[4];
 
-	return d->rport == s->rport && d->family == s->family &&
-	       memcmp(d->laddr, s->laddr, n) == 0 &&
-	       memcmp(d->raddr, s->raddr, n) == 0;
+	if (d->rport != s->rport || d->family != s->family)
+		return false;
+	if (s->family != AF_INET6) {
+		uint32_t x[2], y[2];
+
+		memcpy(&x[0], d->laddr, 4);
+		memcpy(&x[1], d->raddr, 4);
+		memcpy(&y[0], s->laddr, 4);
+		memcpy(&y[1], s->raddr, 4);
+		return x[0] == y[0] && x[1] == y[1];
+	}
+	/* Fixed-size copies compile to plain loads, unlike memcmp(). */
+	memcpy(a, d->laddr, 16);
+	memcpy(a + 2, d->raddr, 16);
+	memcpy(b, s->laddr, 16);
+	memcpy(b + 2, s->raddr, 16);
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
 static void dest_account(struct eph_tally *t, const struct eph_sock *s,
@@ -210,10 +228,16 @@ void eph_tally_add(void *tally, const struct eph_sock *s)
 	if (t->proto == EPH_TCP) {
 		if (st == EPH_ST_LISTEN) {
 			add_listener(t, s);
+			eph_bit_set(t->listening, port);
 			return;
 		}
 		if (st == EPH_ST_BOUND || st == EPH_ST_CLOSE)
 			return; /* bound, no peer */
+		/* Accepted by a listener on this port: both the kernel's dump
+		 * and /proc/net/tcp list listeners before the other sockets
+		 * of their family, so the bit is set by now. */
+		if (eph_bit_test(t->listening, port))
+			return;
 	} else if (s->rport == 0) {
 		/* Unconnected UDP: receives from anyone on this port. */
 		add_listener(t, s);

@@ -768,11 +768,22 @@ START_TEST(tcp_listeners)
 	ck_assert(has_listener(st, AF_INET, "127.0.0.1", 40099));
 	ck_assert(!has_listener(st, AF_INET, "0.0.0.0", 40050));
 	ck_assert(!has_listener(st, AF_INET, "0.0.0.0", 22));
-	/* Listeners hold ports but are not destinations. */
+	/* Listeners hold ports but are not destinations; nor are the
+	 * sockets they accepted: connect() never takes a listener's port. */
 	ck_assert_uint_eq(st->ports_in_use, 2);
 	ck_assert_uint_eq(st->sockets_in_range, 5);
 	ck_assert_uint_eq(st->state_in_range[EPH_ST_LISTEN], 3);
 	ck_assert_uint_eq(st->state_total[EPH_ST_LISTEN], 6);
+	ck_assert_uint_eq(st->state_in_range[EPH_ST_ESTABLISHED], 2);
+	ck_assert_uint_eq(st->destinations, 0);
+	ck_assert(!st->has_worst);
+	ck_assert_uint_eq(st->worst_dest_exhaustion_bp, 0);
+
+	/* The same sockets without the listener are clients: destinations. */
+	eph_tally_begin(t, EPH_TCP, r);
+	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40020, "192.0.2.5", 51000);
+	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40020, "192.0.2.6", 51000);
+	eph_tally_end(t, 5, st);
 	ck_assert_uint_eq(st->destinations, 2);
 	ck_assert_ptr_nonnull(
 		find_dest(st, AF_INET, "10.0.0.1", "192.0.2.5", 51000));
