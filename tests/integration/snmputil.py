@@ -7,6 +7,7 @@ import subprocess
 import time
 
 PORT = 11161
+CLIENT_PORT = 11170
 COMMUNITY = "public"
 V3_USER, V3_AUTH, V3_PRIV = "ephuser", "ephAuthPass1", "ephPrivPass1"
 
@@ -90,7 +91,10 @@ class Agent:
 
 
 def snmp(tool, *args, version="2c", check=True):
-    cmd = [tool, "-M", mib_path(), "-m", "EPHEMERAL-PORT-MIB", "-t", "2", "-r", "1"]
+    # A fixed client port below the test ranges: an autobound one would be
+    # an unconnected UDP socket inside the range being measured.
+    cmd = [tool, "-M", mib_path(), "-m", "EPHEMERAL-PORT-MIB", "-t", "2", "-r", "1",
+           f"--clientaddr=127.0.0.1:{CLIENT_PORT}", "--clientaddrUsesPort=yes"]
     if version == "3":
         cmd += ["-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA", "-A", V3_AUTH,
                 "-x", "AES", "-X", V3_PRIV]
