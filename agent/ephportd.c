@@ -45,6 +45,10 @@ static struct {
 	/* Alarm crossings not yet sent, oldest first. */
 	struct ephd_event events[EVENTS_MAX];
 	unsigned n_events, dropped_events;
+	/* A line for the main thread to log: Net-SNMP's logging (syslog,
+	 * -Lf) belongs to it like every other Net-SNMP call. */
+	char log_line[600];
+	int log_priority;
 	bool stop;
 } shared = { .lock = PTHREAD_MUTEX_INITIALIZER,
 	     .wake = PTHREAD_COND_INITIALIZER };
@@ -85,14 +89,20 @@ static void read_namespace(struct ephd_state *st)
 }
 
 static void publish(struct ephd_view *v, const struct ephd_event *ev,
-		    unsigned n_ev)
+		    unsigned n_ev, int log_priority, const char *log_line)
 {
-	struct ephd_view *old;
+	struct ephd_view *old = NULL;
 	char byte = 1;
 
 	pthread_mutex_lock(&shared.lock);
-	old = shared.published;
-	shared.published = v;
+	if (log_line) {
+		snprintf(shared.log_line, sizeof(shared.log_line), "%s", log_line);
+		shared.log_priority = log_priority;
+	}
+	if (v) {
+		old = shared.published;
+		shared.published = v;
+	}
 	for (unsigned i = 0; i < n_ev; i++) {
 		if (shared.n_events == EVENTS_MAX) {
 			/* The main thread is stuck: keep the newest. */
@@ -105,8 +115,8 @@ static void publish(struct ephd_view *v, const struct ephd_event *ev,
 	}
 	pthread_mutex_unlock(&shared.lock);
 	ephd_view_free(old); /* never taken: superseded */
-	if (write(wake_pipe[1], &byte, 1) < 0 && errno != EAGAIN)
-		snmp_log(LOG_ERR, "ephportd: wake pipe: %s\n", strerror(errno));
+	/* EAGAIN: the pipe is full, the main thread is woken already. */
+	(void)!write(wake_pipe[1], &byte, 1);
 }
 
 static void *collector_main(void *arg)
@@ -128,12 +138,21 @@ static void *collector_main(void *arg)
 	for (;;) {
 		struct ephd_event ev[EPH_PROTO_COUNT];
 		unsigned n_ev = 0;
+		char line[600];
+		const char *log_line = NULL;
+		int log_priority = LOG_INFO;
 		struct timespec until;
 		struct ephd_view *v;
 		int err = snap ? eph_collect(c, snap) : -ENOMEM;
 
 		st.collections++;
 		if (err == 0) {
+			if (last_error[0]) {
+				snprintf(line, sizeof(line),
+					 "ephportd: collection works again (last problem: %s)",
+					 last_error);
+				log_line = line;
+			}
 			st.snap = snap;
 			st.status = EPHD_OK;
 			last_error[0] = '\0';
@@ -162,13 +181,16 @@ static void *collector_main(void *arg)
 			if (strcmp(last_error, eph_collector_error(c)) != 0) {
 				snprintf(last_error, sizeof(last_error), "%s",
 					 eph_collector_error(c));
-				fprintf(stderr, "ephportd: collection failed: %s\n",
-					last_error);
+				snprintf(line, sizeof(line),
+					 "ephportd: collection failed: %s (serving the last numbers as stale)",
+					 last_error);
+				log_line = line;
+				log_priority = LOG_ERR;
 			}
 		}
 		v = ephd_mib_build(&st);
-		if (v || n_ev)
-			publish(v, ev, n_ev);
+		if (v || n_ev || log_line)
+			publish(v, ev, n_ev, log_priority, log_line);
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += cfg.interval;
@@ -242,6 +264,9 @@ static void take_published(int fd, void *data)
 	memcpy(events, shared.events, n_events * sizeof(events[0]));
 	dropped = shared.dropped_events;
 	shared.n_events = shared.dropped_events = 0;
+	if (shared.log_line[0])
+		snmp_log(shared.log_priority, "%s\n", shared.log_line);
+	shared.log_line[0] = '\0';
 	pthread_mutex_unlock(&shared.lock);
 	if (v) {
 		ephd_view_free(current);

@@ -55,7 +55,8 @@ for p, (name, js) in enumerate((("tcp", tcp), ("udp", udp)), start=1):
                       ("PortsInUse", str(js["ports_in_use"])),
                       ("PortsFree", str(js["ports_free"])),
                       ("SocketsInRange", str(js["sockets_in_range"])),
-                      ("SocketsTotal", str(js["sockets_total"])),
+                      ("SocketsTotal", str(js["sockets_total"])
+                       if name == "tcp" else walk.get(f"ephRangeSocketsTotal.{idx}")),
                       ("TimeWait", str(js["time_wait"])),
                       ("TimeWaitTotal", str(js["time_wait_total"])),
                       ("ListenersInRange", "1"),
@@ -69,6 +70,11 @@ for p, (name, js) in enumerate((("tcp", tcp), ("udp", udp)), start=1):
 ck.eq("tcp sockets in range (model)", walk["ephRangeSocketsInRange.1.1"], "25")
 ck.eq("tcp TIME_WAIT (model)", walk["ephRangeTimeWait.1.1"], "3")
 ck.eq("udp sockets in range (model)", walk["ephRangeSocketsInRange.1.2"], "3")
+# All UDP sockets: scenario A's 4 and snmpd's 127.0.0.1:11161, plus the
+# SNMP client's own (port 11170, outside the range) when a collection ran
+# during a request.
+ck.eq("udp sockets total (ephport --json)", udp["sockets_total"], 5)
+ck.eq("udp sockets total (SNMP)", walk["ephRangeSocketsTotal.1.2"] in ("5", "6"), True)
 # Per state: ESTABLISHED(1), TIME_WAIT(6), LISTEN(10); UDP close(7).
 ck.eq("ephStateInRange tcp established", walk["ephStateInRange.1.1.1"], "21")
 ck.eq("ephStateTotal tcp established", walk["ephStateTotal.1.1.1"], "42")
@@ -148,6 +154,7 @@ ck.eq("status ok again", su.wait_for(
 log = open(agent.logpath).read()
 ck.eq("the failure is logged once",
       log.count("collection failed: " + root + "/sys/net/ipv4/ip_local_port_range"), 1)
+ck.eq("the recovery is logged once", log.count("collection works again"), 1)
 
 ck.eq("ephportd exits 0 on SIGTERM", agent.stop(), 0)
 master.stop()
