@@ -6,6 +6,7 @@ agree with `ephport --json`; the subagent survives a master restart; a
 failed collection turns the status stale and keeps the last numbers."""
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +20,23 @@ if not su.have_tools():
     sys.exit(nsutil.SKIP)
 nsutil.enter_private_netns(sys.argv)
 ck = nsutil.Checker()
+
+# A bad configuration: FILE:LINE and the reason, exit 1, nothing started.
+bad = tempfile.mkdtemp(prefix="ephportd-bad-")
+for text, want in (("interval 5\nbogus 1\n", "bad.conf:2: unknown token 'bogus'"),
+                   ("risingThreshold 50\nfallingThreshold 60\n",
+                    "fallingThreshold (60.00%) must be below risingThreshold (50.00%)"),
+                   ("topDestinations 99\n", "bad.conf:1: topDestinations: expected a number from 0 to 32")):
+    with open(os.path.join(bad, "bad.conf"), "w") as f:
+        f.write(text)
+    r = subprocess.run([os.environ.get("EPHPORTD", "./ephportd"), "-f", "-C", "-c",
+                        os.path.join(bad, "bad.conf"), "-x", os.path.join(bad, "none.sock")],
+                       capture_output=True, text=True, timeout=30)
+    ck.eq(f"bad config exits 1: {want}", (r.returncode, want in r.stderr), (1, True))
+r = subprocess.run([os.environ.get("EPHPORTD", "./ephportd"), "-f", "-C", "-c", "/nonexistent.conf"],
+                   capture_output=True, text=True, timeout=30)
+ck.eq("missing -c file exits 1", (r.returncode, "/nonexistent.conf: No such file or directory" in r.stderr),
+      (1, True))
 LOW, HIGH, RES = nsutil.SCENARIO_A
 nsutil.setup_namespace(LOW, HIGH, RES)
 keep = nsutil.scenario_a_sockets()
