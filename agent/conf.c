@@ -66,8 +66,8 @@ static int parse_percent(const char *s, unsigned *bp)
 
 static int parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 
 	for (size_t i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0)
@@ -100,24 +100,25 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 {
 	if (strcasecmp(tok, "interval") == 0)
 		return parse_unsigned(val, 1, 86400, &c->interval) < 0
-			       ? "interval: expected seconds from 1 to 86400"
-			       : NULL;
+			   ? "interval: expected seconds from 1 to 86400"
+			   : NULL;
 	if (strcasecmp(tok, "topDestinations") == 0)
 		return parse_unsigned(val, 0, EPH_TOP_MAX, &c->top_n) < 0
-			       ? "topDestinations: expected a number from 0 to 32"
-			       : NULL;
+			   ? "topDestinations: expected a number from 0 to 32"
+			   : NULL;
 	if (strcasecmp(tok, "destinationCap") == 0)
 		return parse_unsigned(val, 1, 1u << 24, &c->dest_cap) < 0
-			       ? "destinationCap: expected a number from 1 to 16777216"
-			       : NULL;
+			   ? "destinationCap: expected a number from 1 to "
+			     "16777216"
+			   : NULL;
 	if (strcasecmp(tok, "protocols") == 0)
 		return parse_protocols(val, &c->protocols) < 0
-			       ? "protocols: expected tcp, udp or tcp,udp"
-			       : NULL;
+			   ? "protocols: expected tcp, udp or tcp,udp"
+			   : NULL;
 	if (strcasecmp(tok, "stateTotals") == 0)
 		return parse_bool(val, &c->state_totals) < 0
-			       ? "stateTotals: expected yes or no"
-			       : NULL;
+			   ? "stateTotals: expected yes or no"
+			   : NULL;
 	if (strcasecmp(tok, "source") == 0) {
 		if (strcmp(val, "auto") == 0)
 			c->source = EPH_PREFER_AUTO;
@@ -131,20 +132,22 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 	}
 	if (strcasecmp(tok, "risingThreshold") == 0)
 		return parse_percent(val, &c->rising_bp) < 0
-			       ? "risingThreshold: expected a percent from 0 to 100"
-			       : NULL;
+			   ? "risingThreshold: expected a percent from 0 to 100"
+			   : NULL;
 	if (strcasecmp(tok, "fallingThreshold") == 0)
 		return parse_percent(val, &c->falling_bp) < 0
-			       ? "fallingThreshold: expected a percent from 0 to 100"
-			       : NULL;
+			   ? "fallingThreshold: expected a percent from 0 to "
+			     "100"
+			   : NULL;
 	if (strcasecmp(tok, "destinationAlarm") == 0)
 		return parse_bool(val, &c->dest_alarm) < 0
-			       ? "destinationAlarm: expected yes or no"
-			       : NULL;
+			   ? "destinationAlarm: expected yes or no"
+			   : NULL;
 	if (strcasecmp(tok, "agentXPingInterval") == 0)
 		return parse_unsigned(val, 0, 3600, &c->ping_interval) < 0
-			       ? "agentXPingInterval: expected seconds from 0 to 3600"
-			       : NULL;
+			   ? "agentXPingInterval: expected seconds from 0 to "
+			     "3600"
+			   : NULL;
 	if (strcasecmp(tok, "agentXSocket") == 0) {
 		if (strlen(val) >= sizeof(c->agentx_socket))
 			return "agentXSocket: too long";
@@ -174,7 +177,8 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 
 		line++;
 		if (n >= sizeof(text)) {
-			snprintf(err, err_len, "%s:%u: line too long", name, line);
+			snprintf(err, err_len, "%s:%u: line too long", name,
+				 line);
 			return -EINVAL;
 		}
 		memcpy(text, p, n);
@@ -199,11 +203,13 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 		why = apply(c, tok, val);
 		if (why) {
 			if (strcmp(why, "unknown token") == 0)
-				snprintf(err, err_len, "%s:%u: unknown token '%.64s'",
-					 name, line, tok);
+				snprintf(err, err_len,
+					 "%s:%u: unknown token '%.64s'", name,
+					 line, tok);
 			else
-				snprintf(err, err_len, "%s:%u: %s (got '%.64s')",
-					 name, line, why, val);
+				snprintf(err, err_len,
+					 "%s:%u: %s (got '%.64s')", name, line,
+					 why, val);
 			return -EINVAL;
 		}
 	}
@@ -214,7 +220,8 @@ int ephd_config_check(const struct ephd_config *c, char *err, size_t err_len)
 {
 	if (c->falling_bp >= c->rising_bp) {
 		snprintf(err, err_len,
-			 "fallingThreshold (%u.%02u%%) must be below risingThreshold (%u.%02u%%)",
+			 "fallingThreshold (%u.%02u%%) must be below "
+			 "risingThreshold (%u.%02u%%)",
 			 c->falling_bp / 100, c->falling_bp % 100,
 			 c->rising_bp / 100, c->rising_bp % 100);
 		return -EINVAL;

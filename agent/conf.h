@@ -11,13 +11,13 @@
 #include "ephport.h"
 
 struct ephd_config {
-	unsigned interval;	 /* seconds between collections */
-	unsigned top_n;		 /* rows of the destination table */
-	unsigned dest_cap;	 /* destinations tracked exactly */
-	uint8_t protocols;	 /* bitmask of (1 << enum eph_proto) */
+	unsigned interval; /* seconds between collections */
+	unsigned top_n;	   /* rows of the destination table */
+	unsigned dest_cap; /* destinations tracked exactly */
+	uint8_t protocols; /* bitmask of (1 << enum eph_proto) */
 	bool state_totals;
 	enum eph_source_pref source;
-	unsigned rising_bp;	 /* alarm thresholds, hundredths of a percent */
+	unsigned rising_bp; /* alarm thresholds, hundredths of a percent */
 	unsigned falling_bp;
 	bool dest_alarm;
 	unsigned ping_interval;	 /* AgentX ping / reconnect, seconds */

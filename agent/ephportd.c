@@ -50,10 +50,10 @@ static struct {
 	char log_line[600];
 	int log_priority;
 	bool stop;
-} shared = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	     .wake = PTHREAD_COND_INITIALIZER };
+} shared = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	    .wake = PTHREAD_COND_INITIALIZER};
 
-static int wake_pipe[2] = { -1, -1 };
+static int wake_pipe[2] = {-1, -1};
 static struct ephd_view *current; /* main thread only */
 static struct ephd_config cfg;
 
@@ -96,7 +96,8 @@ static void publish(struct ephd_view *v, const struct ephd_event *ev,
 
 	pthread_mutex_lock(&shared.lock);
 	if (log_line) {
-		snprintf(shared.log_line, sizeof(shared.log_line), "%s", log_line);
+		snprintf(shared.log_line, sizeof(shared.log_line), "%s",
+			 log_line);
 		shared.log_priority = log_priority;
 	}
 	if (v) {
@@ -123,7 +124,7 @@ static void *collector_main(void *arg)
 {
 	struct eph_collector *c = arg;
 	struct eph_snapshot *snap = calloc(1, sizeof(*snap));
-	struct ephd_state st = { 0 };
+	struct ephd_state st = {0};
 	struct eph_alarm alarm[EPH_PROTO_COUNT];
 	char last_error[512] = "";
 
@@ -149,7 +150,8 @@ static void *collector_main(void *arg)
 		if (err == 0) {
 			if (last_error[0]) {
 				snprintf(line, sizeof(line),
-					 "ephportd: collection works again (last problem: %s)",
+					 "ephportd: collection works again "
+					 "(last problem: %s)",
 					 last_error);
 				log_line = line;
 			}
@@ -157,20 +159,23 @@ static void *collector_main(void *arg)
 			st.status = EPHD_OK;
 			last_error[0] = '\0';
 			for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-				const struct eph_proto_stats *ps = &snap->proto[p];
+				const struct eph_proto_stats *ps =
+				    &snap->proto[p];
 				enum eph_alarm_event e;
 
 				if (!ps->collected)
 					continue;
-				e = eph_alarm_update(&alarm[p], cfg.dest_alarm
-								? ps->exhaustion_bp
-								: ps->host_exhaustion_bp);
+				e = eph_alarm_update(
+				    &alarm[p], cfg.dest_alarm
+						   ? ps->exhaustion_bp
+						   : ps->host_exhaustion_bp);
 				st.alarm_high[p] = alarm[p].high;
 				if (e == EPH_ALARM_NONE)
 					continue;
 				ev[n_ev].kind = e;
 				ev[n_ev].proto = (enum eph_proto)p;
-				memcpy(ev[n_ev].ns_name, st.ns_name, sizeof(st.ns_name));
+				memcpy(ev[n_ev].ns_name, st.ns_name,
+				       sizeof(st.ns_name));
 				ev[n_ev].stats = *ps;
 				n_ev++;
 			}
@@ -182,7 +187,8 @@ static void *collector_main(void *arg)
 				snprintf(last_error, sizeof(last_error), "%s",
 					 eph_collector_error(c));
 				snprintf(line, sizeof(line),
-					 "ephportd: collection failed: %s (serving the last numbers as stale)",
+					 "ephportd: collection failed: %s "
+					 "(serving the last numbers as stale)",
 					 last_error);
 				log_line = line;
 				log_priority = LOG_ERR;
@@ -196,7 +202,8 @@ static void *collector_main(void *arg)
 		until.tv_sec += cfg.interval;
 		pthread_mutex_lock(&shared.lock);
 		while (!shared.stop &&
-		       pthread_cond_timedwait(&shared.wake, &shared.lock, &until) != ETIMEDOUT)
+		       pthread_cond_timedwait(&shared.wake, &shared.lock,
+					      &until) != ETIMEDOUT)
 			;
 		if (shared.stop) {
 			pthread_mutex_unlock(&shared.lock);
@@ -215,11 +222,12 @@ static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row);
 /* An SNMPv2 notification, through the master (trap2sink / informsink). */
 static void send_event(const struct ephd_event *e)
 {
-	static const oid snmptrap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
+	static const oid snmptrap_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
 	struct ephd_row rows[10];
 	ephd_oid trap[EPHD_OID_MAX];
 	oid name[EPHD_OID_MAX];
-	size_t trap_len, n = ephd_mib_notification(e, trap, &trap_len, rows, 10);
+	size_t trap_len,
+	    n = ephd_mib_notification(e, trap, &trap_len, rows, 10);
 	netsnmp_variable_list *vars = NULL;
 
 	for (size_t i = 0; i < trap_len; i++)
@@ -232,14 +240,17 @@ static void send_event(const struct ephd_event *e)
 
 		for (size_t k = 0; k < rows[i].len; k++)
 			name[k] = rows[i].name[k];
-		vb = snmp_varlist_add_variable(&vars, name, rows[i].len, ASN_NULL,
-					       NULL, 0);
+		vb = snmp_varlist_add_variable(&vars, name, rows[i].len,
+					       ASN_NULL, NULL, 0);
 		if (vb)
 			set_value(vb, &rows[i]);
 	}
-	snmp_log(LOG_NOTICE, "ephportd: %s %s exhaustion %u.%02u%% (rising %u.%02u%%, falling %u.%02u%%)\n",
+	snmp_log(LOG_NOTICE,
+		 "ephportd: %s %s exhaustion %u.%02u%% (rising %u.%02u%%, "
+		 "falling %u.%02u%%)\n",
 		 eph_proto_name(e->proto),
-		 e->kind == EPH_ALARM_RAISED ? "ephExhaustionHigh:" : "ephExhaustionCleared:",
+		 e->kind == EPH_ALARM_RAISED ? "ephExhaustionHigh:"
+					     : "ephExhaustionCleared:",
 		 e->stats.exhaustion_bp / 100, e->stats.exhaustion_bp % 100,
 		 cfg.rising_bp / 100, cfg.rising_bp % 100, cfg.falling_bp / 100,
 		 cfg.falling_bp % 100);
@@ -273,8 +284,8 @@ static void take_published(int fd, void *data)
 		current = v;
 	}
 	if (dropped)
-		snmp_log(LOG_WARNING, "ephportd: %u alarm notifications dropped\n",
-			 dropped);
+		snmp_log(LOG_WARNING,
+			 "ephportd: %u alarm notifications dropped\n", dropped);
 	for (unsigned i = 0; i < n_events; i++)
 		send_event(&events[i]);
 }
@@ -296,13 +307,16 @@ static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
 	case EPHD_TIMETICKS:
 		ul = (u_long)val->v.u;
 		if (val->dynamic == EPHD_DATA_AGE && current)
-			ul = current->taken_us ? (u_long)((now_us() - current->taken_us) / 1000000)
-					       : 0;
-		snmp_set_var_typed_value(vb,
-					 val->type == EPHD_UNSIGNED ? ASN_UNSIGNED
-					 : val->type == EPHD_GAUGE  ? ASN_GAUGE
-								    : ASN_TIMETICKS,
-					 &ul, sizeof(ul));
+			ul = current->taken_us
+				 ? (u_long)((now_us() - current->taken_us) /
+					    1000000)
+				 : 0;
+		snmp_set_var_typed_value(
+		    vb,
+		    val->type == EPHD_UNSIGNED ? ASN_UNSIGNED
+		    : val->type == EPHD_GAUGE  ? ASN_GAUGE
+					       : ASN_TIMETICKS,
+		    &ul, sizeof(ul));
 		break;
 	case EPHD_COUNTER64:
 		c64.high = (u_long)(val->v.u >> 32);
@@ -356,17 +370,20 @@ static int handle_mib(netsnmp_mib_handler *handler,
 		len = to_ephd(vb->name, vb->name_length, name);
 		switch (reqinfo->mode) {
 		case MODE_GET:
-			row = current ? ephd_view_get(current, name, len) : NULL;
+			row =
+			    current ? ephd_view_get(current, name, len) : NULL;
 			if (row && vb->name_length == len)
 				set_value(vb, row);
 			else
-				netsnmp_set_request_error(reqinfo, r,
-							  known_object(name, len)
-								  ? SNMP_NOSUCHINSTANCE
-								  : SNMP_NOSUCHOBJECT);
+				netsnmp_set_request_error(
+				    reqinfo, r,
+				    known_object(name, len)
+					? SNMP_NOSUCHINSTANCE
+					: SNMP_NOSUCHOBJECT);
 			break;
 		case MODE_GETNEXT:
-			row = current ? ephd_view_next(current, name, len) : NULL;
+			row =
+			    current ? ephd_view_next(current, name, len) : NULL;
 			if (row) {
 				oid out[EPHD_OID_MAX];
 
@@ -375,10 +392,12 @@ static int handle_mib(netsnmp_mib_handler *handler,
 				snmp_set_var_objid(vb, out, row->len);
 				set_value(vb, row);
 			}
-			/* else: untouched, the master moves to the next subtree */
+			/* else: untouched, the master moves to the next subtree
+			 */
 			break;
 		default:
-			netsnmp_set_request_error(reqinfo, r, SNMP_ERR_NOTWRITABLE);
+			netsnmp_set_request_error(reqinfo, r,
+						  SNMP_ERR_NOTWRITABLE);
 		}
 	}
 	return SNMP_ERR_NOERROR;
@@ -386,10 +405,10 @@ static int handle_mib(netsnmp_mib_handler *handler,
 
 static int ephd_register_mib(void)
 {
-	static const oid root[] = { EPHD_ROOT };
+	static const oid root[] = {EPHD_ROOT};
 	netsnmp_handler_registration *reg = netsnmp_create_handler_registration(
-		"ephemeralPortMIB", handle_mib, root, OID_LENGTH(root),
-		HANDLER_CAN_RONLY);
+	    "ephemeralPortMIB", handle_mib, root, OID_LENGTH(root),
+	    HANDLER_CAN_RONLY);
 
 	if (!reg)
 		return -1;
@@ -402,11 +421,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: ephportd [OPTION]...\n"
-		"AgentX subagent serving EPHEMERAL-PORT-MIB (ephemeral port usage).\n\n"
+		"AgentX subagent serving EPHEMERAL-PORT-MIB (ephemeral port "
+		"usage).\n\n"
 		"  -f             stay in the foreground\n"
-		"  -L[efos]       log to stderr, a file (-Lf FILE), stdout or syslog\n"
-		"                 (as snmpd; default: stderr with -f, else syslog)\n"
-		"  -x SOCKET      the master's AgentX socket (default: Net-SNMP's)\n"
+		"  -L[efos]       log to stderr, a file (-Lf FILE), stdout or "
+		"syslog\n"
+		"                 (as snmpd; default: stderr with -f, else "
+		"syslog)\n"
+		"  -x SOCKET      the master's AgentX socket (default: "
+		"Net-SNMP's)\n"
 		"  -c FILE        read this configuration file too\n"
 		"  -C             do not read %s\n"
 		"  -p FILE        write the process id to FILE\n"
@@ -479,13 +502,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ephportd: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "ephportd: unexpected argument '%s'\n",
+			argv[optind]);
 		return 2;
 	}
 
 	/* Configuration first: nothing starts on a bad file. */
 	if (read_default) {
-		rc = ephd_config_load(EPHD_DEFAULT_CONFIG, &cfg, err, sizeof(err));
+		rc = ephd_config_load(EPHD_DEFAULT_CONFIG, &cfg, err,
+				      sizeof(err));
 		if (rc < 0 && rc != -ENOENT) {
 			fprintf(stderr, "ephportd: %s\n", err);
 			return 1;
@@ -501,7 +526,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (agentx)
-		snprintf(cfg.agentx_socket, sizeof(cfg.agentx_socket), "%s", agentx);
+		snprintf(cfg.agentx_socket, sizeof(cfg.agentx_socket), "%s",
+			 agentx);
 
 	eph_config_init(&ccfg);
 	ccfg.protocols = cfg.protocols;
@@ -532,13 +558,16 @@ int main(int argc, char **argv)
 			       NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
 			       NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
-	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE,
+			       1);
 	if (cfg.agentx_socket[0])
 		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
-				      NETSNMP_DS_AGENT_X_SOCKET, cfg.agentx_socket);
+				      NETSNMP_DS_AGENT_X_SOCKET,
+				      cfg.agentx_socket);
 	/* Ping the master, and reconnect (re-registering) when it restarts. */
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
-			   NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, (int)cfg.ping_interval);
+			   NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+			   (int)cfg.ping_interval);
 
 	if (!foreground && netsnmp_daemonize(1, snmp_stderrlog_status()) != 0) {
 		fprintf(stderr, "ephportd: cannot daemonize\n");
@@ -553,7 +582,8 @@ int main(int argc, char **argv)
 	}
 	init_agent("ephportd");
 	if (ephd_register_mib() < 0) {
-		snmp_log(LOG_ERR, "ephportd: cannot register EPHEMERAL-PORT-MIB\n");
+		snmp_log(LOG_ERR,
+			 "ephportd: cannot register EPHEMERAL-PORT-MIB\n");
 		return 1;
 	}
 	init_snmp("ephportd");
@@ -566,7 +596,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (pthread_create(&thread, NULL, collector_main, collector) != 0) {
-		snmp_log(LOG_ERR, "ephportd: cannot start the collector thread\n");
+		snmp_log(LOG_ERR,
+			 "ephportd: cannot start the collector thread\n");
 		return 1;
 	}
 	snmp_log(LOG_INFO, "ephportd %s started (interval %us, AgentX %s)\n",

@@ -10,70 +10,100 @@
 #include "mib.h"
 
 enum obj {
-	O_STATUS, O_DATA_AGE, O_DURATION, O_SOURCE, O_COLLECTIONS, O_FAILURES,
-	O_DISCONTINUITY, O_INTERVAL,
-	O_NS_NAME, O_NS_INODE,
-	O_R_LOW, O_R_HIGH, O_R_SIZE, O_R_RESERVED, O_R_USABLE, O_R_ALL_RESERVED,
-	O_R_IN_USE, O_R_FREE, O_R_SOCKETS, O_R_SOCKETS_TOTAL, O_R_TW,
-	O_R_TW_TOTAL, O_R_LISTENERS, O_R_DESTS, O_R_DEST_OVERFLOW,
-	O_R_DEST_UNTRACKED, O_R_HOST_EXH, O_R_WORST_EXH, O_R_EXH, O_R_ALARM,
-	O_R_SOURCE, O_R_TOTALS_EXACT,
-	O_S_IN_RANGE, O_S_TOTAL,
-	O_D_SOCKETS, O_D_TW, O_D_EXH, O_D_RANK,
+	O_STATUS,
+	O_DATA_AGE,
+	O_DURATION,
+	O_SOURCE,
+	O_COLLECTIONS,
+	O_FAILURES,
+	O_DISCONTINUITY,
+	O_INTERVAL,
+	O_NS_NAME,
+	O_NS_INODE,
+	O_R_LOW,
+	O_R_HIGH,
+	O_R_SIZE,
+	O_R_RESERVED,
+	O_R_USABLE,
+	O_R_ALL_RESERVED,
+	O_R_IN_USE,
+	O_R_FREE,
+	O_R_SOCKETS,
+	O_R_SOCKETS_TOTAL,
+	O_R_TW,
+	O_R_TW_TOTAL,
+	O_R_LISTENERS,
+	O_R_DESTS,
+	O_R_DEST_OVERFLOW,
+	O_R_DEST_UNTRACKED,
+	O_R_HOST_EXH,
+	O_R_WORST_EXH,
+	O_R_EXH,
+	O_R_ALARM,
+	O_R_SOURCE,
+	O_R_TOTALS_EXACT,
+	O_S_IN_RANGE,
+	O_S_TOTAL,
+	O_D_SOCKETS,
+	O_D_TW,
+	O_D_EXH,
+	O_D_RANK,
 	O_L_STATE,
-	O_T_RISING, O_T_FALLING, O_T_DEST_ALARM,
+	O_T_RISING,
+	O_T_FALLING,
+	O_T_DEST_ALARM,
 	O_COUNT
 };
 
 const struct ephd_object ephd_objects[] = {
-	[O_STATUS] = { "ephCollectorStatus", { 1, 1, 1 } },
-	[O_DATA_AGE] = { "ephDataAge", { 1, 1, 2 } },
-	[O_DURATION] = { "ephLastCollectionDuration", { 1, 1, 3 } },
-	[O_SOURCE] = { "ephSocketSource", { 1, 1, 4 } },
-	[O_COLLECTIONS] = { "ephCollectionsTotal", { 1, 1, 5 } },
-	[O_FAILURES] = { "ephCollectionFailures", { 1, 1, 6 } },
-	[O_DISCONTINUITY] = { "ephCounterDiscontinuityTime", { 1, 1, 7 } },
-	[O_INTERVAL] = { "ephCollectionInterval", { 1, 1, 8 } },
-	[O_NS_NAME] = { "ephNsName", { 1, 2, 1, 2 } },
-	[O_NS_INODE] = { "ephNsInode", { 1, 2, 1, 3 } },
-	[O_R_LOW] = { "ephRangeLow", { 1, 3, 1, 2 } },
-	[O_R_HIGH] = { "ephRangeHigh", { 1, 3, 1, 3 } },
-	[O_R_SIZE] = { "ephRangeSize", { 1, 3, 1, 4 } },
-	[O_R_RESERVED] = { "ephRangeReserved", { 1, 3, 1, 5 } },
-	[O_R_USABLE] = { "ephRangeUsable", { 1, 3, 1, 6 } },
-	[O_R_ALL_RESERVED] = { "ephRangeAllReserved", { 1, 3, 1, 7 } },
-	[O_R_IN_USE] = { "ephRangePortsInUse", { 1, 3, 1, 8 } },
-	[O_R_FREE] = { "ephRangePortsFree", { 1, 3, 1, 9 } },
-	[O_R_SOCKETS] = { "ephRangeSocketsInRange", { 1, 3, 1, 10 } },
-	[O_R_SOCKETS_TOTAL] = { "ephRangeSocketsTotal", { 1, 3, 1, 11 } },
-	[O_R_TW] = { "ephRangeTimeWait", { 1, 3, 1, 12 } },
-	[O_R_TW_TOTAL] = { "ephRangeTimeWaitTotal", { 1, 3, 1, 13 } },
-	[O_R_LISTENERS] = { "ephRangeListenersInRange", { 1, 3, 1, 14 } },
-	[O_R_DESTS] = { "ephRangeDestinations", { 1, 3, 1, 15 } },
-	[O_R_DEST_OVERFLOW] = { "ephRangeDestOverflow", { 1, 3, 1, 16 } },
-	[O_R_DEST_UNTRACKED] = { "ephRangeDestUntracked", { 1, 3, 1, 17 } },
-	[O_R_HOST_EXH] = { "ephRangeHostExhaustion", { 1, 3, 1, 18 } },
-	[O_R_WORST_EXH] = { "ephRangeWorstDestExhaustion", { 1, 3, 1, 19 } },
-	[O_R_EXH] = { "ephRangeExhaustion", { 1, 3, 1, 20 } },
-	[O_R_ALARM] = { "ephRangeAlarmState", { 1, 3, 1, 21 } },
-	[O_R_SOURCE] = { "ephRangeSocketSource", { 1, 3, 1, 22 } },
-	[O_R_TOTALS_EXACT] = { "ephRangeTotalsExact", { 1, 3, 1, 23 } },
-	[O_S_IN_RANGE] = { "ephStateInRange", { 1, 4, 1, 2 } },
-	[O_S_TOTAL] = { "ephStateTotal", { 1, 4, 1, 3 } },
-	[O_D_SOCKETS] = { "ephDestSockets", { 1, 5, 1, 6 } },
-	[O_D_TW] = { "ephDestTimeWait", { 1, 5, 1, 7 } },
-	[O_D_EXH] = { "ephDestExhaustion", { 1, 5, 1, 8 } },
-	[O_D_RANK] = { "ephDestRank", { 1, 5, 1, 9 } },
-	[O_L_STATE] = { "ephListenerState", { 1, 6, 1, 4 } },
-	[O_T_RISING] = { "ephThresholdRising", { 1, 7, 1 } },
-	[O_T_FALLING] = { "ephThresholdFalling", { 1, 7, 2 } },
-	[O_T_DEST_ALARM] = { "ephDestAlarmEnabled", { 1, 7, 3 } },
-	[O_COUNT] = { NULL, { 0 } },
+    [O_STATUS] = {"ephCollectorStatus", {1, 1, 1}},
+    [O_DATA_AGE] = {"ephDataAge", {1, 1, 2}},
+    [O_DURATION] = {"ephLastCollectionDuration", {1, 1, 3}},
+    [O_SOURCE] = {"ephSocketSource", {1, 1, 4}},
+    [O_COLLECTIONS] = {"ephCollectionsTotal", {1, 1, 5}},
+    [O_FAILURES] = {"ephCollectionFailures", {1, 1, 6}},
+    [O_DISCONTINUITY] = {"ephCounterDiscontinuityTime", {1, 1, 7}},
+    [O_INTERVAL] = {"ephCollectionInterval", {1, 1, 8}},
+    [O_NS_NAME] = {"ephNsName", {1, 2, 1, 2}},
+    [O_NS_INODE] = {"ephNsInode", {1, 2, 1, 3}},
+    [O_R_LOW] = {"ephRangeLow", {1, 3, 1, 2}},
+    [O_R_HIGH] = {"ephRangeHigh", {1, 3, 1, 3}},
+    [O_R_SIZE] = {"ephRangeSize", {1, 3, 1, 4}},
+    [O_R_RESERVED] = {"ephRangeReserved", {1, 3, 1, 5}},
+    [O_R_USABLE] = {"ephRangeUsable", {1, 3, 1, 6}},
+    [O_R_ALL_RESERVED] = {"ephRangeAllReserved", {1, 3, 1, 7}},
+    [O_R_IN_USE] = {"ephRangePortsInUse", {1, 3, 1, 8}},
+    [O_R_FREE] = {"ephRangePortsFree", {1, 3, 1, 9}},
+    [O_R_SOCKETS] = {"ephRangeSocketsInRange", {1, 3, 1, 10}},
+    [O_R_SOCKETS_TOTAL] = {"ephRangeSocketsTotal", {1, 3, 1, 11}},
+    [O_R_TW] = {"ephRangeTimeWait", {1, 3, 1, 12}},
+    [O_R_TW_TOTAL] = {"ephRangeTimeWaitTotal", {1, 3, 1, 13}},
+    [O_R_LISTENERS] = {"ephRangeListenersInRange", {1, 3, 1, 14}},
+    [O_R_DESTS] = {"ephRangeDestinations", {1, 3, 1, 15}},
+    [O_R_DEST_OVERFLOW] = {"ephRangeDestOverflow", {1, 3, 1, 16}},
+    [O_R_DEST_UNTRACKED] = {"ephRangeDestUntracked", {1, 3, 1, 17}},
+    [O_R_HOST_EXH] = {"ephRangeHostExhaustion", {1, 3, 1, 18}},
+    [O_R_WORST_EXH] = {"ephRangeWorstDestExhaustion", {1, 3, 1, 19}},
+    [O_R_EXH] = {"ephRangeExhaustion", {1, 3, 1, 20}},
+    [O_R_ALARM] = {"ephRangeAlarmState", {1, 3, 1, 21}},
+    [O_R_SOURCE] = {"ephRangeSocketSource", {1, 3, 1, 22}},
+    [O_R_TOTALS_EXACT] = {"ephRangeTotalsExact", {1, 3, 1, 23}},
+    [O_S_IN_RANGE] = {"ephStateInRange", {1, 4, 1, 2}},
+    [O_S_TOTAL] = {"ephStateTotal", {1, 4, 1, 3}},
+    [O_D_SOCKETS] = {"ephDestSockets", {1, 5, 1, 6}},
+    [O_D_TW] = {"ephDestTimeWait", {1, 5, 1, 7}},
+    [O_D_EXH] = {"ephDestExhaustion", {1, 5, 1, 8}},
+    [O_D_RANK] = {"ephDestRank", {1, 5, 1, 9}},
+    [O_L_STATE] = {"ephListenerState", {1, 6, 1, 4}},
+    [O_T_RISING] = {"ephThresholdRising", {1, 7, 1}},
+    [O_T_FALLING] = {"ephThresholdFalling", {1, 7, 2}},
+    [O_T_DEST_ALARM] = {"ephDestAlarmEnabled", {1, 7, 3}},
+    [O_COUNT] = {NULL, {0}},
 };
 
 size_t ephd_object_oid(size_t i, ephd_oid *out)
 {
-	static const ephd_oid root[] = { EPHD_ROOT };
+	static const ephd_oid root[] = {EPHD_ROOT};
 	size_t n = EPHD_ROOT_LEN;
 
 	memcpy(out, root, sizeof(root));
@@ -116,7 +146,7 @@ static void add(struct builder *b, enum obj o, const ephd_oid *idx,
 static void add_num(struct builder *b, enum obj o, const ephd_oid *idx,
 		    size_t idx_len, enum ephd_type type, uint64_t u)
 {
-	struct ephd_value val = { .type = (uint8_t)type };
+	struct ephd_value val = {.type = (uint8_t)type};
 
 	if (type == EPHD_INTEGER)
 		val.v.i = (int32_t)u;
@@ -161,16 +191,16 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 		enum ephd_type t;
 		size_t off;
 	} cols[] = {
-#define C(o, t, f) { o, t, offsetof(struct eph_proto_stats, f) }
-		C(O_R_SIZE, EPHD_UNSIGNED, size),
-		C(O_R_RESERVED, EPHD_UNSIGNED, reserved),
-		C(O_R_USABLE, EPHD_UNSIGNED, usable),
-		C(O_R_IN_USE, EPHD_GAUGE, ports_in_use),
-		C(O_R_FREE, EPHD_GAUGE, ports_free),
-		C(O_R_LISTENERS, EPHD_GAUGE, listeners_in_range),
-		C(O_R_HOST_EXH, EPHD_UNSIGNED, host_exhaustion_bp),
-		C(O_R_WORST_EXH, EPHD_UNSIGNED, worst_dest_exhaustion_bp),
-		C(O_R_EXH, EPHD_UNSIGNED, exhaustion_bp),
+#define C(o, t, f) {o, t, offsetof(struct eph_proto_stats, f)}
+	    C(O_R_SIZE, EPHD_UNSIGNED, size),
+	    C(O_R_RESERVED, EPHD_UNSIGNED, reserved),
+	    C(O_R_USABLE, EPHD_UNSIGNED, usable),
+	    C(O_R_IN_USE, EPHD_GAUGE, ports_in_use),
+	    C(O_R_FREE, EPHD_GAUGE, ports_free),
+	    C(O_R_LISTENERS, EPHD_GAUGE, listeners_in_range),
+	    C(O_R_HOST_EXH, EPHD_UNSIGNED, host_exhaustion_bp),
+	    C(O_R_WORST_EXH, EPHD_UNSIGNED, worst_dest_exhaustion_bp),
+	    C(O_R_EXH, EPHD_UNSIGNED, exhaustion_bp),
 #undef C
 	};
 
@@ -182,28 +212,33 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 	}
 	add_num(b, O_R_LOW, idx, 2, EPHD_UNSIGNED, s->low);
 	add_num(b, O_R_HIGH, idx, 2, EPHD_UNSIGNED, s->high);
-	add_num(b, O_R_ALL_RESERVED, idx, 2, EPHD_INTEGER, truth(s->all_reserved));
+	add_num(b, O_R_ALL_RESERVED, idx, 2, EPHD_INTEGER,
+		truth(s->all_reserved));
 	add_num(b, O_R_SOCKETS, idx, 2, EPHD_GAUGE, gauge(s->sockets_in_range));
-	add_num(b, O_R_SOCKETS_TOTAL, idx, 2, EPHD_GAUGE, gauge(s->sockets_total));
+	add_num(b, O_R_SOCKETS_TOTAL, idx, 2, EPHD_GAUGE,
+		gauge(s->sockets_total));
 	add_num(b, O_R_TW, idx, 2, EPHD_GAUGE, gauge(s->time_wait));
 	add_num(b, O_R_TW_TOTAL, idx, 2, EPHD_GAUGE, gauge(s->time_wait_total));
 	add_num(b, O_R_DESTS, idx, 2, EPHD_GAUGE, gauge(s->destinations));
-	add_num(b, O_R_DEST_OVERFLOW, idx, 2, EPHD_INTEGER, truth(s->dest_overflow));
-	add_num(b, O_R_DEST_UNTRACKED, idx, 2, EPHD_GAUGE, gauge(s->dest_untracked));
+	add_num(b, O_R_DEST_OVERFLOW, idx, 2, EPHD_INTEGER,
+		truth(s->dest_overflow));
+	add_num(b, O_R_DEST_UNTRACKED, idx, 2, EPHD_GAUGE,
+		gauge(s->dest_untracked));
 	add_num(b, O_R_ALARM, idx, 2, EPHD_INTEGER, st->alarm_high[p] ? 2 : 1);
 	add_num(b, O_R_SOURCE, idx, 2, EPHD_INTEGER, source_enum(s->source));
-	add_num(b, O_R_TOTALS_EXACT, idx, 2, EPHD_INTEGER, truth(s->totals_exact));
+	add_num(b, O_R_TOTALS_EXACT, idx, 2, EPHD_INTEGER,
+		truth(s->totals_exact));
 }
 
-static const uint8_t tcp_states[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13 };
-static const uint8_t udp_states[] = { 1, 7 };
+static const uint8_t tcp_states[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13};
+static const uint8_t udp_states[] = {1, 7};
 
 static void add_states(struct builder *b, const ephd_oid *idx,
 		       const struct eph_proto_stats *s, int p)
 {
 	const uint8_t *states = p == EPH_TCP ? tcp_states : udp_states;
 	size_t n = p == EPH_TCP ? sizeof(tcp_states) : sizeof(udp_states);
-	ephd_oid sidx[3] = { idx[0], idx[1], 0 };
+	ephd_oid sidx[3] = {idx[0], idx[1], 0};
 
 	for (size_t i = 0; i < n; i++) {
 		sidx[2] = states[i];
@@ -261,9 +296,9 @@ static void add_listeners(struct builder *b, const ephd_oid *idx,
 struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 {
 	const struct eph_snapshot *snap = st->snap;
-	struct builder b = { ephd_view_new(512), 0 };
-	struct ephd_value val = { 0 };
-	const ephd_oid ns[1] = { 1 };
+	struct builder b = {ephd_view_new(512), 0};
+	struct ephd_value val = {0};
+	const ephd_oid ns[1] = {1};
 
 	if (!b.v)
 		return NULL;
@@ -271,7 +306,8 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	val.type = EPHD_GAUGE;
 	val.dynamic = EPHD_DATA_AGE;
 	add(&b, O_DATA_AGE, NULL, 0, &val);
-	add_num(&b, O_DURATION, NULL, 0, EPHD_GAUGE, snap ? snap->duration_us : 0);
+	add_num(&b, O_DURATION, NULL, 0, EPHD_GAUGE,
+		snap ? snap->duration_us : 0);
 	add_num(&b, O_SOURCE, NULL, 0, EPHD_INTEGER,
 		source_enum(snap ? snap->source : EPH_SOURCE_NONE));
 	add_num(&b, O_COLLECTIONS, NULL, 0, EPHD_COUNTER64, st->collections);
@@ -290,7 +326,7 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	for (int p = 0; snap && p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *s = &snap->proto[p];
 		/* ephRangeProtocol: tcp(1), udp(2) */
-		const ephd_oid idx[2] = { 1, (ephd_oid)p + 1 };
+		const ephd_oid idx[2] = {1, (ephd_oid)p + 1};
 
 		if (!s->collected)
 			continue;
@@ -302,7 +338,8 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 
 	add_num(&b, O_T_RISING, NULL, 0, EPHD_UNSIGNED, st->rising_bp);
 	add_num(&b, O_T_FALLING, NULL, 0, EPHD_UNSIGNED, st->falling_bp);
-	add_num(&b, O_T_DEST_ALARM, NULL, 0, EPHD_INTEGER, truth(st->dest_alarm));
+	add_num(&b, O_T_DEST_ALARM, NULL, 0, EPHD_INTEGER,
+		truth(st->dest_alarm));
 
 	ephd_view_seal(b.v);
 	if (b.err) {
@@ -318,12 +355,12 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 			     size_t *trap_oid_len, struct ephd_row *rows,
 			     size_t max)
 {
-	static const ephd_oid root[] = { EPHD_ROOT };
+	static const ephd_oid root[] = {EPHD_ROOT};
 	const struct eph_proto_stats *s = &e->stats;
-	const ephd_oid idx[2] = { 1, (ephd_oid)e->proto + 1 }, ns[1] = { 1 };
-	struct ephd_view v = { 0, max, rows, 0 };
-	struct builder b = { &v, 0 };
-	struct ephd_value val = { .type = EPHD_OCTETS };
+	const ephd_oid idx[2] = {1, (ephd_oid)e->proto + 1}, ns[1] = {1};
+	struct ephd_view v = {0, max, rows, 0};
+	struct builder b = {&v, 0};
+	struct ephd_value val = {.type = EPHD_OCTETS};
 
 	memcpy(trap_oid, root, sizeof(root));
 	trap_oid[EPHD_ROOT_LEN] = 0;
@@ -341,13 +378,15 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 	add_num(&b, O_R_USABLE, idx, 2, EPHD_UNSIGNED, s->usable);
 	add_num(&b, O_R_LOW, idx, 2, EPHD_UNSIGNED, s->low);
 	add_num(&b, O_R_HIGH, idx, 2, EPHD_UNSIGNED, s->high);
-	add_num(&b, O_R_WORST_EXH, idx, 2, EPHD_UNSIGNED, s->worst_dest_exhaustion_bp);
+	add_num(&b, O_R_WORST_EXH, idx, 2, EPHD_UNSIGNED,
+		s->worst_dest_exhaustion_bp);
 	if (s->has_worst) {
 		ephd_oid didx[EPHD_OID_MAX];
 		size_t n = dest_index(idx, &s->worst, didx);
 
 		add_num(&b, O_D_SOCKETS, didx, n, EPHD_GAUGE, s->worst.sockets);
-		add_num(&b, O_D_EXH, didx, n, EPHD_UNSIGNED, s->worst.exhaustion_bp);
+		add_num(&b, O_D_EXH, didx, n, EPHD_UNSIGNED,
+			s->worst.exhaustion_bp);
 	}
 	return b.err ? 0 : v.n;
 }

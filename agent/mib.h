@@ -11,7 +11,7 @@
 
 /* netSnmpPlaypen.7: the module root, until the project has its own
  * enterprise number. */
-#define EPHD_ROOT 1, 3, 6, 1, 4, 1, 8072, 9999, 9999, 7
+#define EPHD_ROOT     1, 3, 6, 1, 4, 1, 8072, 9999, 9999, 7
 #define EPHD_ROOT_LEN 10
 
 struct ephd_object {

@@ -37,7 +37,7 @@ int ephd_view_add(struct ephd_view *v, const ephd_oid *name, size_t len,
 		return -E2BIG;
 	if (v->n == v->cap) {
 		struct ephd_row *bigger =
-			realloc(v->rows, 2 * v->cap * sizeof(*v->rows));
+		    realloc(v->rows, 2 * v->cap * sizeof(*v->rows));
 
 		if (!bigger)
 			return -ENOMEM;
@@ -77,7 +77,8 @@ size_t ephd_view_seal(struct ephd_view *v)
 	 * SO_REUSEPORT listeners on one address and port are one row. */
 	qsort(v->rows, v->n, sizeof(*v->rows), row_compare);
 	for (size_t i = 0; i < v->n; i++)
-		if (kept == 0 || row_compare(&v->rows[kept - 1], &v->rows[i]) != 0)
+		if (kept == 0 ||
+		    row_compare(&v->rows[kept - 1], &v->rows[i]) != 0)
 			v->rows[kept++] = v->rows[i];
 	kept = v->n - kept;
 	v->n -= kept;

@@ -19,8 +19,8 @@ enum ephd_type {
 	EPHD_UNSIGNED,	  /* Unsigned32 */
 	EPHD_GAUGE,	  /* Gauge32 */
 	EPHD_COUNTER64,
-	EPHD_TIMETICKS,	  /* TimeStamp */
-	EPHD_OCTETS,	  /* DisplayString, InetAddress */
+	EPHD_TIMETICKS, /* TimeStamp */
+	EPHD_OCTETS,	/* DisplayString, InetAddress */
 };
 
 /* Values computed when asked, not when the view was built. */

@@ -58,14 +58,22 @@
 #include "sockets.h"
 
 #define MAX_MODES 16
-#define MAX_REPS 1000
+#define MAX_REPS  1000
 
-enum kind { K_COLLECT, K_COLLECT_TCP, K_COLLECT_NT, K_COLLECT_UNPRIV, K_WALK,
-	    K_DUMP, K_SS, K_PROC };
+enum kind {
+	K_COLLECT,
+	K_COLLECT_TCP,
+	K_COLLECT_NT,
+	K_COLLECT_UNPRIV,
+	K_WALK,
+	K_DUMP,
+	K_SS,
+	K_PROC
+};
 
-static const char *const kind_names[] = { "collect", "collect-tcp", "collect-nt",
-					  "collect-unpriv", "walk", "dump", "ss",
-					  "proc" };
+static const char *const kind_names[] = {
+    "collect", "collect-tcp", "collect-nt", "collect-unpriv",
+    "walk",    "dump",	      "ss",	    "proc"};
 
 struct mode {
 	enum kind kind;
@@ -119,8 +127,9 @@ static uint64_t diag_tcp(uint16_t low, uint16_t high)
 
 	if (diag_fd < 0 && (diag_fd = eph_diag_open()) < 0)
 		die("NETLINK_SOCK_DIAG: %s", strerror(-diag_fd));
-	len = eph_diag_build_request(req, sizeof(req), 1, AF_INET, IPPROTO_TCP,
-				     (1u << EPH_ST_COUNT) - 2, low, high, ++seq);
+	len =
+	    eph_diag_build_request(req, sizeof(req), 1, AF_INET, IPPROTO_TCP,
+				   (1u << EPH_ST_COUNT) - 2, low, high, ++seq);
 	if (len < 0)
 		die("build request: %s", strerror(-len));
 	err = eph_diag_dump(diag_fd, req, (size_t)len, seq, rbuf, sizeof(rbuf),
@@ -138,8 +147,8 @@ static uint64_t proc_tcp(void)
 				sizeof(why));
 
 	if (err == 0)
-		err = eph_proc_read("/proc", EPH_TCP, AF_INET6, count_cb, &n, why,
-				    sizeof(why));
+		err = eph_proc_read("/proc", EPH_TCP, AF_INET6, count_cb, &n,
+				    why, sizeof(why));
 	if (err < 0)
 		die("%s", why);
 	return n;
@@ -169,7 +178,7 @@ static int spawn(char *const argv[], const char *out)
 static uint64_t run_ss(void)
 {
 	char filter[128];
-	char *argv[] = { "ss", "-Hatn", filter, NULL };
+	char *argv[] = {"ss", "-Hatn", filter, NULL};
 	int st;
 
 	snprintf(filter, sizeof(filter), "( sport >= :%u and sport <= :%u )",
@@ -184,7 +193,7 @@ static uint64_t run_ss(void)
  * kernel checks it both on the netlink socket's opener and on the reader. */
 static void net_admin(int on)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 
 	if (syscall(SYS_capget, &h, d) < 0)
@@ -253,17 +262,19 @@ static void print_counts(const struct eph_snapshot *s)
 	const struct eph_proto_stats *p = &s->proto[EPH_TCP];
 
 	printf(", \"duration_us\": %u, \"tcp\": {\"sockets_total\": %" PRIu64
-	       ", \"sockets_in_range\": %" PRIu64 ", \"established_total\": %" PRIu64
-	       ", \"established_in_range\": %" PRIu64 ", \"time_wait_total\": %" PRIu64
-	       ", \"time_wait\": %" PRIu64 ", \"listen_total\": %" PRIu64
+	       ", \"sockets_in_range\": %" PRIu64
+	       ", \"established_total\": %" PRIu64
+	       ", \"established_in_range\": %" PRIu64
+	       ", \"time_wait_total\": %" PRIu64 ", \"time_wait\": %" PRIu64
+	       ", \"listen_total\": %" PRIu64
 	       ", \"listeners_in_range\": %u, \"ports_in_use\": %u"
 	       ", \"destinations\": %" PRIu64 ", \"destinations_overflow\": %s"
 	       ", \"totals_exact\": %s, \"worst_destination_sockets\": %u}",
 	       s->duration_us, p->sockets_total, p->sockets_in_range,
 	       p->state_total[EPH_ST_ESTABLISHED],
 	       p->state_in_range[EPH_ST_ESTABLISHED], p->time_wait_total,
-	       p->time_wait, p->state_total[EPH_ST_LISTEN], p->listeners_in_range,
-	       p->ports_in_use, p->destinations,
+	       p->time_wait, p->state_total[EPH_ST_LISTEN],
+	       p->listeners_in_range, p->ports_in_use, p->destinations,
 	       p->dest_overflow ? "true" : "false",
 	       p->totals_exact ? "true" : "false",
 	       p->has_worst ? p->worst.sockets : 0);
@@ -284,7 +295,8 @@ static void print_list(const char *key, const double *v, int n)
  * counts of the last run}, for runs first .. first + n - 1. */
 static void print_mode(const struct mode *m, int index, int first, int n)
 {
-	printf("%s\"%s\": {\"n\": %d", index ? ", " : "", kind_names[m->kind], n);
+	printf("%s\"%s\": {\"n\": %d", index ? ", " : "", kind_names[m->kind],
+	       n);
 	print_list("ms", m->ms + first, n);
 	print_list("user_ms", m->user_ms + first, n);
 	print_list("sys_ms", m->sys_ms + first, n);
@@ -308,7 +320,8 @@ static int rss_main(int argc, char **argv)
 	if (getrusage(RUSAGE_CHILDREN, &ru) < 0)
 		die("getrusage: %s", strerror(errno));
 	printf("{\"max_rss_kib\": %ld, \"wall_ms\": %.3f, \"status\": %d}\n",
-	       ru.ru_maxrss, t0, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	       ru.ru_maxrss, t0,
+	       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	return 0;
 }
 
@@ -340,12 +353,14 @@ int main(int argc, char **argv)
 			warmup = atoi(optarg);
 			break;
 		default:
-			die("usage: floor [-n REPS] [-w WARMUP] MODE... | floor -s MODE... | "
+			die("usage: floor [-n REPS] [-w WARMUP] MODE... | "
+			    "floor -s MODE... | "
 			    "floor rss OUT CMD...");
 		}
 	}
 	if (reps < 1 || reps > MAX_REPS || warmup < 0 || optind == argc)
-		die("usage: floor [-n REPS] [-w WARMUP] MODE... | floor rss OUT CMD...");
+		die("usage: floor [-n REPS] [-w WARMUP] MODE... | floor rss "
+		    "OUT CMD...");
 	read_range();
 	for (int i = optind; i < argc; i++) {
 		struct mode *m = &modes[n_modes];
@@ -362,7 +377,8 @@ int main(int argc, char **argv)
 		if (k <= K_COLLECT_UNPRIV) {
 			struct eph_config cfg;
 
-			eph_config_init(&cfg); /* TCP+UDP, top 5, state totals */
+			eph_config_init(
+			    &cfg); /* TCP+UDP, top 5, state totals */
 			cfg.top_n = 5;
 			cfg.state_totals = m->kind != K_COLLECT_NT;
 			if (m->kind == K_COLLECT_TCP)
@@ -396,8 +412,10 @@ int main(int argc, char **argv)
 		for (int r = -warmup; r < reps; r++)
 			for (int i = 0; i < n_modes; i++)
 				run_one(&modes[i], r);
-		printf("{\"low\": %u, \"high\": %u, \"reps\": %d, \"warmup\": %d, "
-		       "\"modes\": {", range_low, range_high, reps, warmup);
+		printf(
+		    "{\"low\": %u, \"high\": %u, \"reps\": %d, \"warmup\": %d, "
+		    "\"modes\": {",
+		    range_low, range_high, reps, warmup);
 		for (int i = 0; i < n_modes; i++) {
 			printf("%s\n  ", i ? "," : "");
 			print_mode(&modes[i], 0, 0, reps);

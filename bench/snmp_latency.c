@@ -36,14 +36,16 @@ int main(int argc, char **argv)
 	double *lat;
 
 	if (argc < 6) {
-		fprintf(stderr, "usage: snmp_latency HOST:PORT COMMUNITY N SPACING_US OID [next]\n");
+		fprintf(stderr, "usage: snmp_latency HOST:PORT COMMUNITY N "
+				"SPACING_US OID [next]\n");
 		return 2;
 	}
 	n = atoi(argv[3]);
 	spacing = atoi(argv[4]);
 	next = argc > 6 && strcmp(argv[6], "next") == 0;
 	lat = calloc((size_t)n, sizeof(*lat));
-	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+			       NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
 	setenv("MIBS", "", 1);
 	init_snmp("snmp_latency");
 	if (!read_objid(argv[5], name, &name_len)) {
@@ -63,7 +65,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {
-		netsnmp_pdu *pdu = snmp_pdu_create(next ? SNMP_MSG_GETNEXT : SNMP_MSG_GET);
+		netsnmp_pdu *pdu =
+		    snmp_pdu_create(next ? SNMP_MSG_GETNEXT : SNMP_MSG_GET);
 		netsnmp_pdu *resp = NULL;
 		double t0;
 		int status;
@@ -72,7 +75,8 @@ int main(int argc, char **argv)
 		t0 = now_us();
 		status = snmp_synch_response(ss, pdu, &resp);
 		lat[i] = now_us() - t0;
-		if (status != STAT_SUCCESS || !resp || resp->errstat != SNMP_ERR_NOERROR ||
+		if (status != STAT_SUCCESS || !resp ||
+		    resp->errstat != SNMP_ERR_NOERROR ||
 		    resp->variables->type == SNMP_NOSUCHOBJECT ||
 		    resp->variables->type == SNMP_NOSUCHINSTANCE ||
 		    resp->variables->type == SNMP_ENDOFMIBVIEW)
@@ -83,7 +87,8 @@ int main(int argc, char **argv)
 			usleep((useconds_t)spacing);
 	}
 	qsort(lat, (size_t)n, sizeof(*lat), cmp);
-	printf("{\"n\": %d, \"errors\": %d, \"median_us\": %.0f, \"p99_us\": %.0f, "
+	printf("{\"n\": %d, \"errors\": %d, \"median_us\": %.0f, \"p99_us\": "
+	       "%.0f, "
 	       "\"max_us\": %.0f, \"min_us\": %.0f}\n",
 	       n, errors, lat[n / 2], lat[(n * 99) / 100], lat[n - 1], lat[0]);
 	snmp_close(ss);

@@ -55,13 +55,13 @@
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-#define N_LPORTS 8	      /* in-range listener ports per family */
-#define OUT_PORT_V4 1000      /* out-of-range listeners */
-#define OUT_PORT_V6 1001
-#define OUT_CPORT_MIN 1024    /* explicit client ports below the range */
+#define N_LPORTS	 8    /* in-range listener ports per family */
+#define OUT_PORT_V4	 1000 /* out-of-range listeners */
+#define OUT_PORT_V6	 1001
+#define OUT_CPORT_MIN	 1024 /* explicit client ports below the range */
 #define PAIRS_PER_WORKER 8000 /* 16000 descriptors per worker */
-#define BATCH 256	      /* connects before the matching accepts */
-#define BACKLOG 65535
+#define BATCH		 256  /* connects before the matching accepts */
+#define BACKLOG		 65535
 
 static int v6_sources = 16; /* fd00::2 .. fd00::(1 + v6_sources) */
 static int quiet;
@@ -124,7 +124,8 @@ static void read_range(void)
 	range_high = (uint16_t)hi;
 	if (range_low < OUT_CPORT_MIN + 1024)
 		die("range starts at %u: need ports below it (>= %u) for the "
-		    "out-of-range sockets", lo, OUT_CPORT_MIN + 1024);
+		    "out-of-range sockets",
+		    lo, OUT_CPORT_MIN + 1024);
 	if (range_high - range_low + 1u < 4096)
 		die("range %u-%u too small", lo, hi);
 }
@@ -138,10 +139,11 @@ static void mark_port(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		die("getsockname: %s", strerror(errno));
 	port = ntohs(ss.ss_family == AF_INET6
-			     ? ((struct sockaddr_in6 *)&ss)->sin6_port
-			     : ((struct sockaddr_in *)&ss)->sin_port);
+			 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			 : ((struct sockaddr_in *)&ss)->sin_port);
 	if (port >= range_low && port <= range_high)
-		__atomic_fetch_or(&mark_map[port >> 3], (uint8_t)(1u << (port & 7)),
+		__atomic_fetch_or(&mark_map[port >> 3],
+				  (uint8_t)(1u << (port & 7)),
 				  __ATOMIC_RELAXED);
 }
 
@@ -155,7 +157,8 @@ static socklen_t make_addr(struct sockaddr_storage *ss, int fam, int v4net,
 
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
-		sin->sin_addr.s_addr = htonl(0x7f000000u | (unsigned)v4net << 8 | host);
+		sin->sin_addr.s_addr =
+		    htonl(0x7f000000u | (unsigned)v4net << 8 | host);
 		return sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -213,7 +216,8 @@ static void plan_in(uint64_t i, struct plan *p)
 	p->v4net = 0;
 	p->host = 2 + (unsigned)((i / (2 * N_LPORTS)) % 16);
 	if (p->fam)
-		p->host = 2 + (unsigned)((i / (2 * N_LPORTS)) % (unsigned)v6_sources);
+		p->host =
+		    2 + (unsigned)((i / (2 * N_LPORTS)) % (unsigned)v6_sources);
 	p->sport = 0;
 	p->lfd = lfd[p->fam][li];
 	p->dport = lport_base + li;
@@ -237,7 +241,8 @@ static void plan_out(uint64_t i, int pool, struct plan *p)
 		if (p->host > 254)
 			die("too many out-of-range sockets");
 	} else {
-		/* pairs from the first fd00:: sources, TIME_WAIT from the last */
+		/* pairs from the first fd00:: sources, TIME_WAIT from the last
+		 */
 		p->v4net = 0;
 		if (a >= (unsigned)v6_sources / 2)
 			die("too many out-of-range IPv6 sockets for %d sources",
@@ -252,25 +257,27 @@ static int client(const struct plan *p, int linger)
 	socklen_t slen = make_addr(&src, p->fam, p->v4net, p->host, p->sport);
 	socklen_t dlen = make_addr(&dst, p->fam, 0, 1, p->dport);
 	int one = 1;
-	int fd = socket(p->fam ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd =
+	    socket(p->fam ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		die("socket: %s", strerror(errno));
 	if (linger) {
-		struct linger lg = { 1, 0 };
+		struct linger lg = {1, 0};
 
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
-	if (p->sport == 0 &&
-	    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0)
+	if (p->sport == 0 && setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+					&one, sizeof(one)) < 0)
 		die("IP_BIND_ADDRESS_NO_PORT: %s", strerror(errno));
 	if (bind(fd, (struct sockaddr *)&src, slen) < 0) {
 		char b[INET6_ADDRSTRLEN];
 
-		inet_ntop(src.ss_family,
-			  p->fam ? (void *)&((struct sockaddr_in6 *)&src)->sin6_addr
-				 : (void *)&((struct sockaddr_in *)&src)->sin_addr,
-			  b, sizeof(b));
+		inet_ntop(
+		    src.ss_family,
+		    p->fam ? (void *)&((struct sockaddr_in6 *)&src)->sin6_addr
+			   : (void *)&((struct sockaddr_in *)&src)->sin_addr,
+		    b, sizeof(b));
 		die("bind %s port %u: %s%s", b, p->sport, strerror(errno),
 		    p->fam ? " (bench/run adds fd00::2.. to lo)" : "");
 	}
@@ -290,7 +297,7 @@ static int accept_one(int l, int linger)
 	if (fd < 0)
 		die("accept: %s", strerror(errno));
 	if (linger) {
-		struct linger lg = { 1, 0 };
+		struct linger lg = {1, 0};
 
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
@@ -335,7 +342,7 @@ static void time_wait_one(const struct plan *p)
 {
 	int c = client(p, 0);
 	int s = accept_one(p->lfd, 0);
-	struct pollfd pfd = { .fd = s, .events = POLLIN | POLLRDHUP };
+	struct pollfd pfd = {.fd = s, .events = POLLIN | POLLRDHUP};
 	char b;
 
 	close(c);
@@ -421,10 +428,12 @@ static void report(double t0, double t_tw)
 	uint64_t ports = 0, v6;
 
 	for (unsigned p = range_low; p <= range_high; p++)
-		ports += ((port_map[p >> 3] | port_map_tw[p >> 3]) >> (p & 7)) & 1;
+		ports +=
+		    ((port_map[p >> 3] | port_map_tw[p >> 3]) >> (p & 7)) & 1;
 	/* IPv6: odd pair and TIME_WAIT indexes, plus the ::1 listeners. */
 	v6 = 2 * (pairs_in / 2 + pairs_out / 2) +
-	     ((pairs_in + tw_in) / 2 - pairs_in / 2) + tw_out / 2 + N_LPORTS + 1;
+	     ((pairs_in + tw_in) / 2 - pairs_in / 2) + tw_out / 2 + N_LPORTS +
+	     1;
 
 	printf("{\"ready\": true, \"pid\": %d, \"workers\": %d, "
 	       "\"setup_s\": %.2f, \"time_wait_s\": %.2f, "
@@ -467,7 +476,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[argi], "-q") == 0) {
 			quiet = 1;
 			argi++;
-		} else if (strcmp(argv[argi], "-v6src") == 0 && argi + 1 < argc) {
+		} else if (strcmp(argv[argi], "-v6src") == 0 &&
+			   argi + 1 < argc) {
 			v6_sources = atoi(argv[argi + 1]);
 			if (v6_sources < 2 || v6_sources > 200)
 				usage();
@@ -526,8 +536,9 @@ int main(int argc, char **argv)
 	fflush(stderr);
 	for (int w = 0; w < n_workers; w++) {
 		uint64_t first = (uint64_t)w * PAIRS_PER_WORKER;
-		uint64_t n = pairs - first < PAIRS_PER_WORKER ? pairs - first
-							      : PAIRS_PER_WORKER;
+		uint64_t n = pairs - first < PAIRS_PER_WORKER
+				 ? pairs - first
+				 : PAIRS_PER_WORKER;
 		pid_t pid = fork();
 
 		if (pid < 0)

@@ -9,7 +9,8 @@
 
 #include "output.h"
 
-static const char *const status_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+static const char *const status_names[] = {"OK", "WARNING", "CRITICAL",
+					   "UNKNOWN"};
 
 static int level(uint32_t bp, uint32_t warn_bp, uint32_t crit_bp)
 {
@@ -28,7 +29,8 @@ int eph_print_check(FILE *f, const struct eph_snapshot *s, uint32_t warn_bp,
 
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
 		if (s->proto[p].collected) {
-			int l = level(s->proto[p].exhaustion_bp, warn_bp, crit_bp);
+			int l =
+			    level(s->proto[p].exhaustion_bp, warn_bp, crit_bp);
 
 			status = l > status ? l : status;
 		}
@@ -39,10 +41,11 @@ int eph_print_check(FILE *f, const struct eph_snapshot *s, uint32_t warn_bp,
 
 		if (!ps->collected)
 			continue;
-		fprintf(f, "%s%s ", n++ ? ", " : "", eph_proto_name((enum eph_proto)p));
+		fprintf(f, "%s%s ", n++ ? ", " : "",
+			eph_proto_name((enum eph_proto)p));
 		pct(f, ps->exhaustion_bp);
-		fprintf(f, "%% exhausted (%u of %u ports in use", ps->ports_in_use,
-			ps->usable);
+		fprintf(f, "%% exhausted (%u of %u ports in use",
+			ps->ports_in_use, ps->usable);
 		if (ps->has_worst) {
 			fprintf(f, "; worst destination %s -> %s:%u ",
 				eph_addr_format(&ps->worst.laddr, a, sizeof(a)),
@@ -73,11 +76,13 @@ int eph_print_check(FILE *f, const struct eph_snapshot *s, uint32_t warn_bp,
 		fprintf(f, " %s_worst_destination_exhaustion=", pn);
 		pct(f, ps->worst_dest_exhaustion_bp);
 		fputs("%;;;0;100", f);
-		fprintf(f, " %s_ports_in_use=%u;;;0;%u", pn, ps->ports_in_use, ps->usable);
+		fprintf(f, " %s_ports_in_use=%u;;;0;%u", pn, ps->ports_in_use,
+			ps->usable);
 		if (p == EPH_TCP)
 			fprintf(f, " %s_time_wait=%llu;;;0", pn,
 				(unsigned long long)ps->time_wait);
-		fprintf(f, " %s_listeners_in_range=%u;;;0", pn, ps->listeners_in_range);
+		fprintf(f, " %s_listeners_in_range=%u;;;0", pn,
+			ps->listeners_in_range);
 	}
 	fputc('\n', f);
 	return status;

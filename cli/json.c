@@ -40,8 +40,9 @@ static void json_dest(FILE *f, const struct eph_dest *d)
 	json_addr(f, &d->laddr);
 	fputs(", \"remote_address\": ", f);
 	json_addr(f, &d->raddr);
-	fprintf(f, ", \"remote_port\": %u, \"sockets\": %u, \"time_wait\": %u, "
-		   "\"exhaustion_percent\": ",
+	fprintf(f,
+		", \"remote_port\": %u, \"sockets\": %u, \"time_wait\": %u, "
+		"\"exhaustion_percent\": ",
 		d->rport, d->sockets, d->time_wait);
 	json_percent(f, d->exhaustion_bp);
 	fputc('}', f);
@@ -58,38 +59,46 @@ static void json_states(FILE *f, enum eph_proto p, const uint64_t *counts)
 	fputc('}', f);
 }
 
-static void json_proto(FILE *f, enum eph_proto p, const struct eph_proto_stats *s)
+static void json_proto(FILE *f, enum eph_proto p,
+		       const struct eph_proto_stats *s)
 {
 	fprintf(f, "    \"%s\": {\n", eph_proto_name(p));
 	fprintf(f, "      \"source\": \"%s\",\n", eph_source_name(s->source));
-	fprintf(f, "      \"range\": {\"low\": %u, \"high\": %u, \"size\": %u, "
-		   "\"reserved\": %u, \"usable\": %u},\n",
+	fprintf(f,
+		"      \"range\": {\"low\": %u, \"high\": %u, \"size\": %u, "
+		"\"reserved\": %u, \"usable\": %u},\n",
 		s->low, s->high, s->size, s->reserved, s->usable);
-	fprintf(f, "      \"all_reserved\": %s,\n", s->all_reserved ? "true" : "false");
+	fprintf(f, "      \"all_reserved\": %s,\n",
+		s->all_reserved ? "true" : "false");
 	fprintf(f, "      \"ports_in_use\": %u,\n      \"ports_free\": %u,\n",
 		s->ports_in_use, s->ports_free);
-	fprintf(f, "      \"sockets_in_range\": %" PRIu64 ",\n"
-		   "      \"sockets_total\": %" PRIu64 ",\n",
+	fprintf(f,
+		"      \"sockets_in_range\": %" PRIu64 ",\n"
+		"      \"sockets_total\": %" PRIu64 ",\n",
 		s->sockets_in_range, s->sockets_total);
-	fprintf(f, "      \"time_wait\": %" PRIu64 ",\n"
-		   "      \"time_wait_total\": %" PRIu64 ",\n",
+	fprintf(f,
+		"      \"time_wait\": %" PRIu64 ",\n"
+		"      \"time_wait_total\": %" PRIu64 ",\n",
 		s->time_wait, s->time_wait_total);
-	fprintf(f, "      \"totals_exact\": %s,\n", s->totals_exact ? "true" : "false");
+	fprintf(f, "      \"totals_exact\": %s,\n",
+		s->totals_exact ? "true" : "false");
 	fputs("      \"states_in_range\": ", f);
 	json_states(f, p, s->state_in_range);
 	fputs(",\n      \"states_total\": ", f);
 	json_states(f, p, s->state_total);
-	fprintf(f, ",\n      \"listeners_in_range\": %u,\n      \"listeners\": [",
+	fprintf(f,
+		",\n      \"listeners_in_range\": %u,\n      \"listeners\": [",
 		s->listeners_in_range);
 	for (uint32_t i = 0; i < s->n_listeners; i++) {
 		fprintf(f, "%s{\"address\": ", i ? ", " : "");
 		json_addr(f, &s->listeners[i].addr);
 		fprintf(f, ", \"port\": %u}", s->listeners[i].port);
 	}
-	fprintf(f, "],\n      \"destinations\": %" PRIu64 ",\n"
-		   "      \"destinations_overflow\": %s,\n"
-		   "      \"destinations_untracked\": %" PRIu64 ",\n"
-		   "      \"top_destinations\": [",
+	fprintf(f,
+		"],\n      \"destinations\": %" PRIu64 ",\n"
+		"      \"destinations_overflow\": %s,\n"
+		"      \"destinations_untracked\": %" PRIu64 ",\n"
+		"      \"top_destinations\": [",
 		s->destinations, s->dest_overflow ? "true" : "false",
 		s->dest_untracked);
 	for (uint32_t i = 0; i < s->n_top; i++) {

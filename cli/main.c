@@ -23,45 +23,53 @@ enum { OPT_SOURCE = 256, OPT_PROC_ROOT, OPT_DEST_CAP, OPT_NO_TOTALS };
 #define CHECK_UNKNOWN 3
 
 static const struct option long_opts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "prometheus", no_argument, NULL, 'm' },
-	{ "top", required_argument, NULL, 't' },
-	{ "protocol", required_argument, NULL, 'P' },
-	{ "source", required_argument, NULL, OPT_SOURCE },
-	{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
-	{ "dest-cap", required_argument, NULL, OPT_DEST_CAP },
-	{ "no-state-totals", no_argument, NULL, OPT_NO_TOTALS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "warning", required_argument, NULL, 'w' },
-	{ "critical", required_argument, NULL, 'c' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+    {"json", no_argument, NULL, 'j'},
+    {"prometheus", no_argument, NULL, 'm'},
+    {"top", required_argument, NULL, 't'},
+    {"protocol", required_argument, NULL, 'P'},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"proc-root", required_argument, NULL, OPT_PROC_ROOT},
+    {"dest-cap", required_argument, NULL, OPT_DEST_CAP},
+    {"no-state-totals", no_argument, NULL, OPT_NO_TOTALS},
+    {"verbose", no_argument, NULL, 'v'},
+    {"warning", required_argument, NULL, 'w'},
+    {"critical", required_argument, NULL, 'c'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: ephport [OPTION]...\n"
-		"       ephport check [-w PERCENT] [-c PERCENT] [OPTION]...\n"
-		"Show how close this host is to running out of ephemeral ports.\n\n"
-		"  -j, --json             JSON output (keys: ephport(1))\n"
-		"  -m, --prometheus       node_exporter textfile output\n"
-		"  -t, --top N            busiest destinations to list (0-%d, default 5)\n"
-		"  -P, --protocol P       tcp or udp; repeat for both (default both)\n"
-		"      --source S         auto, netlink or procfs (default auto)\n"
-		"      --proc-root DIR    read procfs files below DIR, not /proc\n"
-		"                         (also $EPHPORT_PROC_ROOT)\n"
-		"      --dest-cap N       destinations tracked exactly (default %u)\n"
-		"      --no-state-totals  let the kernel drop sockets outside the range\n"
-		"  -v, --verbose          say on stderr when netlink fell back to /proc\n"
-		"  -w, --warning PCT      check: WARNING at this exhaustion (default 80)\n"
-		"  -c, --critical PCT     check: CRITICAL at this exhaustion (default 90)\n"
-		"  -h, --help             this help\n"
-		"  -V, --version          version\n\n"
-		"Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
-		"check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
-		EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT);
+	fprintf(
+	    f,
+	    "Usage: ephport [OPTION]...\n"
+	    "       ephport check [-w PERCENT] [-c PERCENT] [OPTION]...\n"
+	    "Show how close this host is to running out of ephemeral ports.\n\n"
+	    "  -j, --json             JSON output (keys: ephport(1))\n"
+	    "  -m, --prometheus       node_exporter textfile output\n"
+	    "  -t, --top N            busiest destinations to list (0-%d, "
+	    "default 5)\n"
+	    "  -P, --protocol P       tcp or udp; repeat for both (default "
+	    "both)\n"
+	    "      --source S         auto, netlink or procfs (default auto)\n"
+	    "      --proc-root DIR    read procfs files below DIR, not /proc\n"
+	    "                         (also $EPHPORT_PROC_ROOT)\n"
+	    "      --dest-cap N       destinations tracked exactly (default "
+	    "%u)\n"
+	    "      --no-state-totals  let the kernel drop sockets outside the "
+	    "range\n"
+	    "  -v, --verbose          say on stderr when netlink fell back to "
+	    "/proc\n"
+	    "  -w, --warning PCT      check: WARNING at this exhaustion "
+	    "(default 80)\n"
+	    "  -c, --critical PCT     check: CRITICAL at this exhaustion "
+	    "(default 90)\n"
+	    "  -h, --help             this help\n"
+	    "  -V, --version          version\n\n"
+	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
+	    "check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
+	    EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT);
 }
 
 static int parse_uint(const char *opt, const char *s, unsigned long max,
@@ -73,7 +81,8 @@ static int parse_uint(const char *opt, const char *s, unsigned long max,
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || end == s || *end || *s == '-' || *s == '+' || v > max) {
-		fprintf(stderr, "ephport: --%s: '%s' is not a number from 0 to %lu\n",
+		fprintf(stderr,
+			"ephport: --%s: '%s' is not a number from 0 to %lu\n",
 			opt, s, max);
 		return -1;
 	}
@@ -89,7 +98,8 @@ static int parse_percent(const char *opt, const char *s, uint32_t *bp)
 	size_t frac_len = dot ? strlen(dot + 1) : 0;
 	unsigned whole = 0, frac = 0;
 
-	if (int_len < 1 || int_len > 3 || (dot && (frac_len < 1 || frac_len > 2)))
+	if (int_len < 1 || int_len > 3 ||
+	    (dot && (frac_len < 1 || frac_len > 2)))
 		goto bad;
 	for (size_t i = 0; i < int_len; i++) {
 		if (s[i] < '0' || s[i] > '9')
@@ -119,7 +129,7 @@ int main(int argc, char **argv)
 	struct eph_collector *c;
 	struct eph_snapshot snap;
 	struct eph_host host;
-	struct eph_report rep = { 0 };
+	struct eph_report rep = {0};
 	enum format fmt = FMT_TEXT;
 	int opt, err, verbose = 0, check = 0, usage_status = 2, fail_status = 1;
 	uint32_t warn_bp = 8000, crit_bp = 9000;
@@ -134,10 +144,12 @@ int main(int argc, char **argv)
 		usage_status = fail_status = CHECK_UNKNOWN;
 		argv++;
 		argc--;
-		/* Nagios shows a plugin's standard output only: say why there. */
+		/* Nagios shows a plugin's standard output only: say why there.
+		 */
 		dup2(STDOUT_FILENO, STDERR_FILENO);
 	}
-	while ((opt = getopt_long(argc, argv, "jmt:P:vhVw:c:", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jmt:P:vhVw:c:", long_opts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			fmt = FMT_JSON;
@@ -146,14 +158,17 @@ int main(int argc, char **argv)
 			fmt = FMT_PROMETHEUS;
 			break;
 		case 't':
-			if (parse_uint("top", optarg, EPH_TOP_MAX, &cfg.top_n) < 0)
+			if (parse_uint("top", optarg, EPH_TOP_MAX, &cfg.top_n) <
+			    0)
 				return usage_status;
 			break;
 		case 'P': {
 			int p = eph_proto_from_name(optarg);
 
 			if (p < 0) {
-				fprintf(stderr, "ephport: --protocol: '%s' is not tcp or udp\n",
+				fprintf(stderr,
+					"ephport: --protocol: '%s' is not tcp "
+					"or udp\n",
 					optarg);
 				return usage_status;
 			}
@@ -168,7 +183,9 @@ int main(int argc, char **argv)
 			else if (strcmp(optarg, "procfs") == 0)
 				cfg.source = EPH_PREFER_PROCFS;
 			else {
-				fprintf(stderr, "ephport: --source: '%s' is not auto, netlink or procfs\n",
+				fprintf(stderr,
+					"ephport: --source: '%s' is not auto, "
+					"netlink or procfs\n",
 					optarg);
 				return usage_status;
 			}
@@ -177,10 +194,12 @@ int main(int argc, char **argv)
 			cfg.proc_root = optarg;
 			break;
 		case OPT_DEST_CAP:
-			if (parse_uint("dest-cap", optarg, 1u << 24, &cfg.dest_cap) < 0)
+			if (parse_uint("dest-cap", optarg, 1u << 24,
+				       &cfg.dest_cap) < 0)
 				return usage_status;
 			if (cfg.dest_cap == 0) {
-				fprintf(stderr, "ephport: --dest-cap: must be at least 1\n");
+				fprintf(stderr, "ephport: --dest-cap: must be "
+						"at least 1\n");
 				return usage_status;
 			}
 			break;
@@ -193,10 +212,13 @@ int main(int argc, char **argv)
 		case 'w':
 		case 'c':
 			if (!check) {
-				fprintf(stderr, "ephport: -%c is for 'ephport check'\n", opt);
+				fprintf(stderr,
+					"ephport: -%c is for 'ephport check'\n",
+					opt);
 				return usage_status;
 			}
-			if (parse_percent(opt == 'w' ? "warning" : "critical", optarg,
+			if (parse_percent(opt == 'w' ? "warning" : "critical",
+					  optarg,
 					  opt == 'w' ? &warn_bp : &crit_bp) < 0)
 				return usage_status;
 			break;
@@ -212,15 +234,19 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ephport: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "ephport: unexpected argument '%s'\n",
+			argv[optind]);
 		usage(stderr);
 		return usage_status;
 	}
 	if (protocols)
 		cfg.protocols = protocols;
 	if (check && warn_bp > crit_bp) {
-		fprintf(stderr, "ephport: --warning (%u.%02u%%) must not be above --critical (%u.%02u%%)\n",
-			warn_bp / 100, warn_bp % 100, crit_bp / 100, crit_bp % 100);
+		fprintf(stderr,
+			"ephport: --warning (%u.%02u%%) must not be above "
+			"--critical (%u.%02u%%)\n",
+			warn_bp / 100, warn_bp % 100, crit_bp / 100,
+			crit_bp % 100);
 		return usage_status;
 	}
 
@@ -233,9 +259,11 @@ int main(int argc, char **argv)
 	err = eph_collect(c, &snap);
 	if (err < 0) {
 		if (check)
-			printf("EPHPORT UNKNOWN - %s\n", eph_collector_error(c));
+			printf("EPHPORT UNKNOWN - %s\n",
+			       eph_collector_error(c));
 		else
-			fprintf(stderr, "ephport: %s\n", eph_collector_error(c));
+			fprintf(stderr, "ephport: %s\n",
+				eph_collector_error(c));
 		eph_collector_free(c);
 		return fail_status;
 	}
@@ -262,7 +290,8 @@ int main(int argc, char **argv)
 		eph_print_text(stdout, &rep);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "ephport: writing output: %s\n", strerror(errno));
+		fprintf(stderr, "ephport: writing output: %s\n",
+			strerror(errno));
 		return 1;
 	}
 	return 0;

@@ -20,8 +20,11 @@ static void ratio(FILE *f, uint32_t bp)
 
 typedef uint64_t (*field_fn)(const struct eph_proto_stats *s);
 
-#define FIELD(name, expr)                                             \
-	static uint64_t name(const struct eph_proto_stats *s) { return expr; }
+#define FIELD(name, expr)                                                      \
+	static uint64_t name(const struct eph_proto_stats *s)                  \
+	{                                                                      \
+		return expr;                                                   \
+	}
 FIELD(f_low, s->low)
 FIELD(f_high, s->high)
 FIELD(f_size, s->size)
@@ -43,28 +46,40 @@ static const struct {
 	field_fn get;
 	int is_ratio;
 } per_proto[] = {
-	{ "range_low", "Lowest port of the ephemeral range (inclusive).", f_low, 0 },
-	{ "range_high", "Highest port of the ephemeral range (inclusive).", f_high, 0 },
-	{ "range_size", "Ports in the ephemeral range.", f_size, 0 },
-	{ "reserved_ports", "Reserved ports inside the range.", f_reserved, 0 },
-	{ "usable_ports", "Range size minus reserved ports: the pool.", f_usable, 0 },
-	{ "all_reserved", "1 when every port of the range is reserved.", f_all_reserved, 0 },
-	{ "ports_in_use", "Distinct pool ports held by at least one socket.", f_in_use, 0 },
-	{ "ports_free", "Pool ports held by no socket.", f_free, 0 },
-	{ "listeners_in_range", "Listening sockets on a pool port (a hazard).", f_listeners, 0 },
-	{ "destinations", "Distinct (local address, remote address, remote port) with pool sockets.", f_dests, 0 },
-	{ "destinations_overflow", "1 when more destinations exist than are tracked.", f_overflow, 0 },
-	{ "destinations_untracked_sockets", "Sockets of destinations not tracked.", f_untracked, 0 },
-	{ "host_exhaustion_ratio", "Ports in use over usable ports.", f_host_bp, 1 },
-	{ "worst_destination_exhaustion_ratio", "Sockets of the busiest destination over usable ports.", f_worst_bp, 1 },
-	{ "exhaustion_ratio", "Headline exhaustion: max of host and worst destination.", f_bp, 1 },
+    {"range_low", "Lowest port of the ephemeral range (inclusive).", f_low, 0},
+    {"range_high", "Highest port of the ephemeral range (inclusive).", f_high,
+     0},
+    {"range_size", "Ports in the ephemeral range.", f_size, 0},
+    {"reserved_ports", "Reserved ports inside the range.", f_reserved, 0},
+    {"usable_ports", "Range size minus reserved ports: the pool.", f_usable, 0},
+    {"all_reserved", "1 when every port of the range is reserved.",
+     f_all_reserved, 0},
+    {"ports_in_use", "Distinct pool ports held by at least one socket.",
+     f_in_use, 0},
+    {"ports_free", "Pool ports held by no socket.", f_free, 0},
+    {"listeners_in_range", "Listening sockets on a pool port (a hazard).",
+     f_listeners, 0},
+    {"destinations",
+     "Distinct (local address, remote address, remote port) with pool sockets.",
+     f_dests, 0},
+    {"destinations_overflow",
+     "1 when more destinations exist than are tracked.", f_overflow, 0},
+    {"destinations_untracked_sockets", "Sockets of destinations not tracked.",
+     f_untracked, 0},
+    {"host_exhaustion_ratio", "Ports in use over usable ports.", f_host_bp, 1},
+    {"worst_destination_exhaustion_ratio",
+     "Sockets of the busiest destination over usable ports.", f_worst_bp, 1},
+    {"exhaustion_ratio",
+     "Headline exhaustion: max of host and worst destination.", f_bp, 1},
 };
 
 static void dest_labels(FILE *f, enum eph_proto p, const struct eph_dest *d)
 {
 	char l[64], r[64];
 
-	fprintf(f, "{protocol=\"%s\",local_address=\"%s\",remote_address=\"%s\",remote_port=\"%u\"} ",
+	fprintf(f,
+		"{protocol=\"%s\",local_address=\"%s\",remote_address=\"%s\","
+		"remote_port=\"%u\"} ",
 		eph_proto_name(p), eph_addr_format(&d->laddr, l, sizeof(l)),
 		eph_addr_format(&d->raddr, r, sizeof(r)), d->rport);
 }
@@ -91,7 +106,8 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 			if (!ps->collected)
 				continue;
 			v = per_proto[i].get(ps);
-			fprintf(f, "ephport_%s{protocol=\"%s\"} ", per_proto[i].name,
+			fprintf(f, "ephport_%s{protocol=\"%s\"} ",
+				per_proto[i].name,
 				eph_proto_name((enum eph_proto)p));
 			if (per_proto[i].is_ratio)
 				ratio(f, (uint32_t)v);
@@ -109,24 +125,41 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *ps = &s->proto[p];
 		const char *pn = eph_proto_name((enum eph_proto)p);
-		const enum eph_tcp_state *st = eph_shown_states((enum eph_proto)p);
+		const enum eph_tcp_state *st =
+		    eph_shown_states((enum eph_proto)p);
 
 		if (!ps->collected)
 			continue;
-		fprintf(f, "ephport_sockets{protocol=\"%s\",scope=\"range\"} %" PRIu64 "\n",
-			pn, ps->sockets_in_range);
-		fprintf(f, "ephport_sockets{protocol=\"%s\",scope=\"all\"} %" PRIu64 "\n",
-			pn, ps->sockets_total);
+		fprintf(
+		    f,
+		    "ephport_sockets{protocol=\"%s\",scope=\"range\"} %" PRIu64
+		    "\n",
+		    pn, ps->sockets_in_range);
+		fprintf(
+		    f,
+		    "ephport_sockets{protocol=\"%s\",scope=\"all\"} %" PRIu64
+		    "\n",
+		    pn, ps->sockets_total);
 		for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++) {
-			fprintf(f, "ephport_state_sockets{protocol=\"%s\",state=\"%s\",scope=\"range\"} %" PRIu64 "\n",
-				pn, eph_state_key(st[i]), ps->state_in_range[st[i]]);
-			fprintf(f, "ephport_state_sockets{protocol=\"%s\",state=\"%s\",scope=\"all\"} %" PRIu64 "\n",
-				pn, eph_state_key(st[i]), ps->state_total[st[i]]);
+			fprintf(f,
+				"ephport_state_sockets{protocol=\"%s\",state="
+				"\"%s\",scope=\"range\"} %" PRIu64 "\n",
+				pn, eph_state_key(st[i]),
+				ps->state_in_range[st[i]]);
+			fprintf(f,
+				"ephport_state_sockets{protocol=\"%s\",state="
+				"\"%s\",scope=\"all\"} %" PRIu64 "\n",
+				pn, eph_state_key(st[i]),
+				ps->state_total[st[i]]);
 		}
 		if (p == EPH_TCP) {
-			fprintf(f, "ephport_time_wait_sockets{protocol=\"%s\",scope=\"range\"} %" PRIu64 "\n",
+			fprintf(f,
+				"ephport_time_wait_sockets{protocol=\"%s\","
+				"scope=\"range\"} %" PRIu64 "\n",
 				pn, ps->time_wait);
-			fprintf(f, "ephport_time_wait_sockets{protocol=\"%s\",scope=\"all\"} %" PRIu64 "\n",
+			fprintf(f,
+				"ephport_time_wait_sockets{protocol=\"%s\","
+				"scope=\"all\"} %" PRIu64 "\n",
 				pn, ps->time_wait_total);
 		}
 	}
@@ -134,13 +167,18 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 	head(f, "listener_in_range_info", "gauge",
 	     "A listening socket on a pool port (address, port).");
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
-		for (uint32_t i = 0; s->proto[p].collected && i < s->proto[p].n_listeners; i++)
-			fprintf(f, "ephport_listener_in_range_info{protocol=\"%s\",address=\"%s\",port=\"%u\"} 1\n",
+		for (uint32_t i = 0;
+		     s->proto[p].collected && i < s->proto[p].n_listeners; i++)
+			fprintf(f,
+				"ephport_listener_in_range_info{protocol=\"%"
+				"s\",address=\"%s\",port=\"%u\"} 1\n",
 				eph_proto_name((enum eph_proto)p),
-				eph_addr_format(&s->proto[p].listeners[i].addr, buf, sizeof(buf)),
+				eph_addr_format(&s->proto[p].listeners[i].addr,
+						buf, sizeof(buf)),
 				s->proto[p].listeners[i].port);
 
-	head(f, "destination_sockets", "gauge", "Pool sockets per top destination.");
+	head(f, "destination_sockets", "gauge",
+	     "Pool sockets per top destination.");
 	head(f, "destination_time_wait_sockets", "gauge",
 	     "TIME-WAIT pool sockets per top destination.");
 	head(f, "destination_exhaustion_ratio", "gauge",

@@ -38,7 +38,7 @@ struct ephport_conf {
 	bool report_listeners;
 	bool kernel_filter; /* eph_config.state_totals = !kernel_filter */
 	enum eph_source_pref source;
-	char proc_root[1024]; /* "" means /proc */
+	char proc_root[1024];	/* "" means /proc */
 	double rising, falling; /* alarm thresholds, percent */
 	bool dest_alarm;	/* watch the headline, not host only */
 };
@@ -399,7 +399,8 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 	    .severity = e == EPH_ALARM_RAISED ? NOTIF_WARNING : NOTIF_OKAY,
 	    .time = t,
 	};
-	uint32_t value = conf.dest_alarm ? s->exhaustion_bp : s->host_exhaustion_bp;
+	uint32_t value =
+	    conf.dest_alarm ? s->exhaustion_bp : s->host_exhaustion_bp;
 	char worst[160] = "none", la[64], ra[64];
 
 	snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
@@ -423,7 +424,8 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 		 e == EPH_ALARM_RAISED ? conf.rising : conf.falling,
 		 s->ports_in_use, s->usable, s->low, s->high, worst);
 	plugin_notification_meta_add_double(&n, "exhaustion", percent(value));
-	plugin_notification_meta_add_double(&n, "ports_in_use", s->ports_in_use);
+	plugin_notification_meta_add_double(&n, "ports_in_use",
+					    s->ports_in_use);
 	plugin_notification_meta_add_double(&n, "usable", s->usable);
 	plugin_notification_meta_add_double(&n, "range_low", s->low);
 	plugin_notification_meta_add_double(&n, "range_high", s->high);
@@ -442,8 +444,8 @@ static void check_alarms(const struct eph_snapshot *snap)
 		if (!s->collected)
 			continue;
 		e = eph_alarm_update(&alarms[p], conf.dest_alarm
-							 ? s->exhaustion_bp
-							 : s->host_exhaustion_bp);
+						     ? s->exhaustion_bp
+						     : s->host_exhaustion_bp);
 		if (e != EPH_ALARM_NONE)
 			notify((enum eph_proto)p, s, e,
 			       US_TO_CDTIME_T(snap->taken_us));
@@ -510,10 +512,12 @@ static int ephport_init(void)
 	}
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		/* Hundredths of a percent, as the collector counts. */
-		if (eph_alarm_init(&alarms[p], (uint32_t)(conf.rising * 100 + 0.5),
+		if (eph_alarm_init(&alarms[p],
+				   (uint32_t)(conf.rising * 100 + 0.5),
 				   (uint32_t)(conf.falling * 100 + 0.5)) < 0) {
-			ERROR(LOG_PREFIX "FallingThreshold (%.2f) must be below "
-					 "RisingThreshold (%.2f): not started",
+			ERROR(LOG_PREFIX
+			      "FallingThreshold (%.2f) must be below "
+			      "RisingThreshold (%.2f): not started",
 			      conf.falling, conf.rising);
 			return -1;
 		}

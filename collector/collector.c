@@ -116,8 +116,8 @@ static bool diag_unavailable(int err)
 static int dump(struct eph_collector *c, int legacy, int family, int protocol,
 		bool filtered, struct eph_tally *t)
 {
-	const struct eph_range *r = &c->range[protocol == IPPROTO_TCP ? EPH_TCP
-								       : EPH_UDP];
+	const struct eph_range *r =
+	    &c->range[protocol == IPPROTO_TCP ? EPH_TCP : EPH_UDP];
 	char req[256];
 	int len;
 
@@ -202,7 +202,8 @@ static int collect_proto(struct eph_collector *c, enum eph_proto p,
 			*used = EPH_SOURCE_NETLINK;
 			return 0;
 		}
-		if (c->cfg.source == EPH_PREFER_NETLINK || !diag_unavailable(err))
+		if (c->cfg.source == EPH_PREFER_NETLINK ||
+		    !diag_unavailable(err))
 			return err;
 		snprintf(c->note, sizeof(c->note), "%s; read /proc/net instead",
 			 c->error);
@@ -250,7 +251,8 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 	if (!s)
 		return -ENOMEM;
 	c->error[0] = c->note[0] = '\0';
-	err = eph_range_read(c->proc_root, c->range, c->error, sizeof(c->error));
+	err =
+	    eph_range_read(c->proc_root, c->range, c->error, sizeof(c->error));
 	if (err < 0)
 		goto out;
 	s->source = EPH_SOURCE_NONE;

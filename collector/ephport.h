@@ -23,12 +23,12 @@
 extern "C" {
 #endif
 
-#define EPH_PORTS 65536
+#define EPH_PORTS	 65536
 #define EPH_BITMAP_BYTES (EPH_PORTS / 8)
 /* Hundredths of a percent: 10000 is 100 %. */
 #define EPH_BP_FULL 10000u
 /* Bounds of the fixed-size lists carried in a snapshot. */
-#define EPH_TOP_MAX 32
+#define EPH_TOP_MAX	  32
 #define EPH_LISTENERS_MAX 64
 /* Default number of destinations tracked exactly per protocol. */
 #define EPH_DEST_CAP_DEFAULT 32768u
@@ -98,8 +98,8 @@ struct eph_dest {
 	struct eph_addr laddr;
 	struct eph_addr raddr;
 	uint16_t rport;
-	uint32_t sockets;   /* sockets with a local port in the pool */
-	uint32_t time_wait; /* of which in TIME_WAIT */
+	uint32_t sockets;	/* sockets with a local port in the pool */
+	uint32_t time_wait;	/* of which in TIME_WAIT */
 	uint32_t exhaustion_bp; /* sockets / usable, hundredths of a percent */
 };
 
@@ -110,16 +110,16 @@ struct eph_listener {
 
 /* Every number of the accounting model for one protocol. */
 struct eph_proto_stats {
-	bool collected;	    /* this protocol was asked for and read */
+	bool collected;		/* this protocol was asked for and read */
 	enum eph_source source; /* where its sockets came from */
-	uint16_t low, high; /* configured range, inclusive */
-	uint32_t size;	    /* high - low + 1 */
-	uint32_t reserved;  /* reserved ports inside [low, high] */
-	uint32_t usable;    /* size - reserved */
-	bool all_reserved;  /* usable == 0: reported as 100 % exhausted */
+	uint16_t low, high;	/* configured range, inclusive */
+	uint32_t size;		/* high - low + 1 */
+	uint32_t reserved;	/* reserved ports inside [low, high] */
+	uint32_t usable;	/* size - reserved */
+	bool all_reserved;	/* usable == 0: reported as 100 % exhausted */
 
-	uint32_t ports_in_use; /* distinct pool ports held by >= 1 socket */
-	uint32_t ports_free;   /* usable - ports_in_use */
+	uint32_t ports_in_use;	   /* distinct pool ports held by >= 1 socket */
+	uint32_t ports_free;	   /* usable - ports_in_use */
 	uint64_t sockets_in_range; /* sockets whose local port is in the pool */
 	uint64_t sockets_total;	   /* all sockets of the protocol seen */
 
@@ -137,29 +137,31 @@ struct eph_proto_stats {
 
 	/* TCP LISTEN / unconnected UDP sockets on a pool port: a hazard. */
 	uint32_t listeners_in_range;
-	uint32_t n_listeners; /* entries in listeners[] (<= EPH_LISTENERS_MAX) */
+	uint32_t
+	    n_listeners; /* entries in listeners[] (<= EPH_LISTENERS_MAX) */
 	struct eph_listener listeners[EPH_LISTENERS_MAX];
 
 	/* Destinations; exact unless dest_overflow. */
-	uint64_t destinations;	    /* distinct destinations tracked */
-	bool dest_overflow;	    /* the table filled: counts are lower bounds */
-	uint64_t dest_untracked;    /* sockets of destinations not tracked */
-	uint32_t n_top;		    /* entries in top[] */
+	uint64_t destinations;	 /* distinct destinations tracked */
+	bool dest_overflow;	 /* the table filled: counts are lower bounds */
+	uint64_t dest_untracked; /* sockets of destinations not tracked */
+	uint32_t n_top;		 /* entries in top[] */
 	struct eph_dest top[EPH_TOP_MAX]; /* by sockets, descending */
 	bool has_worst;
 	struct eph_dest worst; /* == top[0] when n_top > 0 */
 
 	/* Hundredths of a percent, rounded down (10000 only when full). */
-	uint32_t host_exhaustion_bp;  /* ports_in_use / usable */
+	uint32_t host_exhaustion_bp;	   /* ports_in_use / usable */
 	uint32_t worst_dest_exhaustion_bp; /* worst.sockets / usable */
-	uint32_t exhaustion_bp;	      /* max of the two: the headline */
+	uint32_t exhaustion_bp;		   /* max of the two: the headline */
 };
 
 struct eph_snapshot {
-	int64_t taken_us;     /* CLOCK_REALTIME, microseconds */
-	uint32_t duration_us; /* how long the collection took */
+	int64_t taken_us;	/* CLOCK_REALTIME, microseconds */
+	uint32_t duration_us;	/* how long the collection took */
 	enum eph_source source; /* procfs if any protocol fell back to it */
-	uint8_t protocols; /* bit (1 << enum eph_proto) per protocol collected */
+	uint8_t
+	    protocols; /* bit (1 << enum eph_proto) per protocol collected */
 	struct eph_proto_stats proto[EPH_PROTO_COUNT];
 };
 
@@ -231,10 +233,15 @@ struct eph_alarm {
 	bool high;
 };
 
-enum eph_alarm_event { EPH_ALARM_NONE = 0, EPH_ALARM_RAISED, EPH_ALARM_CLEARED };
+enum eph_alarm_event {
+	EPH_ALARM_NONE = 0,
+	EPH_ALARM_RAISED,
+	EPH_ALARM_CLEARED
+};
 
 /* Returns 0, or -EINVAL unless falling_bp < rising_bp <= 10000. */
-int eph_alarm_init(struct eph_alarm *a, uint32_t rising_bp, uint32_t falling_bp);
+int eph_alarm_init(struct eph_alarm *a, uint32_t rising_bp,
+		   uint32_t falling_bp);
 /* Feed one value; says whether the alarm was raised or cleared by it. */
 enum eph_alarm_event eph_alarm_update(struct eph_alarm *a, uint32_t value_bp);
 

@@ -6,30 +6,29 @@
 
 #include "ephport.h"
 
-static const char *const proto_names[EPH_PROTO_COUNT] = { "tcp", "udp" };
+static const char *const proto_names[EPH_PROTO_COUNT] = {"tcp", "udp"};
 
 static const struct {
 	const char *name; /* as ss prints it */
 	const char *key;  /* JSON keys, metric labels */
 } state_names[EPH_ST_COUNT] = {
-	[EPH_ST_UNKNOWN] = { "UNKNOWN", "unknown" },
-	[EPH_ST_ESTABLISHED] = { "ESTAB", "established" },
-	[EPH_ST_SYN_SENT] = { "SYN-SENT", "syn_sent" },
-	[EPH_ST_SYN_RECV] = { "SYN-RECV", "syn_recv" },
-	[EPH_ST_FIN_WAIT1] = { "FIN-WAIT-1", "fin_wait1" },
-	[EPH_ST_FIN_WAIT2] = { "FIN-WAIT-2", "fin_wait2" },
-	[EPH_ST_TIME_WAIT] = { "TIME-WAIT", "time_wait" },
-	[EPH_ST_CLOSE] = { "UNCONN", "close" },
-	[EPH_ST_CLOSE_WAIT] = { "CLOSE-WAIT", "close_wait" },
-	[EPH_ST_LAST_ACK] = { "LAST-ACK", "last_ack" },
-	[EPH_ST_LISTEN] = { "LISTEN", "listen" },
-	[EPH_ST_CLOSING] = { "CLOSING", "closing" },
-	[EPH_ST_NEW_SYN_RECV] = { "NEW-SYN-RECV", "new_syn_recv" },
-	[EPH_ST_BOUND] = { "BOUND-INACTIVE", "bound" },
+    [EPH_ST_UNKNOWN] = {"UNKNOWN", "unknown"},
+    [EPH_ST_ESTABLISHED] = {"ESTAB", "established"},
+    [EPH_ST_SYN_SENT] = {"SYN-SENT", "syn_sent"},
+    [EPH_ST_SYN_RECV] = {"SYN-RECV", "syn_recv"},
+    [EPH_ST_FIN_WAIT1] = {"FIN-WAIT-1", "fin_wait1"},
+    [EPH_ST_FIN_WAIT2] = {"FIN-WAIT-2", "fin_wait2"},
+    [EPH_ST_TIME_WAIT] = {"TIME-WAIT", "time_wait"},
+    [EPH_ST_CLOSE] = {"UNCONN", "close"},
+    [EPH_ST_CLOSE_WAIT] = {"CLOSE-WAIT", "close_wait"},
+    [EPH_ST_LAST_ACK] = {"LAST-ACK", "last_ack"},
+    [EPH_ST_LISTEN] = {"LISTEN", "listen"},
+    [EPH_ST_CLOSING] = {"CLOSING", "closing"},
+    [EPH_ST_NEW_SYN_RECV] = {"NEW-SYN-RECV", "new_syn_recv"},
+    [EPH_ST_BOUND] = {"BOUND-INACTIVE", "bound"},
 };
 
-const char *
-eph_proto_name(enum eph_proto p)
+const char *eph_proto_name(enum eph_proto p)
 {
 	return (unsigned)p < EPH_PROTO_COUNT ? proto_names[p] : "unknown";
 }

@@ -26,8 +26,8 @@ struct eph_range {
  * Returns 0, or -EINVAL: not two integers, trailing garbage, a value
  * outside 1..65535, or high < low.
  */
-EPH_HIDDEN int eph_range_parse_pair(const char *buf, size_t len,
-				    uint16_t *low, uint16_t *high);
+EPH_HIDDEN int eph_range_parse_pair(const char *buf, size_t len, uint16_t *low,
+				    uint16_t *high);
 
 /*
  * eph_reserved_parse - parse a reserved-port list ("" or "P,A-B,...",
@@ -49,8 +49,8 @@ EPH_HIDDEN uint32_t eph_reserved_count(const uint8_t bitmap[EPH_BITMAP_BYTES],
  * -EINVAL (malformed), other -errno from read.
  */
 EPH_HIDDEN int eph_range_read(const char *proc_root,
-			      struct eph_range out[EPH_PROTO_COUNT],
-			      char *why, size_t why_len);
+			      struct eph_range out[EPH_PROTO_COUNT], char *why,
+			      size_t why_len);
 
 /* Read a whole small file into buf (NUL-terminated); returns its length
  * or -errno (-EFBIG when it does not fit). */

@@ -128,7 +128,8 @@ int eph_range_read(const char *proc_root, struct eph_range out[EPH_PROTO_COUNT],
 	if (err < 0) {
 		small[strcspn(small, "\n")] = '\0';
 		snprintf(why, why_len,
-			 "%s: expected \"LOW HIGH\" with 1 <= LOW <= HIGH <= 65535, got \"%.40s\"",
+			 "%s: expected \"LOW HIGH\" with 1 <= LOW <= HIGH <= "
+			 "65535, got \"%.40s\"",
 			 path, small);
 		return err;
 	}
@@ -146,11 +147,13 @@ int eph_range_read(const char *proc_root, struct eph_range out[EPH_PROTO_COUNT],
 		snprintf(why, why_len, "%s: %s", path, strerror((int)-n));
 		return n == -EFBIG ? -EINVAL : (int)n;
 	}
-	err = eph_reserved_parse(reserved_buf, (size_t)n, out[EPH_TCP].reserved);
+	err =
+	    eph_reserved_parse(reserved_buf, (size_t)n, out[EPH_TCP].reserved);
 	free(reserved_buf);
 	if (err < 0) {
 		snprintf(why, why_len,
-			 "%s: expected a comma-separated list of ports and LOW-HIGH ranges",
+			 "%s: expected a comma-separated list of ports and "
+			 "LOW-HIGH ranges",
 			 path);
 		return err;
 	}

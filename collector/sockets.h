@@ -36,9 +36,9 @@ EPH_HIDDEN int eph_diag_parse(const void *buf, size_t len, uint32_t seq,
  * Returns the request length, or -ENOSPC when buf is too small.
  */
 EPH_HIDDEN int eph_diag_build_request(void *buf, size_t len, int legacy,
-				      int family, int protocol,
-				      uint32_t states, uint16_t low,
-				      uint16_t high, uint32_t seq);
+				      int family, int protocol, uint32_t states,
+				      uint16_t low, uint16_t high,
+				      uint32_t seq);
 
 /* The kernel fills dump skbs of up to 32 KiB: a receive buffer this size
  * takes a whole one per recvmsg(). */

@@ -24,8 +24,7 @@ struct bc_port_range {
 	struct inet_diag_bc_op ge, ge_port, le, le_port;
 };
 
-static void fill_bytecode(struct bc_port_range *bc, uint16_t low,
-			  uint16_t high)
+static void fill_bytecode(struct bc_port_range *bc, uint16_t low, uint16_t high)
 {
 	memset(bc, 0, sizeof(*bc));
 	bc->nla.nla_len = sizeof(*bc);
@@ -76,16 +75,18 @@ int eph_diag_build_request(void *buf, size_t len, int legacy, int family,
 		r->idiag_states = states;
 	}
 	if (filtered)
-		fill_bytecode((struct bc_port_range *)((char *)buf +
-						       NLMSG_ALIGN(NLMSG_LENGTH(body))),
-			      low, high);
+		fill_bytecode(
+		    (struct bc_port_range *)((char *)buf +
+					     NLMSG_ALIGN(NLMSG_LENGTH(body))),
+		    low, high);
 	return (int)total;
 }
 
 static void msg_to_sock(const struct inet_diag_msg *m, struct eph_sock *s)
 {
 	s->family = m->idiag_family == AF_INET6 ? AF_INET6 : AF_INET;
-	s->state = m->idiag_state < EPH_ST_COUNT ? m->idiag_state : EPH_ST_UNKNOWN;
+	s->state =
+	    m->idiag_state < EPH_ST_COUNT ? m->idiag_state : EPH_ST_UNKNOWN;
 	s->lport = ntohs(m->id.idiag_sport);
 	s->rport = ntohs(m->id.idiag_dport);
 	if (s->family == AF_INET) {
@@ -131,7 +132,8 @@ int eph_diag_parse(const void *buf, size_t len, uint32_t seq, eph_sock_cb cb,
 			if (payload < sizeof(e->error))
 				return -EBADMSG;
 			/* error 0 is an ACK: the dump is over. */
-			return e->error < 0 ? e->error : (e->error ? -EBADMSG : 1);
+			return e->error < 0 ? e->error
+					    : (e->error ? -EBADMSG : 1);
 		} else if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY ||
 			   nlh->nlmsg_type == TCPDIAG_GETSOCK) {
 			const struct inet_diag_msg *m = NLMSG_DATA(nlh);
@@ -161,7 +163,7 @@ int eph_diag_open(void)
 int eph_diag_dump(int fd, const void *req, size_t req_len, uint32_t seq,
 		  void *rbuf, size_t rbuf_len, eph_sock_cb cb, void *ctx)
 {
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	ssize_t n;
 
 	do
@@ -172,12 +174,12 @@ int eph_diag_dump(int fd, const void *req, size_t req_len, uint32_t seq,
 		return -errno;
 	for (;;) {
 		struct sockaddr_nl from;
-		struct iovec iov = { rbuf, rbuf_len };
+		struct iovec iov = {rbuf, rbuf_len};
 		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
+		    .msg_name = &from,
+		    .msg_namelen = sizeof(from),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
 		};
 		int r;
 

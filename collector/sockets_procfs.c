@@ -14,8 +14,8 @@
 
 #include "sockets.h"
 
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0,
-					     0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff};
 
 void eph_sock_unmap(struct eph_sock *s)
 {
@@ -25,7 +25,7 @@ void eph_sock_unmap(struct eph_sock *s)
 		return;
 	/* A v4-mapped peer is always v4-mapped too (or unspecified). */
 	if (memcmp(s->raddr, v4mapped_prefix, 12) != 0 &&
-	    memcmp(s->raddr, (const uint8_t[16]){ 0 }, 16) != 0)
+	    memcmp(s->raddr, (const uint8_t[16]){0}, 16) != 0)
 		return;
 	s->family = AF_INET;
 	memmove(s->laddr, s->laddr + 12, 4);

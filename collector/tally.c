@@ -281,14 +281,15 @@ void eph_tally_end(struct eph_tally *t, unsigned top_n,
 	out->high = t->range.high;
 	out->size = (uint32_t)t->range.high - t->range.low + 1;
 	out->reserved =
-		eph_reserved_count(t->range.reserved, t->range.low, t->range.high);
+	    eph_reserved_count(t->range.reserved, t->range.low, t->range.high);
 	out->usable = out->size - out->reserved;
 	out->all_reserved = out->usable == 0;
 	out->ports_in_use = t->ports_in_use;
 	out->ports_free = out->usable - t->ports_in_use;
 	out->sockets_in_range = t->sockets_in_range;
 	out->sockets_total = t->sockets_total;
-	memcpy(out->state_in_range, t->state_in_range, sizeof(t->state_in_range));
+	memcpy(out->state_in_range, t->state_in_range,
+	       sizeof(t->state_in_range));
 	memcpy(out->state_total, t->state_total, sizeof(t->state_total));
 	out->time_wait = t->state_in_range[EPH_ST_TIME_WAIT];
 	out->time_wait_total = t->state_total[EPH_ST_TIME_WAIT];
@@ -308,7 +309,8 @@ void eph_tally_end(struct eph_tally *t, unsigned top_n,
 		const struct dest_slot *d = &t->slots[t->used[i]];
 		uint32_t j;
 
-		if (n_top == top_n && (n_top == 0 || d->sockets <= top[n_top - 1]->sockets))
+		if (n_top == top_n &&
+		    (n_top == 0 || d->sockets <= top[n_top - 1]->sockets))
 			continue;
 		j = n_top < top_n ? n_top++ : n_top - 1;
 		while (j > 0 && top[j - 1]->sockets < d->sockets) {
@@ -330,8 +332,9 @@ void eph_tally_end(struct eph_tally *t, unsigned top_n,
 
 	out->host_exhaustion_bp = eph_ratio_bp(out->ports_in_use, out->usable);
 	out->worst_dest_exhaustion_bp =
-		out->has_worst ? out->worst.exhaustion_bp : 0;
-	out->exhaustion_bp = out->host_exhaustion_bp > out->worst_dest_exhaustion_bp
-				     ? out->host_exhaustion_bp
-				     : out->worst_dest_exhaustion_bp;
+	    out->has_worst ? out->worst.exhaustion_bp : 0;
+	out->exhaustion_bp =
+	    out->host_exhaustion_bp > out->worst_dest_exhaustion_bp
+		? out->host_exhaustion_bp
+		: out->worst_dest_exhaustion_bp;
 }

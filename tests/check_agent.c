@@ -13,7 +13,7 @@
 #include "conf.h"
 #include "mib.h"
 
-static const ephd_oid root[] = { EPHD_ROOT };
+static const ephd_oid root[] = {EPHD_ROOT};
 
 /* OID = root . tail */
 static size_t mk(ephd_oid *out, const ephd_oid *tail, size_t n)
@@ -22,9 +22,9 @@ static size_t mk(ephd_oid *out, const ephd_oid *tail, size_t n)
 	memcpy(out + EPHD_ROOT_LEN, tail, n * sizeof(*tail));
 	return EPHD_ROOT_LEN + n;
 }
-#define MK(out, ...)                                                     \
-	mk(out, (const ephd_oid[]){ __VA_ARGS__ },                        \
-	   sizeof((const ephd_oid[]){ __VA_ARGS__ }) / sizeof(ephd_oid))
+#define MK(out, ...)                                                           \
+	mk(out, (const ephd_oid[]){__VA_ARGS__},                               \
+	   sizeof((const ephd_oid[]){__VA_ARGS__}) / sizeof(ephd_oid))
 
 static bool has_tail(const struct ephd_row *r, const ephd_oid *tail, size_t n)
 {
@@ -32,9 +32,9 @@ static bool has_tail(const struct ephd_row *r, const ephd_oid *tail, size_t n)
 	       memcmp(r->name, root, sizeof(root)) == 0 &&
 	       memcmp(r->name + EPHD_ROOT_LEN, tail, n * sizeof(*tail)) == 0;
 }
-#define HAS(r, ...)                                                       \
-	has_tail(r, (const ephd_oid[]){ __VA_ARGS__ },                     \
-		 sizeof((const ephd_oid[]){ __VA_ARGS__ }) / sizeof(ephd_oid))
+#define HAS(r, ...)                                                            \
+	has_tail(r, (const ephd_oid[]){__VA_ARGS__},                           \
+		 sizeof((const ephd_oid[]){__VA_ARGS__}) / sizeof(ephd_oid))
 
 /* ---- ephportd.conf ------------------------------------------------------ */
 
@@ -49,14 +49,15 @@ START_TEST(config_good)
 	struct ephd_config c;
 	char err[256] = "";
 
-	ck_assert_int_eq(parse("# comment\n\ninterval 5\n  topDestinations 10 # x\n"
-			       "protocols tcp\nrisingThreshold 85.5\n"
-			       "fallingThreshold 60\ndestinationAlarm no\n"
-			       "agentXSocket /run/agentx.sock\nstateTotals off\n"
-			       "source procfs\ndestinationCap 100\n"
-			       "agentXPingInterval 3\nprocRoot /tmp/p",
-			       &c, err),
-			 0);
+	ck_assert_int_eq(
+	    parse("# comment\n\ninterval 5\n  topDestinations 10 # x\n"
+		  "protocols tcp\nrisingThreshold 85.5\n"
+		  "fallingThreshold 60\ndestinationAlarm no\n"
+		  "agentXSocket /run/agentx.sock\nstateTotals off\n"
+		  "source procfs\ndestinationCap 100\n"
+		  "agentXPingInterval 3\nprocRoot /tmp/p",
+		  &c, err),
+	    0);
 	ck_assert_uint_eq(c.interval, 5);
 	ck_assert_uint_eq(c.top_n, 10);
 	ck_assert_uint_eq(c.protocols, 1u << EPH_TCP);
@@ -94,20 +95,26 @@ START_TEST(config_bad)
 	static const struct {
 		const char *text, *msg;
 	} cases[] = {
-		{ "interval 0\n", "t.conf:1: interval: expected seconds from 1 to 86400 (got '0')" },
-		{ "\ninterval 5s\n", "t.conf:2: interval: expected seconds" },
-		{ "topDestinations 33", "t.conf:1: topDestinations: expected a number from 0 to 32" },
-		{ "protocols sctp", "t.conf:1: protocols: expected tcp, udp" },
-		{ "risingThreshold 101", "t.conf:1: risingThreshold: expected a percent" },
-		{ "risingThreshold 80.123", "t.conf:1: risingThreshold" },
-		{ "fallingThreshold -1", "t.conf:1: fallingThreshold" },
-		{ "destinationAlarm maybe", "t.conf:1: destinationAlarm: expected yes or no" },
-		{ "bogus 1", "t.conf:1: unknown token 'bogus'" },
-		{ "interval", "t.conf:1: interval: missing value" },
-		{ "interval 5 6", "t.conf:1: interval: one value expected" },
-		{ "procRoot relative", "t.conf:1: procRoot: expected an absolute path" },
-		{ "source magic", "t.conf:1: source: expected auto, netlink or procfs" },
-		{ "interval 99999999999999999999", "t.conf:1: interval" },
+	    {"interval 0\n",
+	     "t.conf:1: interval: expected seconds from 1 to 86400 (got '0')"},
+	    {"\ninterval 5s\n", "t.conf:2: interval: expected seconds"},
+	    {"topDestinations 33",
+	     "t.conf:1: topDestinations: expected a number from 0 to 32"},
+	    {"protocols sctp", "t.conf:1: protocols: expected tcp, udp"},
+	    {"risingThreshold 101",
+	     "t.conf:1: risingThreshold: expected a percent"},
+	    {"risingThreshold 80.123", "t.conf:1: risingThreshold"},
+	    {"fallingThreshold -1", "t.conf:1: fallingThreshold"},
+	    {"destinationAlarm maybe",
+	     "t.conf:1: destinationAlarm: expected yes or no"},
+	    {"bogus 1", "t.conf:1: unknown token 'bogus'"},
+	    {"interval", "t.conf:1: interval: missing value"},
+	    {"interval 5 6", "t.conf:1: interval: one value expected"},
+	    {"procRoot relative",
+	     "t.conf:1: procRoot: expected an absolute path"},
+	    {"source magic",
+	     "t.conf:1: source: expected auto, netlink or procfs"},
+	    {"interval 99999999999999999999", "t.conf:1: interval"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -115,8 +122,9 @@ START_TEST(config_bad)
 		char err[256] = "";
 
 		ck_assert_int_eq(parse(cases[i].text, &c, err), -EINVAL);
-		ck_assert_msg(strncmp(err, cases[i].msg, strlen(cases[i].msg)) == 0,
-			      "'%s': got '%s'", cases[i].text, err);
+		ck_assert_msg(
+		    strncmp(err, cases[i].msg, strlen(cases[i].msg)) == 0,
+		    "'%s': got '%s'", cases[i].text, err);
 	}
 }
 END_TEST
@@ -126,9 +134,12 @@ START_TEST(config_thresholds_cross_check)
 	struct ephd_config c;
 	char err[256] = "";
 
-	ck_assert_int_eq(parse("risingThreshold 70\nfallingThreshold 70\n", &c, err), 0);
+	ck_assert_int_eq(
+	    parse("risingThreshold 70\nfallingThreshold 70\n", &c, err), 0);
 	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), -EINVAL);
-	ck_assert_str_eq(err, "fallingThreshold (70.00%) must be below risingThreshold (70.00%)");
+	ck_assert_str_eq(
+	    err,
+	    "fallingThreshold (70.00%) must be below risingThreshold (70.00%)");
 }
 END_TEST
 
@@ -141,7 +152,8 @@ START_TEST(config_missing_file)
 	ck_assert_int_eq(ephd_config_load("/nonexistent/ephportd.conf", &c, err,
 					  sizeof(err)),
 			 -ENOENT);
-	ck_assert_str_eq(err, "/nonexistent/ephportd.conf: No such file or directory");
+	ck_assert_str_eq(
+	    err, "/nonexistent/ephportd.conf: No such file or directory");
 }
 END_TEST
 
@@ -150,9 +162,9 @@ END_TEST
 START_TEST(view_get_next)
 {
 	struct ephd_view *v = ephd_view_new(1);
-	struct ephd_value val = { .type = EPHD_GAUGE };
-	const ephd_oid a[] = { 1, 2 }, b[] = { 1, 2, 1 }, c[] = { 1, 3 },
-		       before[] = { 1 }, between[] = { 1, 2, 0, 9 }, after[] = { 2 };
+	struct ephd_value val = {.type = EPHD_GAUGE};
+	const ephd_oid a[] = {1, 2}, b[] = {1, 2, 1}, c[] = {1, 3},
+		       before[] = {1}, between[] = {1, 2, 0, 9}, after[] = {2};
 
 	/* Added out of order, and one twice (kept once). */
 	val.v.u = 3;
@@ -225,11 +237,16 @@ static struct eph_snapshot *fixed_snapshot(void)
 static struct ephd_view *build(const struct eph_snapshot *snap,
 			       enum ephd_status status)
 {
-	struct ephd_state st = { .snap = snap, .status = status,
-				 .collections = 7, .failures = 2,
-				 .interval = 10, .rising_bp = 8000,
-				 .falling_bp = 7000, .dest_alarm = true,
-				 .ns_name = "net:[1]", .ns_inode = 1 };
+	struct ephd_state st = {.snap = snap,
+				.status = status,
+				.collections = 7,
+				.failures = 2,
+				.interval = 10,
+				.rising_bp = 8000,
+				.falling_bp = 7000,
+				.dest_alarm = true,
+				.ns_name = "net:[1]",
+				.ns_inode = 1};
 
 	return ephd_mib_build(&st);
 }
@@ -244,9 +261,10 @@ START_TEST(mib_rows_sorted_and_typed)
 
 	ck_assert_ptr_nonnull(v);
 	for (size_t i = 1; i < v->n; i++)
-		ck_assert_int_lt(ephd_oid_compare(v->rows[i - 1].name, v->rows[i - 1].len,
-						  v->rows[i].name, v->rows[i].len),
-				 0);
+		ck_assert_int_lt(
+		    ephd_oid_compare(v->rows[i - 1].name, v->rows[i - 1].len,
+				     v->rows[i].name, v->rows[i].len),
+		    0);
 	/* ephCollectorStatus.0 = ok(1) */
 	n = MK(name, 1, 1, 1, 0);
 	r = ephd_view_get(v, name, n);
@@ -287,16 +305,19 @@ START_TEST(mib_dest_table_order_and_index)
 	 * index = ns.proto.1.4.127.0.0.1.1.4.127.0.0.2.9090 */
 	n = MK(name, 1, 5, 1, 6);
 	r = ephd_view_next(v, name, n);
-	ck_assert(HAS(r, 1, 5, 1, 6, 1, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0, 2, 9090));
+	ck_assert(HAS(r, 1, 5, 1, 6, 1, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0,
+		      2, 9090));
 	ck_assert_uint_eq(r->value.v.u, 6);
 	r = ephd_view_next(v, r->name, r->len);
-	ck_assert(HAS(r, 1, 5, 1, 6, 1, 1, 2, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		      0, 0, 0, 0, 1, 2, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		      0, 0, 1, 8080));
+	ck_assert(HAS(r, 1, 5, 1, 6, 1, 1, 2, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		      0, 0, 0, 0, 0, 1, 2, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		      0, 0, 0, 0, 1, 8080));
 	ck_assert_uint_eq(r->value.v.u, 15);
-	/* Across the column end: the next column (ephDestTimeWait), first row */
+	/* Across the column end: the next column (ephDestTimeWait), first row
+	 */
 	r = ephd_view_next(v, r->name, r->len);
-	ck_assert(HAS(r, 1, 5, 1, 7, 1, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0, 2, 9090));
+	ck_assert(HAS(r, 1, 5, 1, 7, 1, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0,
+		      2, 9090));
 	/* ephDestRank follows top[] order: the IPv6 destination is rank 1 */
 	n = MK(name, 1, 5, 1, 9);
 	r = ephd_view_next(v, name, n);
@@ -375,7 +396,8 @@ START_TEST(mib_objects_unique)
 			size_t nb = ephd_object_oid(j, b);
 
 			ck_assert_int_ne(ephd_oid_compare(a, na, b, nb), 0);
-			ck_assert_str_ne(ephd_objects[i].name, ephd_objects[j].name);
+			ck_assert_str_ne(ephd_objects[i].name,
+					 ephd_objects[j].name);
 		}
 	}
 }

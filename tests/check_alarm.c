@@ -16,14 +16,16 @@ static const char *run(uint32_t rising, uint32_t falling, const uint32_t *v,
 	for (size_t i = 0; i < n; i++) {
 		enum eph_alarm_event e = eph_alarm_update(&a, v[i]);
 
-		out[i] = e == EPH_ALARM_RAISED ? 'R' : e == EPH_ALARM_CLEARED ? 'C' : '.';
+		out[i] = e == EPH_ALARM_RAISED	  ? 'R'
+			 : e == EPH_ALARM_CLEARED ? 'C'
+						  : '.';
 	}
 	out[n] = '\0';
 	return out;
 }
-#define RUN(r, f, ...)                                                    \
-	run(r, f, (const uint32_t[]){ __VA_ARGS__ },                       \
-	    sizeof((const uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t))
+#define RUN(r, f, ...)                                                         \
+	run(r, f, (const uint32_t[]){__VA_ARGS__},                             \
+	    sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t))
 
 START_TEST(rise_stay_clear_rearm)
 {

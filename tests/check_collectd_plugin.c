@@ -671,12 +671,14 @@ static void small_root(const char *dir, int clients)
 	mkdir(path, 0755);
 	put_file(dir, "sys/net/ipv4/ip_local_port_range", "40000 40019\n");
 	put_file(dir, "sys/net/ipv4/ip_local_reserved_ports", "\n");
-	n = (size_t)snprintf(text, sizeof(text), "  sl  local_address rem_address   st\n");
+	n = (size_t)snprintf(text, sizeof(text),
+			     "  sl  local_address rem_address   st\n");
 	for (int i = 0; i < clients; i++)
-		n += (size_t)snprintf(text + n, sizeof(text) - n,
-				      "   %d: 0100007F:%04X 0100007F:1F90 01 "
-				      "00000000:00000000 00:00000000 00000000 0 0 1\n",
-				      i, 40000 + i);
+		n += (size_t)snprintf(
+		    text + n, sizeof(text) - n,
+		    "   %d: 0100007F:%04X 0100007F:1F90 01 "
+		    "00000000:00000000 00:00000000 00000000 0 0 1\n",
+		    i, 40000 + i);
 	put_file(dir, "net/tcp", text);
 	put_file(dir, "net/udp", "  sl  local_address rem_address   st\n");
 }
@@ -685,7 +687,7 @@ START_TEST(notifications_with_hysteresis)
 {
 	char dir[] = "/tmp/ephport-plugin-XXXXXX";
 	/* clients:  4 -> 20 %, 12 -> 60 %, 16 -> 80 %, 9 -> 45 %, 6 -> 30 % */
-	static const int steps[] = { 4, 12, 16, 9, 6, 11 };
+	static const int steps[] = {4, 12, 16, 9, 6, 11};
 	static const char want[] = ".R..CR";
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -709,21 +711,27 @@ START_TEST(notifications_with_hysteresis)
 		case 'C':
 			ck_assert_int_eq(mock.n_notifs, before + 1);
 			ck_assert_int_eq(mock.notifs[before].severity,
-					 want[i] == 'R' ? NOTIF_WARNING : NOTIF_OKAY);
+					 want[i] == 'R' ? NOTIF_WARNING
+							: NOTIF_OKAY);
 			ck_assert_str_eq(mock.notifs[before].plugin, "ephport");
-			ck_assert_str_eq(mock.notifs[before].plugin_instance, "tcp");
+			ck_assert_str_eq(mock.notifs[before].plugin_instance,
+					 "tcp");
 			ck_assert_str_eq(mock.notifs[before].type, "percent");
-			ck_assert_str_eq(mock.notifs[before].type_instance, "exhaustion");
+			ck_assert_str_eq(mock.notifs[before].type_instance,
+					 "exhaustion");
 			ck_assert_str_eq(mock.notifs[before].host, "mockhost");
 			ck_assert(mock.notif_ports[before] == steps[i]);
 		}
 	}
-	ck_assert_str_eq(mock.notifs[0].message,
-			 "tcp ephemeral ports 60.00% exhausted: rose to or above "
-			 "50.00% (12 of 20 ports in use, range 40000-40019; worst "
-			 "destination 127.0.0.1 -> 127.0.0.1:8080 at 60.00%)");
-	ck_assert(strstr(mock.notifs[1].message, "30.00% exhausted: fell to or below 30.00%"));
-	ck_assert_int_eq(system(strcat(strcpy((char[4300]){ 0 }, "rm -rf "), dir)), 0);
+	ck_assert_str_eq(
+	    mock.notifs[0].message,
+	    "tcp ephemeral ports 60.00% exhausted: rose to or above "
+	    "50.00% (12 of 20 ports in use, range 40000-40019; worst "
+	    "destination 127.0.0.1 -> 127.0.0.1:8080 at 60.00%)");
+	ck_assert(strstr(mock.notifs[1].message,
+			 "30.00% exhausted: fell to or below 30.00%"));
+	ck_assert_int_eq(
+	    system(strcat(strcpy((char[4300]){0}, "rm -rf "), dir)), 0);
 }
 END_TEST
 
@@ -733,12 +741,15 @@ START_TEST(bad_thresholds)
 	opt_num(item("FallingThreshold"), 60);
 	ck_assert_int_eq(mock.config(&block), 0);
 	ck_assert_int_eq(mock.init(), -1);
-	ck_assert_int_eq(count_log("FallingThreshold (60.00) must be below RisingThreshold (60.00)"), 1);
+	ck_assert_int_eq(count_log("FallingThreshold (60.00) must be below "
+				   "RisingThreshold (60.00)"),
+			 1);
 	ck_assert_ptr_null(mock.read);
 	setup();
 	opt_num(item("RisingThreshold"), 101);
 	ck_assert_int_eq(mock.config(&block), -1);
-	ck_assert_int_eq(count_log("RisingThreshold needs a percent from 0 to 100"), 1);
+	ck_assert_int_eq(
+	    count_log("RisingThreshold needs a percent from 0 to 100"), 1);
 }
 END_TEST
 

@@ -55,7 +55,8 @@ static char *load(const char *name, size_t *len)
 	char *buf;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures", name);
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures",
+		 name);
 	f = fopen(path, "rb");
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	fseek(f, 0, SEEK_END);
@@ -72,7 +73,7 @@ START_TEST(tcp_legacy_fixture)
 {
 	size_t len;
 	char *buf = load("diag-tcp-legacy.bin", &len);
-	struct rec r = { 0 };
+	struct rec r = {0};
 
 	ck_assert_int_eq(eph_diag_parse(buf, len, 1, rec_cb, &r), 1);
 	ck_assert_int_eq(r.n, 21);
@@ -90,7 +91,7 @@ START_TEST(tcp_filtered_fixture)
 {
 	size_t len;
 	char *buf = load("diag-tcp-legacy-filtered.bin", &len);
-	struct rec r = { 0 };
+	struct rec r = {0};
 
 	ck_assert_int_eq(eph_diag_parse(buf, len, 1, rec_cb, &r), 1);
 	ck_assert_int_eq(r.n, 11);
@@ -106,8 +107,8 @@ START_TEST(udp_fixtures)
 {
 	size_t len;
 	char *buf = load("diag-udp4.bin", &len);
-	struct rec r = { 0 };
-	uint8_t any6[16] = { 0 };
+	struct rec r = {0};
+	uint8_t any6[16] = {0};
 
 	ck_assert_int_eq(eph_diag_parse(buf, len, 1, rec_cb, &r), 1);
 	ck_assert_int_eq(r.n, 1);
@@ -134,7 +135,7 @@ START_TEST(other_sequence_skipped)
 {
 	size_t len;
 	char *buf = load("diag-tcp-legacy.bin", &len);
-	struct rec r = { 0 };
+	struct rec r = {0};
 
 	/* Neither the sockets nor the DONE of another request count. */
 	ck_assert_int_eq(eph_diag_parse(buf, len, 2, rec_cb, &r), 0);
@@ -152,7 +153,7 @@ START_TEST(truncated_everywhere)
 
 	for (size_t cut = 0; cut < len; cut++) {
 		char *copy = malloc(cut ? cut : 1);
-		struct rec r = { 0 };
+		struct rec r = {0};
 		int ret;
 
 		memcpy(copy, buf, cut);
@@ -168,13 +169,14 @@ START_TEST(truncated_everywhere)
 }
 END_TEST
 
-static size_t put_msg(char *buf, uint16_t type, uint32_t seq, const void *payload,
-		      size_t plen, uint32_t claimed_len)
+static size_t put_msg(char *buf, uint16_t type, uint32_t seq,
+		      const void *payload, size_t plen, uint32_t claimed_len)
 {
-	struct nlmsghdr h = { .nlmsg_len = claimed_len ? claimed_len
-						       : (uint32_t)NLMSG_LENGTH(plen),
-			      .nlmsg_type = type,
-			      .nlmsg_seq = seq };
+	struct nlmsghdr h = {.nlmsg_len = claimed_len
+					      ? claimed_len
+					      : (uint32_t)NLMSG_LENGTH(plen),
+			     .nlmsg_type = type,
+			     .nlmsg_seq = seq};
 
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + NLMSG_HDRLEN, payload, plen);
@@ -184,10 +186,10 @@ static size_t put_msg(char *buf, uint16_t type, uint32_t seq, const void *payloa
 START_TEST(malformed_messages)
 {
 	char buf[512];
-	struct inet_diag_msg m = { .idiag_family = AF_INET, .idiag_state = 1 };
-	struct nlmsgerr e = { .error = -ENOENT };
+	struct inet_diag_msg m = {.idiag_family = AF_INET, .idiag_state = 1};
+	struct nlmsgerr e = {.error = -ENOENT};
 	int err_eperm = -EPERM;
-	struct rec r = { 0 };
+	struct rec r = {0};
 	size_t n;
 
 	/* nlmsg_len below the header size. */
@@ -219,7 +221,7 @@ START_TEST(malformed_messages)
 	m.idiag_family = AF_INET;
 	m.id.idiag_sport = htons(40001);
 	n = put_msg(buf, SOCK_DIAG_BY_FAMILY, 1, &m, sizeof(m), 0);
-	n += put_msg(buf + n, NLMSG_DONE, 1, (int[]){ 0 }, sizeof(int), 0);
+	n += put_msg(buf + n, NLMSG_DONE, 1, (int[]){0}, sizeof(int), 0);
 	ck_assert_int_eq(eph_diag_parse(buf, n, 1, rec_cb, &r), 1);
 	ck_assert_int_eq(r.n, 1);
 	ck_assert_int_eq(r.last.lport, 40001);
@@ -239,7 +241,7 @@ START_TEST(request_bytes)
 	len = eph_diag_build_request(buf, sizeof(buf), 1, AF_INET, IPPROTO_TCP,
 				     0xffe, 40000, 40099, 7);
 	ck_assert_int_eq(len, (int)(NLMSG_ALIGN(NLMSG_LENGTH(sizeof(*legacy))) +
-				   NLA_HDRLEN + 4 * sizeof(*op)));
+				    NLA_HDRLEN + 4 * sizeof(*op)));
 	ck_assert_int_eq(nlh->nlmsg_type, TCPDIAG_GETSOCK);
 	ck_assert_int_eq(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
 	ck_assert_uint_eq(nlh->nlmsg_seq, 7);
@@ -267,8 +269,8 @@ START_TEST(request_bytes)
 	ck_assert_int_eq(v2->sdiag_family, AF_INET6);
 	ck_assert_int_eq(v2->sdiag_protocol, IPPROTO_UDP);
 
-	ck_assert_int_eq(eph_diag_build_request(buf, 40, 1, AF_INET, IPPROTO_TCP,
-						0xffe, 1, 2, 1),
+	ck_assert_int_eq(eph_diag_build_request(buf, 40, 1, AF_INET,
+						IPPROTO_TCP, 0xffe, 1, 2, 1),
 			 -ENOSPC);
 }
 END_TEST
@@ -277,10 +279,10 @@ END_TEST
 START_TEST(live_filter)
 {
 	static char rbuf[EPH_DIAG_RECV_BUF];
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sin);
-	struct rec r = { 0 };
+	struct rec r = {0};
 	char req[256];
 	int lfd, fd, len;
 	uint16_t port;

@@ -107,8 +107,7 @@ struct exp {
 	unsigned rport;
 };
 
-static void assert_sock(const struct eph_sock *s, const struct exp *e,
-			size_t i)
+static void assert_sock(const struct eph_sock *s, const struct exp *e, size_t i)
 {
 	uint8_t want[16];
 	char got[INET6_ADDRSTRLEN];
@@ -146,8 +145,8 @@ static long parse_all(const char *buf, size_t len, int family, int skip,
 {
 	size_t consumed = (size_t)-1;
 	long bad = -7;
-	long n = eph_proc_parse(buf, len, family, skip, &consumed, rec_cb, r,
-				&bad);
+	long n =
+	    eph_proc_parse(buf, len, family, skip, &consumed, rec_cb, r, &bad);
 
 	if (n >= 0) {
 		ck_assert_uint_eq(consumed, len);
@@ -171,49 +170,49 @@ enum {
  * clients 40001-40003 -> 8080; TIME_WAIT 40010 -> 8080; the accepted
  * ends, including the one of the v4-mapped client from port 40064. */
 static const struct exp tcp4_exp[] = {
-	{ V4, LISTEN, "0.0.0.0", 40020, "0.0.0.0", 0 },
-	{ V4, LISTEN, "127.0.0.1", 8080, "0.0.0.0", 0 },
-	{ V4, EST, "127.0.0.1", 40001, "127.0.0.1", 8080 },
-	{ V4, EST, "127.0.0.1", 40002, "127.0.0.1", 8080 },
-	{ V4, EST, "127.0.0.1", 40003, "127.0.0.1", 8080 },
-	{ V4, TW, "127.0.0.1", 40010, "127.0.0.1", 8080 },
-	{ V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40002 },
-	{ V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40001 },
-	{ V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40064 },
-	{ V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40003 },
+    {V4, LISTEN, "0.0.0.0", 40020, "0.0.0.0", 0},
+    {V4, LISTEN, "127.0.0.1", 8080, "0.0.0.0", 0},
+    {V4, EST, "127.0.0.1", 40001, "127.0.0.1", 8080},
+    {V4, EST, "127.0.0.1", 40002, "127.0.0.1", 8080},
+    {V4, EST, "127.0.0.1", 40003, "127.0.0.1", 8080},
+    {V4, TW, "127.0.0.1", 40010, "127.0.0.1", 8080},
+    {V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40002},
+    {V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40001},
+    {V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40064},
+    {V4, EST, "127.0.0.1", 8080, "127.0.0.1", 40003},
 };
 
 /* proc-basic/net/tcp6: [::1]:8080 and dual-stack [::]:9090 listeners,
  * two ::1 clients and their accepted ends, and ::ffff:127.0.0.1:40064 ->
  * ::ffff:127.0.0.1:8080, which must come out as AF_INET. */
 static const struct exp tcp6_exp[] = {
-	{ V6, LISTEN, "::1", 8080, "::", 0 },
-	{ V6, LISTEN, "::", 9090, "::", 0 },
-	{ V6, EST, "::1", 8080, "::1", 40041 },
-	{ V4, EST, "127.0.0.1", 40064, "127.0.0.1", 8080 },
-	{ V6, EST, "::1", 8080, "::1", 40042 },
-	{ V6, EST, "::1", 40041, "::1", 8080 },
-	{ V6, EST, "::1", 40042, "::1", 8080 },
+    {V6, LISTEN, "::1", 8080, "::", 0},
+    {V6, LISTEN, "::", 9090, "::", 0},
+    {V6, EST, "::1", 8080, "::1", 40041},
+    {V4, EST, "127.0.0.1", 40064, "127.0.0.1", 8080},
+    {V6, EST, "::1", 8080, "::1", 40042},
+    {V6, EST, "::1", 40041, "::1", 8080},
+    {V6, EST, "::1", 40042, "::1", 8080},
 };
 
 static const struct exp udp4_exp[] = {
-	{ V4, CLOSE, "0.0.0.0", 40031, "0.0.0.0", 0 },
-	{ V4, EST, "127.0.0.1", 40060, "127.0.0.1", 5353 },
+    {V4, CLOSE, "0.0.0.0", 40031, "0.0.0.0", 0},
+    {V4, EST, "127.0.0.1", 40060, "127.0.0.1", 5353},
 };
 
 static const struct exp udp6_exp[] = {
-	{ V6, CLOSE, "::", 40030, "::", 0 },
-	{ V6, EST, "::1", 40070, "::1", 53 },
+    {V6, CLOSE, "::", 40030, "::", 0},
+    {V6, EST, "::1", 40070, "::1", 53},
 };
 
 /* procnet-tcp-hand.txt */
 static const struct exp tcp4_hand_exp[] = {
-	{ V4, EST, "192.0.2.10", 443, "198.51.100.7", 65535 },
-	{ V4, CLOSE, "10.20.30.40", 0, "0.0.0.0", 0 },
-	{ V4, EPH_ST_CLOSING, "255.255.255.255", 65535, "1.2.3.4", 1 },
-	{ V4, TW, "172.16.0.1", 40000, "203.0.113.200", 80 },
-	{ V4, LISTEN, "127.0.0.1", 32768, "0.0.0.0", 0 },
-	{ V4, EPH_ST_BOUND, "8.8.8.8", 53, "0.0.0.0", 0 },
+    {V4, EST, "192.0.2.10", 443, "198.51.100.7", 65535},
+    {V4, CLOSE, "10.20.30.40", 0, "0.0.0.0", 0},
+    {V4, EPH_ST_CLOSING, "255.255.255.255", 65535, "1.2.3.4", 1},
+    {V4, TW, "172.16.0.1", 40000, "203.0.113.200", 80},
+    {V4, LISTEN, "127.0.0.1", 32768, "0.0.0.0", 0},
+    {V4, EPH_ST_BOUND, "8.8.8.8", 53, "0.0.0.0", 0},
 };
 
 /* procnet-tcp6-hand.txt: word order and byte order inside words; a
@@ -221,11 +220,11 @@ static const struct exp tcp4_hand_exp[] = {
  * 2001::ffff:7f00:1 (the mapped suffix, but not the ::ffff:0:0/96
  * prefix) stay IPv6. */
 static const struct exp tcp6_hand_exp[] = {
-	{ V6, EST, "2001:db8:1:2:3:4:5:6", 443, "2001:db8::1", 65535 },
-	{ V6, LISTEN, "fe80::1234:5678:9abc:def0", 22, "::", 0 },
-	{ V4, EST, "10.1.2.3", 40001, "192.0.2.1", 8443 },
-	{ V6, CLOSE, "::10.1.2.3", 40002, "::", 0 },
-	{ V6, TW, "2001::ffff:7f00:1", 40003, "::1", 80 },
+    {V6, EST, "2001:db8:1:2:3:4:5:6", 443, "2001:db8::1", 65535},
+    {V6, LISTEN, "fe80::1234:5678:9abc:def0", 22, "::", 0},
+    {V4, EST, "10.1.2.3", 40001, "192.0.2.1", 8443},
+    {V6, CLOSE, "::10.1.2.3", 40002, "::", 0},
+    {V6, TW, "2001::ffff:7f00:1", 40003, "::1", 80},
 };
 
 struct fixture {
@@ -235,14 +234,17 @@ struct fixture {
 	size_t n;
 };
 
-#define FX(name, fam, arr) { name, fam, arr, sizeof(arr) / sizeof(arr[0]) }
+#define FX(name, fam, arr)                                                     \
+	{                                                                      \
+		name, fam, arr, sizeof(arr) / sizeof(arr[0])                   \
+	}
 static const struct fixture fixtures[] = {
-	FX("proc-basic/net/tcp", AF_INET, tcp4_exp),
-	FX("proc-basic/net/tcp6", AF_INET6, tcp6_exp),
-	FX("proc-basic/net/udp", AF_INET, udp4_exp),
-	FX("proc-basic/net/udp6", AF_INET6, udp6_exp),
-	FX("procnet-tcp-hand.txt", AF_INET, tcp4_hand_exp),
-	FX("procnet-tcp6-hand.txt", AF_INET6, tcp6_hand_exp),
+    FX("proc-basic/net/tcp", AF_INET, tcp4_exp),
+    FX("proc-basic/net/tcp6", AF_INET6, tcp6_exp),
+    FX("proc-basic/net/udp", AF_INET, udp4_exp),
+    FX("proc-basic/net/udp6", AF_INET6, udp6_exp),
+    FX("procnet-tcp-hand.txt", AF_INET, tcp4_hand_exp),
+    FX("procnet-tcp6-hand.txt", AF_INET6, tcp6_hand_exp),
 };
 #define N_FIXTURES (int)(sizeof(fixtures) / sizeof(fixtures[0]))
 
@@ -253,7 +255,7 @@ START_TEST(parse_fixture)
 	const struct fixture *fx = &fixtures[_i];
 	size_t len;
 	char *buf = load(fx->name, &len);
-	struct recs r = { 0 };
+	struct recs r = {0};
 
 	ck_assert_int_eq(parse_all(buf, len, fx->family, 1, &r), (long)fx->n);
 	assert_recs(&r, fx->exp, fx->n);
@@ -270,12 +272,12 @@ START_TEST(parse_no_header)
 	size_t len, consumed = 0;
 	char *buf = load(fx->name, &len);
 	const char *body = memchr(buf, '\n', len) + 1;
-	struct recs r = { 0 };
+	struct recs r = {0};
 	long bad = 0;
 
-	ck_assert_int_eq(parse_all(body, len - (size_t)(body - buf), fx->family,
-				   0, &r),
-			 (long)fx->n);
+	ck_assert_int_eq(
+	    parse_all(body, len - (size_t)(body - buf), fx->family, 0, &r),
+	    (long)fx->n);
 	assert_recs(&r, fx->exp, fx->n);
 	recs_free(&r);
 
@@ -292,12 +294,14 @@ END_TEST
 START_TEST(parse_any_header_skipped)
 {
 	static const char text[] =
-		"this is not a socket line 0G:ZZ\n"
-		"   0: 0100007F:9C40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n";
+	    "this is not a socket line 0G:ZZ\n"
+	    "   0: 0100007F:9C40 00000000:0000 0A 00000000:00000000 "
+	    "00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 "
+	    "10 0\n";
 	char *buf = exact(text, sizeof(text) - 1);
-	struct recs r = { 0 };
+	struct recs r = {0};
 	static const struct exp e[] = {
-		{ V4, LISTEN, "127.0.0.1", 40000, "0.0.0.0", 0 },
+	    {V4, LISTEN, "127.0.0.1", 40000, "0.0.0.0", 0},
 	};
 
 	ck_assert_int_eq(parse_all(buf, sizeof(text) - 1, AF_INET, 1, &r), 1);
@@ -309,20 +313,19 @@ END_TEST
 
 START_TEST(parse_empty)
 {
-	struct recs r = { 0 };
+	struct recs r = {0};
 	size_t consumed = 99;
 	long bad = -7;
 	char *buf = exact("", 0);
 
-	ck_assert_int_eq(eph_proc_parse(buf, 0, AF_INET, 1, &consumed, rec_cb,
-					&r, &bad),
-			 0);
+	ck_assert_int_eq(
+	    eph_proc_parse(buf, 0, AF_INET, 1, &consumed, rec_cb, &r, &bad), 0);
 	ck_assert_uint_eq(consumed, 0);
 	ck_assert_uint_eq(r.n, 0);
 	consumed = 99;
-	ck_assert_int_eq(eph_proc_parse(buf, 0, AF_INET6, 0, &consumed, rec_cb,
-					&r, &bad),
-			 0);
+	ck_assert_int_eq(
+	    eph_proc_parse(buf, 0, AF_INET6, 0, &consumed, rec_cb, &r, &bad),
+	    0);
 	ck_assert_uint_eq(consumed, 0);
 	ck_assert_uint_eq(r.n, 0);
 	free(buf);
@@ -333,15 +336,15 @@ START_TEST(parse_header_only)
 {
 	size_t len, hlen, consumed;
 	char *buf = load("proc-basic/net/tcp", &len);
-	struct recs r = { 0 };
+	struct recs r = {0};
 	long bad = 0;
 
 	hlen = (size_t)((char *)memchr(buf, '\n', len) - buf) + 1;
 	/* The whole header line: consumed, no sockets. */
 	consumed = 0;
-	ck_assert_int_eq(eph_proc_parse(buf, hlen, AF_INET, 1, &consumed,
-					rec_cb, &r, &bad),
-			 0);
+	ck_assert_int_eq(
+	    eph_proc_parse(buf, hlen, AF_INET, 1, &consumed, rec_cb, &r, &bad),
+	    0);
 	ck_assert_uint_eq(consumed, hlen);
 	ck_assert_uint_eq(r.n, 0);
 	/* The header without its newline: a partial line, not consumed. */
@@ -360,7 +363,7 @@ START_TEST(parse_partial_last_line)
 {
 	size_t len, consumed = 0, last;
 	char *buf = load("proc-basic/net/tcp", &len);
-	struct recs r = { 0 };
+	struct recs r = {0};
 	long bad = 0;
 
 	ck_assert_int_eq(buf[len - 1], '\n');
@@ -386,17 +389,18 @@ END_TEST
 START_TEST(parse_partial_malformed_line_not_read)
 {
 	static const char text[] =
-		"  sl  local_address rem_address   st\n"
-		"   0: 0100007F:9C40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n"
-		"   1: 0100007F:ZZZZ 000";
+	    "  sl  local_address rem_address   st\n"
+	    "   0: 0100007F:9C40 00000000:0000 0A 00000000:00000000 "
+	    "00:00000000 00000000     0        0 1 1\n"
+	    "   1: 0100007F:ZZZZ 000";
 	size_t len = sizeof(text) - 1, consumed = 0;
 	char *buf = exact(text, len);
-	struct recs r = { 0 };
+	struct recs r = {0};
 	long bad = -7;
 
-	ck_assert_int_eq(eph_proc_parse(buf, len, AF_INET, 1, &consumed,
-					rec_cb, &r, &bad),
-			 1);
+	ck_assert_int_eq(
+	    eph_proc_parse(buf, len, AF_INET, 1, &consumed, rec_cb, &r, &bad),
+	    1);
 	ck_assert_uint_eq(consumed, (size_t)(strstr(text, "   1:") - text));
 	ck_assert_uint_eq(r.n, 1);
 	recs_free(&r);
@@ -418,7 +422,7 @@ START_TEST(parse_split_everywhere)
 
 	for (size_t k = 0; k <= len; k++) {
 		char *a = exact(buf, k);
-		struct recs r = { 0 };
+		struct recs r = {0};
 		size_t c1 = (size_t)-1, c2 = (size_t)-1, want_c1 = 0;
 		long n1, n2, bad = 0;
 		char *b;
@@ -429,13 +433,15 @@ START_TEST(parse_split_everywhere)
 		n1 = eph_proc_parse(a, k, fx->family, 1, &c1, rec_cb, &r, &bad);
 		ck_assert_msg(n1 >= 0, "%s split at %zu: first part %ld",
 			      fx->name, k, n1);
-		ck_assert_msg(c1 == want_c1, "%s split at %zu: consumed %zu, want %zu",
+		ck_assert_msg(c1 == want_c1,
+			      "%s split at %zu: consumed %zu, want %zu",
 			      fx->name, k, c1, want_c1);
 		ck_assert_int_eq(n1, (long)r.n);
 		b = exact(buf + c1, len - c1);
 		n2 = eph_proc_parse(b, len - c1, fx->family, c1 == 0, &c2,
 				    rec_cb, &r, &bad);
-		ck_assert_msg(n2 >= 0, "%s split at %zu: second part %ld (line %ld)",
+		ck_assert_msg(n2 >= 0,
+			      "%s split at %zu: second part %ld (line %ld)",
 			      fx->name, k, n2, bad);
 		ck_assert_uint_eq(c2, len - c1);
 		ck_assert_int_eq(n1 + n2, (long)fx->n);
@@ -452,15 +458,16 @@ END_TEST
  * buffer, parse, keep the unconsumed tail. */
 START_TEST(parse_chunked_reads)
 {
-	static const size_t chunks[] = { 1, 2, 3, 7, 16, 61, 100, 150, 4096 };
+	static const size_t chunks[] = {1, 2, 3, 7, 16, 61, 100, 150, 4096};
 
 	for (int f = 0; f < N_FIXTURES; f++) {
 		const struct fixture *fx = &fixtures[f];
 		size_t len;
 		char *buf = load(fx->name, &len);
 
-		for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
-			struct recs r = { 0 };
+		for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]);
+		     c++) {
+			struct recs r = {0};
 			char *carry = malloc(len + 1);
 			size_t have = 0, off = 0;
 			int header_done = 0;
@@ -483,7 +490,8 @@ START_TEST(parse_chunked_reads)
 				total += n;
 				if (consumed)
 					header_done = 1;
-				memmove(carry, carry + consumed, have - consumed);
+				memmove(carry, carry + consumed,
+					have - consumed);
 				have -= consumed;
 			}
 			ck_assert_uint_eq(have, 0);
@@ -499,13 +507,22 @@ END_TEST
 
 /* ---- malformed lines ----------------------------------------------------- */
 
-#define H4 "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-#define H6 "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-#define TAIL " 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n"
+#define H4                                                                     \
+	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "  \
+	"retrnsmt   uid  timeout inode\n"
+#define H6                                                                     \
+	"  sl  local_address                         remote_address          " \
+	"              st tx_queue rx_queue tr tm->when retrnsmt   uid  "      \
+	"timeout inode\n"
+#define TAIL                                                                   \
+	" 00000000:00000000 00:00000000 00000000     0        0 1 1 "          \
+	"0000000000000000 100 0 0 10 0\n"
 #define OK4 "   0: 0100007F:9C40 00000000:0000 0A" TAIL
-#define OK6 "   0: 00000000000000000000000001000000:9C40 00000000000000000000000000000000:0000 0A" TAIL
+#define OK6                                                                    \
+	"   0: 00000000000000000000000001000000:9C40 "                         \
+	"00000000000000000000000000000000:0000 0A" TAIL
 #define LOOP6 "00000000000000000000000001000000"
-#define ANY6 "00000000000000000000000000000000"
+#define ANY6  "00000000000000000000000000000000"
 
 struct bad {
 	int family;
@@ -513,46 +530,46 @@ struct bad {
 };
 
 static const struct bad bad_lines[] = {
-	/* bad hex */
-	{ V4, "   1: 0100007G:9C40 00000000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F:9CZ0 00000000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F:9C40 0000X000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F:9C40 00000000:00-0 0A" TAIL },
-	{ V4, "   1: 0100007F:9C40 00000000:0000 0G" TAIL },
-	{ V4, "   1: 0100007F:9C40 00000000:0000 XY" TAIL },
-	{ V6, "   1: 0000000000000000000000000100000G:9C40 " ANY6 ":0000 0A" TAIL },
-	{ V6, "   1: " LOOP6 ":9C40 " ANY6 ":00Q0 0A" TAIL },
-	/* missing fields */
-	{ V4, "   1:\n" },
-	{ V4, "   1: 0100007F:9C40\n" },
-	{ V4, "   1: 0100007F:9C40 00000000:0000\n" },
-	{ V4, "   1: 0100007F:9C40 00000000:0000 \n" },
-	{ V4, "   1: 0100007F 00000000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F: 00000000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F:9C40 00000000: 0A" TAIL },
-	{ V4, "   1: :9C40 00000000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F9C40 00000000:0000 0A" TAIL },
-	{ V6, "   1: " LOOP6 ":9C40\n" },
-	{ V6, "   1: " LOOP6 ":9C40 " ANY6 ":0000\n" },
-	/* port above 0xFFFF */
-	{ V4, "   1: 0100007F:19C40 00000000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F:9C40 00000000:10000 0A" TAIL },
-	{ V6, "   1: " LOOP6 ":19C40 " ANY6 ":0000 0A" TAIL },
-	/* state above 0xFF */
-	{ V4, "   1: 0100007F:9C40 00000000:0000 100" TAIL },
-	{ V4, "   1: 0100007F:9C40 00000000:0000 0100" TAIL },
-	/* truncated addresses */
-	{ V4, "   1: 100007F:9C40 00000000:0000 0A" TAIL },
-	{ V4, "   1: 0100007F:9C40 0000000:0000 0A" TAIL },
-	{ V4, "   1: 7F:9C40 00000000:0000 0A" TAIL },
-	{ V6, "   1: 0000000000000000000000000100000:9C40 " ANY6 ":0000 0A" TAIL },
-	{ V6, "   1: " LOOP6 ":9C40 0000000000000000000000000000000:0000 0A" TAIL },
-	/* an IPv4 line read as IPv6, and an IPv6 line read as IPv4 */
-	{ V6, "   1: 0100007F:9C40 00000000:0000 0A" TAIL },
-	{ V4, "   1: " LOOP6 ":9C40 " ANY6 ":0000 0A" TAIL },
-	/* address too long for the family */
-	{ V4, "   1: 00100007F:9C40 00000000:0000 0A" TAIL },
-	{ V6, "   1: 0" LOOP6 ":9C40 " ANY6 ":0000 0A" TAIL },
+    /* bad hex */
+    {V4, "   1: 0100007G:9C40 00000000:0000 0A" TAIL},
+    {V4, "   1: 0100007F:9CZ0 00000000:0000 0A" TAIL},
+    {V4, "   1: 0100007F:9C40 0000X000:0000 0A" TAIL},
+    {V4, "   1: 0100007F:9C40 00000000:00-0 0A" TAIL},
+    {V4, "   1: 0100007F:9C40 00000000:0000 0G" TAIL},
+    {V4, "   1: 0100007F:9C40 00000000:0000 XY" TAIL},
+    {V6, "   1: 0000000000000000000000000100000G:9C40 " ANY6 ":0000 0A" TAIL},
+    {V6, "   1: " LOOP6 ":9C40 " ANY6 ":00Q0 0A" TAIL},
+    /* missing fields */
+    {V4, "   1:\n"},
+    {V4, "   1: 0100007F:9C40\n"},
+    {V4, "   1: 0100007F:9C40 00000000:0000\n"},
+    {V4, "   1: 0100007F:9C40 00000000:0000 \n"},
+    {V4, "   1: 0100007F 00000000:0000 0A" TAIL},
+    {V4, "   1: 0100007F: 00000000:0000 0A" TAIL},
+    {V4, "   1: 0100007F:9C40 00000000: 0A" TAIL},
+    {V4, "   1: :9C40 00000000:0000 0A" TAIL},
+    {V4, "   1: 0100007F9C40 00000000:0000 0A" TAIL},
+    {V6, "   1: " LOOP6 ":9C40\n"},
+    {V6, "   1: " LOOP6 ":9C40 " ANY6 ":0000\n"},
+    /* port above 0xFFFF */
+    {V4, "   1: 0100007F:19C40 00000000:0000 0A" TAIL},
+    {V4, "   1: 0100007F:9C40 00000000:10000 0A" TAIL},
+    {V6, "   1: " LOOP6 ":19C40 " ANY6 ":0000 0A" TAIL},
+    /* state above 0xFF */
+    {V4, "   1: 0100007F:9C40 00000000:0000 100" TAIL},
+    {V4, "   1: 0100007F:9C40 00000000:0000 0100" TAIL},
+    /* truncated addresses */
+    {V4, "   1: 100007F:9C40 00000000:0000 0A" TAIL},
+    {V4, "   1: 0100007F:9C40 0000000:0000 0A" TAIL},
+    {V4, "   1: 7F:9C40 00000000:0000 0A" TAIL},
+    {V6, "   1: 0000000000000000000000000100000:9C40 " ANY6 ":0000 0A" TAIL},
+    {V6, "   1: " LOOP6 ":9C40 0000000000000000000000000000000:0000 0A" TAIL},
+    /* an IPv4 line read as IPv6, and an IPv6 line read as IPv4 */
+    {V6, "   1: 0100007F:9C40 00000000:0000 0A" TAIL},
+    {V4, "   1: " LOOP6 ":9C40 " ANY6 ":0000 0A" TAIL},
+    /* address too long for the family */
+    {V4, "   1: 00100007F:9C40 00000000:0000 0A" TAIL},
+    {V6, "   1: 0" LOOP6 ":9C40 " ANY6 ":0000 0A" TAIL},
 };
 
 /* Header, one good line, the bad one (line 3), one good line after. */
@@ -563,7 +580,7 @@ START_TEST(parse_bad_line)
 	const char *ok = b->family == AF_INET ? OK4 : OK6;
 	char text[2048];
 	size_t len, consumed = 0;
-	struct recs r = { 0 };
+	struct recs r = {0};
 	long bad = -7, n;
 	char *buf;
 
@@ -575,18 +592,18 @@ START_TEST(parse_bad_line)
 	ck_assert_msg(n == -EBADMSG, "accepted (%ld): %s", n, b->line);
 	ck_assert_msg(bad == 3, "bad_line %ld, want 3: %s", bad, b->line);
 	/* No bad_line pointer: same answer, no crash. */
-	ck_assert_int_eq(eph_proc_parse(buf, len, b->family, 1, &consumed,
-					rec_cb, &r, NULL),
-			 -EBADMSG);
+	ck_assert_int_eq(
+	    eph_proc_parse(buf, len, b->family, 1, &consumed, rec_cb, &r, NULL),
+	    -EBADMSG);
 	free(buf);
 
 	/* As the first line of a header-less piece: line 1. */
 	len = strlen(b->line);
 	buf = exact(b->line, len);
 	bad = -7;
-	ck_assert_int_eq(eph_proc_parse(buf, len, b->family, 0, &consumed,
-					rec_cb, &r, &bad),
-			 -EBADMSG);
+	ck_assert_int_eq(
+	    eph_proc_parse(buf, len, b->family, 0, &consumed, rec_cb, &r, &bad),
+	    -EBADMSG);
 	ck_assert_int_eq(bad, 1);
 	free(buf);
 	recs_free(&r);
@@ -599,7 +616,7 @@ START_TEST(parse_bad_line_number_deep)
 	size_t len, consumed = 0;
 	char *fix = load("proc-basic/net/tcp", &len);
 	char *buf = malloc(len + 64);
-	struct recs r = { 0 };
+	struct recs r = {0};
 	long bad = 0;
 	static const char badl[] = "  10: 0100007F:9C40 0000000:0000 0A\n";
 
@@ -646,15 +663,15 @@ START_TEST(read_fixture_root)
 		const struct exp *exp;
 		size_t n;
 	} cases[] = {
-		{ EPH_TCP, AF_INET, tcp4_exp, 10 },
-		{ EPH_TCP, AF_INET6, tcp6_exp, 7 },
-		{ EPH_UDP, AF_INET, udp4_exp, 2 },
-		{ EPH_UDP, AF_INET6, udp6_exp, 2 },
+	    {EPH_TCP, AF_INET, tcp4_exp, 10},
+	    {EPH_TCP, AF_INET6, tcp6_exp, 7},
+	    {EPH_UDP, AF_INET, udp4_exp, 2},
+	    {EPH_UDP, AF_INET6, udp6_exp, 2},
 	};
 	char why[256], root[4096];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct recs r = { 0 };
+		struct recs r = {0};
 
 		ck_assert_int_eq(proc_read("proc-basic", cases[i].proto,
 					   cases[i].family, &r, why,
@@ -669,7 +686,7 @@ END_TEST
 START_TEST(read_missing_file)
 {
 	char why[256], root[4096], path[4200];
-	struct recs r = { 0 };
+	struct recs r = {0};
 
 	ck_assert_int_eq(proc_read("proc-missing-range", EPH_TCP, AF_INET6, &r,
 				   why, sizeof(why), root, sizeof(root)),
@@ -690,7 +707,7 @@ END_TEST
 START_TEST(read_malformed_file)
 {
 	char why[256], root[4096], path[4200];
-	struct recs r = { 0 };
+	struct recs r = {0};
 
 	ck_assert_int_eq(proc_read("proc-badnet", EPH_TCP, AF_INET, &r, why,
 				   sizeof(why), root, sizeof(root)),
@@ -708,7 +725,7 @@ START_TEST(read_large_file)
 {
 	char root[] = "/tmp/check_procfs.XXXXXX", path[256], why[256];
 	const unsigned n_socks = 3000;
-	struct recs r = { 0 };
+	struct recs r = {0};
 	FILE *f;
 
 	ck_assert_ptr_nonnull(mkdtemp(root));
@@ -719,14 +736,17 @@ START_TEST(read_large_file)
 	ck_assert_ptr_nonnull(f);
 	fputs(H4, f);
 	for (unsigned i = 0; i < n_socks; i++)
-		fprintf(f,
-			"%4u: 0100007F:%04X 0A0200C0:%04X %02X 00000000:00000000 00:00000000 00000000  1000        0 %u 1 0000000000000000 20 4 30 10 -1                     \n",
-			i, 30000 + i, 1 + i % 1000, i % 2 ? 1 : 6, 100000 + i);
+		fprintf(
+		    f,
+		    "%4u: 0100007F:%04X 0A0200C0:%04X %02X 00000000:00000000 "
+		    "00:00000000 00000000  1000        0 %u 1 0000000000000000 "
+		    "20 4 30 10 -1                     \n",
+		    i, 30000 + i, 1 + i % 1000, i % 2 ? 1 : 6, 100000 + i);
 	ck_assert_int_eq(fclose(f), 0);
 
-	ck_assert_int_eq(eph_proc_read(root, EPH_TCP, AF_INET, rec_cb, &r, why,
-				       sizeof(why)),
-			 0);
+	ck_assert_int_eq(
+	    eph_proc_read(root, EPH_TCP, AF_INET, rec_cb, &r, why, sizeof(why)),
+	    0);
 	ck_assert_uint_eq(r.n, n_socks);
 	for (unsigned i = 0; i < n_socks; i++) {
 		const struct eph_sock *s = &r.v[i];
@@ -750,12 +770,12 @@ END_TEST
 /* This machine's own tables parse (when it has them). */
 START_TEST(read_live_proc)
 {
-	static const char *const names[] = { "tcp", "tcp6", "udp", "udp6" };
+	static const char *const names[] = {"tcp", "tcp6", "udp", "udp6"};
 	char why[256];
 
 	for (int i = 0; i < 4; i++) {
 		char path[64];
-		struct recs r = { 0 };
+		struct recs r = {0};
 		int rc;
 
 		snprintf(path, sizeof(path), "/proc/net/%s", names[i]);
@@ -792,10 +812,10 @@ static struct eph_sock mk6(const char *l, unsigned lport, const char *ra,
 
 START_TEST(unmap_mapped_pair)
 {
-	struct eph_sock s = mk6("::ffff:127.0.0.1", 40064, "::ffff:192.0.2.1",
-				8080, EST);
-	static const struct exp e = { V4, EST, "127.0.0.1", 40064, "192.0.2.1",
-				      8080 };
+	struct eph_sock s =
+	    mk6("::ffff:127.0.0.1", 40064, "::ffff:192.0.2.1", 8080, EST);
+	static const struct exp e = {V4,    EST,	 "127.0.0.1",
+				     40064, "192.0.2.1", 8080};
 
 	eph_sock_unmap(&s);
 	assert_sock(&s, &e, 0);
@@ -808,15 +828,15 @@ END_TEST
 START_TEST(unmap_leaves_ipv6)
 {
 	static const char *const addrs[] = {
-		"::1",
-		"::",
-		"2001:db8::1",
-		"::127.0.0.1",	     /* IPv4-compatible, not mapped */
-		"::fffe:127.0.0.1",  /* almost */
-		"::ffff:0:127.0.0.1", /* IPv4-translated, not mapped */
-		"2001::ffff:7f00:1", /* mapped suffix, wrong prefix */
-		"0:0:0:1:0:ffff:7f00:1",
-		"fe80::ffff:7f00:1",
+	    "::1",
+	    "::",
+	    "2001:db8::1",
+	    "::127.0.0.1",	  /* IPv4-compatible, not mapped */
+	    "::fffe:127.0.0.1",	  /* almost */
+	    "::ffff:0:127.0.0.1", /* IPv4-translated, not mapped */
+	    "2001::ffff:7f00:1",  /* mapped suffix, wrong prefix */
+	    "0:0:0:1:0:ffff:7f00:1",
+	    "fe80::ffff:7f00:1",
 	};
 
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
@@ -826,16 +846,16 @@ START_TEST(unmap_leaves_ipv6)
 		struct eph_sock before = s, lbefore = l;
 
 		eph_sock_unmap(&s);
-		ck_assert_msg(memcmp(&s, &before, sizeof(s)) == 0,
-			      "%s changed", addrs[i]);
+		ck_assert_msg(memcmp(&s, &before, sizeof(s)) == 0, "%s changed",
+			      addrs[i]);
 		eph_sock_unmap(&l);
 		ck_assert_msg(memcmp(&l, &lbefore, sizeof(l)) == 0,
 			      "listener on %s changed", addrs[i]);
 	}
 	/* A real IPv6 local address with a mapped-looking remote one. */
 	{
-		struct eph_sock s = mk6("2001:db8::1", 40000,
-					"::ffff:127.0.0.1", 80, EST);
+		struct eph_sock s =
+		    mk6("2001:db8::1", 40000, "::ffff:127.0.0.1", 80, EST);
 		struct eph_sock before = s;
 
 		eph_sock_unmap(&s);
@@ -871,8 +891,8 @@ END_TEST
 START_TEST(unmap_mapped_local_unspecified_remote)
 {
 	struct eph_sock s = mk6("::ffff:127.0.0.1", 40050, "::", 0, LISTEN);
-	static const struct exp e = { V4, LISTEN, "127.0.0.1", 40050,
-				      "0.0.0.0", 0 };
+	static const struct exp e = {V4,    LISTEN,    "127.0.0.1",
+				     40050, "0.0.0.0", 0};
 
 	eph_sock_unmap(&s);
 	assert_sock(&s, &e, 0);
@@ -882,10 +902,10 @@ END_TEST
 /* ::ffff:0.0.0.0 is a mapped address too. */
 START_TEST(unmap_mapped_any)
 {
-	struct eph_sock s = mk6("::ffff:0.0.0.0", 40000, "::ffff:10.0.0.1", 53,
-				CLOSE);
-	static const struct exp e = { V4, CLOSE, "0.0.0.0", 40000, "10.0.0.1",
-				      53 };
+	struct eph_sock s =
+	    mk6("::ffff:0.0.0.0", 40000, "::ffff:10.0.0.1", 53, CLOSE);
+	static const struct exp e = {V4,    CLOSE,	"0.0.0.0",
+				     40000, "10.0.0.1", 53};
 
 	eph_sock_unmap(&s);
 	assert_sock(&s, &e, 0);

@@ -191,45 +191,45 @@ END_TEST
 /* ---- eph_range_parse_pair: invalid -------------------------------------- */
 
 static const char *const bad_pairs[] = {
-	"60999 32768",	 /* reversed */
-	"60999\t32768\n",
-	"40001 40000\n",
-	"0 100",	 /* 0 is outside 1..65535 */
-	"0 0\n",
-	"1 65536",	 /* above 65535 */
-	"65536 65536\n",
-	"65535 70000\n",
-	"forty thousand\n", /* garbage */
-	"abc def\n",
-	"40000 abc\n",
-	"abc 40099\n",
-	"0x9c40 0x9c63\n",
-	"\n",		 /* empty line */
-	" \t \n",
-	"40000",	 /* one number */
-	"40000\n",
-	"40000 \n",
-	"1 2 3",	 /* three numbers */
-	"1 2 3\n",
-	"40000 40099x",	 /* trailing garbage */
-	"40000 40099 x\n",
-	"40000 40099\nx",
-	"40000 40099\n40100\n",
-	"40000x 40099\n",
-	"40000,40099\n",
-	"40000-40099\n",
-	"40000.5 40099\n",
-	"99999999999999999999 40099\n", /* overflow */
-	"40000 99999999999999999999\n",
-	"99999999999999999999 99999999999999999999\n",
-	"18446744073709591616 18446744073709591715\n", /* 2^64 + 40000 */
-	"4295007296 4295007395\n",	/* 2^32 + 40000: 32-bit wrap */
-	"105536 105635\n",		/* 65536 + 40000: 16-bit wrap */
-	"-1 100\n",	 /* negative */
-	"40000 -40099\n",
-	"-40000 -39901\n",
-	"-0 100\n",
-	"40000 --40099\n",
+    "60999 32768", /* reversed */
+    "60999\t32768\n",
+    "40001 40000\n",
+    "0 100", /* 0 is outside 1..65535 */
+    "0 0\n",
+    "1 65536", /* above 65535 */
+    "65536 65536\n",
+    "65535 70000\n",
+    "forty thousand\n", /* garbage */
+    "abc def\n",
+    "40000 abc\n",
+    "abc 40099\n",
+    "0x9c40 0x9c63\n",
+    "\n", /* empty line */
+    " \t \n",
+    "40000", /* one number */
+    "40000\n",
+    "40000 \n",
+    "1 2 3", /* three numbers */
+    "1 2 3\n",
+    "40000 40099x", /* trailing garbage */
+    "40000 40099 x\n",
+    "40000 40099\nx",
+    "40000 40099\n40100\n",
+    "40000x 40099\n",
+    "40000,40099\n",
+    "40000-40099\n",
+    "40000.5 40099\n",
+    "99999999999999999999 40099\n", /* overflow */
+    "40000 99999999999999999999\n",
+    "99999999999999999999 99999999999999999999\n",
+    "18446744073709591616 18446744073709591715\n", /* 2^64 + 40000 */
+    "4295007296 4295007395\n", /* 2^32 + 40000: 32-bit wrap */
+    "105536 105635\n",	       /* 65536 + 40000: 16-bit wrap */
+    "-1 100\n",		       /* negative */
+    "40000 -40099\n",
+    "-40000 -39901\n",
+    "-0 100\n",
+    "40000 --40099\n",
 };
 
 START_TEST(pair_invalid)
@@ -403,7 +403,8 @@ START_TEST(reserved_long_list)
 	ck_assert_int_eq(reserved_n(s, n, bm), 0);
 	ck_assert_uint_eq(popcount_bm(bm), 2500 + 600 + 1000);
 	for (unsigned p = 30000; p < 35000; p++)
-		ck_assert_msg(!!eph_bit_test(bm, p) == (p % 2 == 0), "port %u", p);
+		ck_assert_msg(!!eph_bit_test(bm, p) == (p % 2 == 0), "port %u",
+			      p);
 	for (unsigned p = 40000; p < 43000; p++) {
 		unsigned r = (p - 40000) % 10;
 		ck_assert_msg(!!eph_bit_test(bm, p) == (r == 1 || r == 2),
@@ -446,16 +447,53 @@ START_TEST(reserved_respects_len)
 END_TEST
 
 static const char *const bad_reserved[] = {
-	"1,,2", ",1", "1,", "1,\n", ",", "a", "a\n", "1,a", "40010-40019,x\n",
-	"1-", "1-\n", "-1", "-", "1--2", "1-2-3", "5-3", "40019-40010\n",
-	"1-2,5-3,8", "65536", "65536\n", "1,65536", "65535-65536",
-	"1-70000", "70000-70001", "99999999999999999999",
-	"1,99999999999999999999\n", "18446744073709551617", /* 2^64 + 1 */
-	"4294967297", /* 2^32 + 1: wraps to 1 in 32 bits */
-	"65537",      /* wraps to 1 in 16 bits */
-	"1-4294967297", "1, 2", "1 ,2", " 1", "1 ", "1 \n", "1 -2", "1- 2",
-	"1 2", "1\t2", "1;2", "1.5", "0x10", "1\n2", "\n1",
-	"1\n,2", "-1-5", "--1",
+    "1,,2",
+    ",1",
+    "1,",
+    "1,\n",
+    ",",
+    "a",
+    "a\n",
+    "1,a",
+    "40010-40019,x\n",
+    "1-",
+    "1-\n",
+    "-1",
+    "-",
+    "1--2",
+    "1-2-3",
+    "5-3",
+    "40019-40010\n",
+    "1-2,5-3,8",
+    "65536",
+    "65536\n",
+    "1,65536",
+    "65535-65536",
+    "1-70000",
+    "70000-70001",
+    "99999999999999999999",
+    "1,99999999999999999999\n",
+    "18446744073709551617", /* 2^64 + 1 */
+    "4294967297",	    /* 2^32 + 1: wraps to 1 in 32 bits */
+    "65537",		    /* wraps to 1 in 16 bits */
+    "1-4294967297",
+    "1, 2",
+    "1 ,2",
+    " 1",
+    "1 ",
+    "1 \n",
+    "1 -2",
+    "1- 2",
+    "1 2",
+    "1\t2",
+    "1;2",
+    "1.5",
+    "0x10",
+    "1\n2",
+    "\n1",
+    "1\n,2",
+    "-1-5",
+    "--1",
 };
 
 START_TEST(reserved_invalid)
@@ -593,15 +631,15 @@ START_TEST(count_matches_naive)
 			b = 65535;
 		for (unsigned p = a; p <= b; p++)
 			want += !!eph_bit_test(bm, p);
-		ck_assert_uint_eq(eph_reserved_count(bm, (uint16_t)a, (uint16_t)b),
-				  want);
+		ck_assert_uint_eq(
+		    eph_reserved_count(bm, (uint16_t)a, (uint16_t)b), want);
 	}
 }
 END_TEST
 
 /* ---- eph_range_read ------------------------------------------------------ */
 
-#define RANGE_FILE "/sys/net/ipv4/ip_local_port_range"
+#define RANGE_FILE    "/sys/net/ipv4/ip_local_port_range"
 #define RESERVED_FILE "/sys/net/ipv4/ip_local_reserved_ports"
 
 static int read_root(const char *name, struct eph_range out[EPH_PROTO_COUNT],
@@ -619,8 +657,8 @@ static void assert_why_names(const char *why, const char *root,
 	char path[4096 + 64];
 
 	snprintf(path, sizeof(path), "%s%s", root, file);
-	ck_assert_msg(strstr(why, path) != NULL,
-		      "why \"%s\" does not name %s", why, path);
+	ck_assert_msg(strstr(why, path) != NULL, "why \"%s\" does not name %s",
+		      why, path);
 }
 
 START_TEST(read_basic)
@@ -628,9 +666,9 @@ START_TEST(read_basic)
 	struct eph_range out[EPH_PROTO_COUNT];
 	char why[256], root[4096];
 
-	ck_assert_int_eq(read_root("proc-basic", out, why, sizeof(why), root,
-				   sizeof(root)),
-			 0);
+	ck_assert_int_eq(
+	    read_root("proc-basic", out, why, sizeof(why), root, sizeof(root)),
+	    0);
 	ck_assert_uint_eq(out[EPH_TCP].low, 40000);
 	ck_assert_uint_eq(out[EPH_TCP].high, 40099);
 	ck_assert_uint_eq(popcount_bm(out[EPH_TCP].reserved), 5 + 1 + 11);
@@ -639,9 +677,8 @@ START_TEST(read_basic)
 	ck_assert(eph_bit_test(out[EPH_TCP].reserved, 40050));
 	for (unsigned p = 50000; p <= 50010; p++)
 		ck_assert(eph_bit_test(out[EPH_TCP].reserved, p));
-	ck_assert_uint_eq(eph_reserved_count(out[EPH_TCP].reserved, 40000,
-					     40099),
-			  6);
+	ck_assert_uint_eq(
+	    eph_reserved_count(out[EPH_TCP].reserved, 40000, 40099), 6);
 	/* Linux: one range and one reserved list for both protocols. */
 	ck_assert_uint_eq(out[EPH_UDP].low, 40000);
 	ck_assert_uint_eq(out[EPH_UDP].high, 40099);
@@ -779,9 +816,8 @@ START_TEST(read_long_reserved_file)
 	ck_assert_uint_eq(out[EPH_TCP].low, 40000);
 	ck_assert_uint_eq(out[EPH_TCP].high, 40099);
 	ck_assert_uint_eq(popcount_bm(out[EPH_TCP].reserved), 65536);
-	ck_assert_uint_eq(eph_reserved_count(out[EPH_TCP].reserved, 40000,
-					     40099),
-			  100);
+	ck_assert_uint_eq(
+	    eph_reserved_count(out[EPH_TCP].reserved, 40000, 40099), 100);
 	ck_assert(memcmp(&out[EPH_TCP], &out[EPH_UDP], sizeof(out[0])) == 0);
 
 	unlink(path);
@@ -886,8 +922,9 @@ static Suite *range_suite(void)
 	tcase_add_test(tc, reserved_duplicates_overlaps);
 	tcase_add_test(tc, reserved_long_list);
 	tcase_add_test(tc, reserved_respects_len);
-	tcase_add_loop_test(tc, reserved_invalid, 0,
-			    (int)(sizeof(bad_reserved) / sizeof(bad_reserved[0])));
+	tcase_add_loop_test(
+	    tc, reserved_invalid, 0,
+	    (int)(sizeof(bad_reserved) / sizeof(bad_reserved[0])));
 	tcase_add_test(tc, reserved_invalid_nul);
 	tcase_add_test(tc, reserved_error_after_valid_entries_clears);
 	tcase_set_timeout(tc, 30);

@@ -17,7 +17,8 @@
 static void put_addr(int family, const char *text, uint8_t out[16])
 {
 	memset(out, 0, 16);
-	ck_assert_msg(inet_pton(family, text, out) == 1, "bad address %s", text);
+	ck_assert_msg(inet_pton(family, text, out) == 1, "bad address %s",
+		      text);
 }
 
 static struct eph_sock mk(int family, unsigned state, const char *laddr,
@@ -119,7 +120,8 @@ static bool has_listener(const struct eph_proto_stats *st, int family,
 	size_t n = family == AF_INET6 ? 16 : 4;
 
 	put_addr(family, addr, a);
-	for (uint32_t i = 0; i < st->n_listeners && i < EPH_LISTENERS_MAX; i++) {
+	for (uint32_t i = 0; i < st->n_listeners && i < EPH_LISTENERS_MAX;
+	     i++) {
 		const struct eph_listener *l = &st->listeners[i];
 
 		if (l->addr.family == family && l->port == port &&
@@ -205,11 +207,13 @@ START_TEST(names)
 		ck_assert_msg(n[0] && k[0], "empty name for state %d", i);
 		for (const char *c = k; *c; c++)
 			ck_assert_msg((*c >= 'a' && *c <= 'z') ||
-					      (*c >= '0' && *c <= '9') || *c == '_',
+					  (*c >= '0' && *c <= '9') || *c == '_',
 				      "key %s of state %d", k, i);
 		for (int j = 0; j < i; j++) {
-			ck_assert_str_ne(n, eph_state_name((enum eph_tcp_state)j));
-			ck_assert_str_ne(k, eph_state_key((enum eph_tcp_state)j));
+			ck_assert_str_ne(n,
+					 eph_state_name((enum eph_tcp_state)j));
+			ck_assert_str_ne(k,
+					 eph_state_key((enum eph_tcp_state)j));
 		}
 	}
 }
@@ -514,8 +518,8 @@ START_TEST(exhaustion_examples)
 	/* 94 ports: not full yet, rounded down. */
 	eph_tally_begin(t, EPH_TCP, r);
 	for (unsigned i = 0; i < 94; i++)
-		add4(t, EPH_ST_TIME_WAIT, "10.0.0.1", pool_port(i),
-		     "192.0.2.1", 80);
+		add4(t, EPH_ST_TIME_WAIT, "10.0.0.1", pool_port(i), "192.0.2.1",
+		     80);
 	eph_tally_end(t, 5, st);
 	ck_assert_uint_eq(st->ports_in_use, 94);
 	ck_assert_uint_eq(st->ports_free, 1);
@@ -786,9 +790,9 @@ START_TEST(tcp_listeners)
 	eph_tally_end(t, 5, st);
 	ck_assert_uint_eq(st->destinations, 2);
 	ck_assert_ptr_nonnull(
-		find_dest(st, AF_INET, "10.0.0.1", "192.0.2.5", 51000));
+	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.5", 51000));
 	ck_assert_ptr_nonnull(
-		find_dest(st, AF_INET, "10.0.0.1", "192.0.2.6", 51000));
+	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.6", 51000));
 	ck_assert_uint_eq(st->worst.sockets, 1);
 
 	free(st);
@@ -890,7 +894,8 @@ START_TEST(listeners_list_bounded)
 }
 END_TEST
 
-/* ---- destinations --------------------------------------------------------- */
+/* ---- destinations ---------------------------------------------------------
+ */
 
 START_TEST(port_reuse_two_destinations)
 {
@@ -1021,7 +1026,7 @@ START_TEST(top_n_order_and_bounds)
 	struct eph_tally *t = tally_new(128);
 	struct eph_range *r = range_new(40000, 49999);
 	struct eph_proto_stats *st = stats_new();
-	const unsigned counts[5] = { 5, 1, 4, 2, 3 };
+	const unsigned counts[5] = {5, 1, 4, 2, 3};
 	unsigned many[40];
 	char raddr[32];
 
@@ -1033,9 +1038,12 @@ START_TEST(top_n_order_and_bounds)
 	ck_assert_uint_eq(st->top[0].sockets, 5);
 	ck_assert_uint_eq(st->top[1].sockets, 4);
 	ck_assert_uint_eq(st->top[2].sockets, 3);
-	ck_assert_ptr_nonnull(find_dest(st, AF_INET, "10.0.0.1", "192.0.2.1", 443));
-	ck_assert_ptr_nonnull(find_dest(st, AF_INET, "10.0.0.1", "192.0.2.3", 443));
-	ck_assert_ptr_nonnull(find_dest(st, AF_INET, "10.0.0.1", "192.0.2.5", 443));
+	ck_assert_ptr_nonnull(
+	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.1", 443));
+	ck_assert_ptr_nonnull(
+	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.3", 443));
+	ck_assert_ptr_nonnull(
+	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.5", 443));
 	ck_assert(st->has_worst);
 	assert_dest_eq(&st->worst, &st->top[0]);
 	ck_assert_uint_eq(st->worst_dest_exhaustion_bp, 5); /* 5 / 10000 */
@@ -1094,7 +1102,7 @@ START_TEST(top_ties)
 	struct eph_tally *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
-	const unsigned counts[4] = { 2, 3, 3, 2 };
+	const unsigned counts[4] = {2, 3, 3, 2};
 
 	eph_tally_begin(t, EPH_TCP, r);
 	add_counts(t, counts, 4);
@@ -1104,8 +1112,10 @@ START_TEST(top_ties)
 	ck_assert_uint_eq(st->top[0].sockets, 3);
 	ck_assert_uint_eq(st->top[1].sockets, 3);
 	ck_assert_uint_eq(st->top[2].sockets, 2);
-	ck_assert_ptr_nonnull(find_dest(st, AF_INET, "10.0.0.1", "192.0.2.2", 443));
-	ck_assert_ptr_nonnull(find_dest(st, AF_INET, "10.0.0.1", "192.0.2.3", 443));
+	ck_assert_ptr_nonnull(
+	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.2", 443));
+	ck_assert_ptr_nonnull(
+	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.3", 443));
 	ck_assert_uint_eq(st->worst.sockets, 3);
 	assert_dest_eq(&st->worst, &st->top[0]);
 	ck_assert_uint_eq(st->worst_dest_exhaustion_bp, 300);
@@ -1122,10 +1132,10 @@ START_TEST(tcp_states_with_a_peer_are_destinations)
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const unsigned peer_states[] = {
-		EPH_ST_ESTABLISHED, EPH_ST_SYN_SENT,   EPH_ST_SYN_RECV,
-		EPH_ST_FIN_WAIT1,   EPH_ST_FIN_WAIT2,  EPH_ST_TIME_WAIT,
-		EPH_ST_CLOSE_WAIT,  EPH_ST_LAST_ACK,   EPH_ST_CLOSING,
-		EPH_ST_NEW_SYN_RECV,
+	    EPH_ST_ESTABLISHED,	 EPH_ST_SYN_SENT,  EPH_ST_SYN_RECV,
+	    EPH_ST_FIN_WAIT1,	 EPH_ST_FIN_WAIT2, EPH_ST_TIME_WAIT,
+	    EPH_ST_CLOSE_WAIT,	 EPH_ST_LAST_ACK,  EPH_ST_CLOSING,
+	    EPH_ST_NEW_SYN_RECV,
 	};
 	const unsigned n = sizeof(peer_states) / sizeof(peer_states[0]);
 
@@ -1148,7 +1158,8 @@ START_TEST(tcp_states_with_a_peer_are_destinations)
 }
 END_TEST
 
-/* ---- dest_cap -------------------------------------------------------------- */
+/* ---- dest_cap --------------------------------------------------------------
+ */
 
 START_TEST(dest_cap_overflow)
 {
@@ -1219,8 +1230,8 @@ START_TEST(dest_cap_exact_below_and_at_cap)
 	struct eph_tally *t = tally_new(4);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
-	const unsigned three[3] = { 2, 2, 2 };
-	const unsigned four[4] = { 1, 5, 2, 3 };
+	const unsigned three[3] = {2, 2, 2};
+	const unsigned four[4] = {1, 5, 2, 3};
 
 	/* Fewer destinations than cap. */
 	eph_tally_begin(t, EPH_TCP, r);
@@ -1289,7 +1300,8 @@ START_TEST(dest_cap_large_no_overflow)
 }
 END_TEST
 
-/* ---- reuse ------------------------------------------------------------------ */
+/* ---- reuse ------------------------------------------------------------------
+ */
 
 START_TEST(reuse_independent)
 {

@@ -22,7 +22,8 @@ int main(int argc, char **argv)
 	unsigned low = 1, high = 0;
 
 	if (argc != 2 && argc != 4) {
-		fprintf(stderr, "usage: diag_record tcp-legacy|udp4|udp6 [LOW HIGH]\n");
+		fprintf(stderr,
+			"usage: diag_record tcp-legacy|udp4|udp6 [LOW HIGH]\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "tcp-legacy") == 0) {
