@@ -230,17 +230,14 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 		truth(s->totals_exact));
 }
 
-static const uint8_t tcp_states[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13};
-static const uint8_t udp_states[] = {1, 7};
-
+/* ephStateIndex is the kernel's state number, as enum eph_tcp_state. */
 static void add_states(struct builder *b, const ephd_oid *idx,
 		       const struct eph_proto_stats *s, int p)
 {
-	const uint8_t *states = p == EPH_TCP ? tcp_states : udp_states;
-	size_t n = p == EPH_TCP ? sizeof(tcp_states) : sizeof(udp_states);
+	const enum eph_tcp_state *states = eph_proto_states((enum eph_proto)p);
 	ephd_oid sidx[3] = {idx[0], idx[1], 0};
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; states[i] != EPH_ST_UNKNOWN; i++) {
 		sidx[2] = states[i];
 		add_num(b, O_S_IN_RANGE, sidx, 3, EPHD_GAUGE,
 			gauge(s->state_in_range[states[i]]));

@@ -50,7 +50,7 @@ static void json_dest(FILE *f, const struct eph_dest *d)
 
 static void json_states(FILE *f, enum eph_proto p, const uint64_t *counts)
 {
-	const enum eph_tcp_state *st = eph_shown_states(p);
+	const enum eph_tcp_state *st = eph_proto_states(p);
 
 	fputc('{', f);
 	for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++)

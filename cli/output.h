@@ -19,7 +19,4 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r);
 int eph_print_check(FILE *f, const struct eph_snapshot *s, uint32_t warn_bp,
 		    uint32_t crit_bp);
 
-/* States shown per protocol, in display order; ends with EPH_ST_UNKNOWN. */
-const enum eph_tcp_state *eph_shown_states(enum eph_proto p);
-
 #endif

@@ -126,7 +126,7 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 		const struct eph_proto_stats *ps = &s->proto[p];
 		const char *pn = eph_proto_name((enum eph_proto)p);
 		const enum eph_tcp_state *st =
-		    eph_shown_states((enum eph_proto)p);
+		    eph_proto_states((enum eph_proto)p);
 
 		if (!ps->collected)
 			continue;

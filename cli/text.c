@@ -16,7 +16,7 @@ static const char *pct(uint32_t bp, char *buf, size_t len)
 static void states_line(FILE *f, enum eph_proto p, const char *label,
 			const uint64_t *counts)
 {
-	const enum eph_tcp_state *st = eph_shown_states(p);
+	const enum eph_tcp_state *st = eph_proto_states(p);
 	int n = 0;
 
 	fprintf(f, "     %s:", label);

@@ -68,21 +68,6 @@ static char last_note[600];
 static bool overflow_logged[EPH_PROTO_COUNT];
 static bool dispatch_error_logged;
 
-/* The TCP states reported, in the order ephport --json shows them. NEW_SYN_RECV
- * is folded into SYN_RECV by the collector; UNKNOWN ends the list. */
-static const enum eph_tcp_state tcp_states[] = {
-    EPH_ST_ESTABLISHED, EPH_ST_SYN_SENT,  EPH_ST_SYN_RECV, EPH_ST_FIN_WAIT1,
-    EPH_ST_FIN_WAIT2,	EPH_ST_TIME_WAIT, EPH_ST_CLOSE,	   EPH_ST_CLOSE_WAIT,
-    EPH_ST_LAST_ACK,	EPH_ST_LISTEN,	  EPH_ST_CLOSING,  EPH_ST_BOUND,
-    EPH_ST_UNKNOWN,
-};
-/* UDP has no handshake: connected (ESTABLISHED) or not (CLOSE). */
-static const enum eph_tcp_state udp_states[] = {
-    EPH_ST_ESTABLISHED,
-    EPH_ST_CLOSE,
-    EPH_ST_UNKNOWN,
-};
-
 /* --- configuration ---------------------------------------------------- */
 
 static int config_protocol(const oconfig_item_t *ci)
@@ -332,7 +317,7 @@ static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
 
 	if (conf.report_states) {
 		/* Every state, zeros included, so each series is continuous. */
-		st = p == EPH_TCP ? tcp_states : udp_states;
+		st = eph_proto_states(p);
 		for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++) {
 			if (p == EPH_TCP) {
 				submit(&tmpl, "tcp_connections",

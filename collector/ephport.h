@@ -216,6 +216,11 @@ const char *eph_state_key(enum eph_tcp_state s);
 /* -1 when unknown. */
 int eph_proto_from_name(const char *name);
 
+/* The states every front end reports for p, in display order, ending with
+ * EPH_ST_UNKNOWN: TCP's by kernel number (NEW_SYN_RECV is folded into
+ * SYN_RECV), UDP's ESTABLISHED (connected) and CLOSE (unconnected). */
+const enum eph_tcp_state *eph_proto_states(enum eph_proto p);
+
 /* Format an address ("192.0.2.1", "2001:db8::1"); buf >= 46 bytes. */
 const char *eph_addr_format(const struct eph_addr *a, char *buf, size_t len);
 

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "mib.h"
+#include "check_util.h"
 
 static const ephd_oid root[] = {EPHD_ROOT};
 
@@ -407,8 +408,6 @@ int main(void)
 {
 	Suite *s = suite_create("agent");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, config_good);
 	tcase_add_test(tc, config_defaults);
@@ -422,9 +421,5 @@ int main(void)
 	tcase_add_test(tc, mib_stale_and_failed);
 	tcase_add_test(tc, mib_objects_unique);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return eph_run_suite(s);
 }

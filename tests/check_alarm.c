@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "ephport.h"
+#include "check_util.h"
 
 /* Feed values, return the events as a string: R raised, C cleared, . none */
 static const char *run(uint32_t rising, uint32_t falling, const uint32_t *v,
@@ -75,8 +76,6 @@ int main(void)
 {
 	Suite *s = suite_create("alarm");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, rise_stay_clear_rearm);
 	tcase_add_test(tc, no_flapping_between_thresholds);
@@ -84,9 +83,5 @@ int main(void)
 	tcase_add_test(tc, extremes);
 	tcase_add_test(tc, invalid_thresholds);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return eph_run_suite(s);
 }

@@ -8,6 +8,7 @@
  * tests/fixtures through the plugin's ProcRoot and Source options.
  */
 #include "../collectd-plugin/ephport.c"
+#include "check_util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -270,10 +271,7 @@ static oconfig_item_t *opt_bool(oconfig_item_t *ci, bool b)
 static const char *fixture(const char *name)
 {
 	static char path[4096];
-	const char *dir = getenv("EPH_FIXTURES");
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures",
-		 name);
+	snprintf(path, sizeof(path), "%s/%s", eph_fixtures_dir(), name);
 	return path;
 }
 
@@ -985,11 +983,5 @@ static Suite *plugin_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(plugin_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return eph_run_suite(plugin_suite());
 }

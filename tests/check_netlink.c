@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sockets.h"
+#include "check_util.h"
 
 struct rec {
 	int n;
@@ -49,14 +50,12 @@ static void rec_cb(void *ctx, const struct eph_sock *s)
 
 static char *load(const char *name, size_t *len)
 {
-	const char *dir = getenv("EPH_FIXTURES");
 	char path[4096];
 	FILE *f;
 	char *buf;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures",
-		 name);
+	snprintf(path, sizeof(path), "%s/%s", eph_fixtures_dir(), name);
 	f = fopen(path, "rb");
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	fseek(f, 0, SEEK_END);
@@ -323,8 +322,6 @@ int main(void)
 {
 	Suite *s = suite_create("netlink");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, tcp_legacy_fixture);
 	tcase_add_test(tc, tcp_filtered_fixture);
@@ -335,9 +332,5 @@ int main(void)
 	tcase_add_test(tc, request_bytes);
 	tcase_add_test(tc, live_filter);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return eph_run_suite(s);
 }

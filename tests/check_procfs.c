@@ -20,19 +20,13 @@
 #include <unistd.h>
 
 #include "sockets.h"
+#include "check_util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *fixtures_dir(void)
-{
-	const char *d = getenv("EPH_FIXTURES");
-
-	return d && *d ? d : "tests/fixtures";
-}
-
 static void fixture_path(char *buf, size_t len, const char *name)
 {
-	int n = snprintf(buf, len, "%s/%s", fixtures_dir(), name);
+	int n = snprintf(buf, len, "%s/%s", eph_fixtures_dir(), name);
 
 	ck_assert(n > 0 && (size_t)n < len);
 }
@@ -959,17 +953,10 @@ static Suite *procfs_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	/* The fixtures hold little-endian /proc/net address words. */
 	fprintf(stderr, "check_procfs: fixtures are little-endian; skipped\n");
 	return 77;
 #endif
-	sr = srunner_create(procfs_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return eph_run_suite(procfs_suite());
 }

@@ -16,19 +16,13 @@
 #include <unistd.h>
 
 #include "range.h"
+#include "check_util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static const char *fixtures_dir(void)
-{
-	const char *d = getenv("EPH_FIXTURES");
-
-	return d && *d ? d : "tests/fixtures";
-}
-
 static void fixture_path(char *buf, size_t len, const char *name)
 {
-	int n = snprintf(buf, len, "%s/%s", fixtures_dir(), name);
+	int n = snprintf(buf, len, "%s/%s", eph_fixtures_dir(), name);
 
 	ck_assert(n > 0 && (size_t)n < len);
 }
@@ -957,11 +951,5 @@ static Suite *range_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(range_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return eph_run_suite(range_suite());
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "tally.h"
+#include "check_util.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -1412,8 +1413,6 @@ int main(void)
 {
 	Suite *s = suite_create("tally");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, ratio_bp);
@@ -1442,9 +1441,5 @@ int main(void)
 	tcase_add_test(tc, reuse_independent);
 	tcase_add_test(tc, range_is_copied);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return eph_run_suite(s);
 }

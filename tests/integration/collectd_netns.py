@@ -22,7 +22,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nsutil  # noqa: E402
-from nsutil import tcp_connect, tcp_listen  # noqa: E402
 from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
                           needs_asan)
 
@@ -244,39 +242,9 @@ ck = nsutil.Checker()
 keep = []
 
 # --- the namespace: cli_netns.py's scenario A ------------------------------
-LOW, HIGH, RES = 40000, 40099, "40010-40014,40050"
+LOW, HIGH, RES = nsutil.SCENARIO_A
 nsutil.setup_namespace(LOW, HIGH, RES)
-srv_a = tcp_listen("127.0.0.1", 8080)
-srv_b = tcp_listen("127.0.0.2", 9090)
-srv_6 = tcp_listen("::1", 8080, socket.AF_INET6)
-keep += [srv_a, srv_b, srv_6]
-keep.append(tcp_listen("0.0.0.0", 40020))   # a service inside the range
-keep.append(tcp_listen("0.0.0.0", 40050))   # on a reserved port
-keep.append(tcp_connect("127.0.0.1", 8080, bind=("127.0.0.1", 40060)))
-keep.append(tcp_connect("::1", 8080, socket.AF_INET6, bind=("::1", 40060)))
-keep.append(tcp_connect("127.0.0.1", 8080, bind=("127.0.0.1", 40070), reuse=True))
-keep.append(tcp_connect("127.0.0.2", 9090, bind=("127.0.0.1", 40070), reuse=True))
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 40030))
-keep.append(u)
-nsutil.make_time_wait(srv_a, "127.0.0.1", 8080, 3, keep)
-keep += [tcp_connect("127.0.0.1", 8080) for _ in range(10)]
-keep += [tcp_connect("127.0.0.2", 9090) for _ in range(5)]
-keep += [tcp_connect("::1", 8080, socket.AF_INET6) for _ in range(2)]
-for srv in (srv_a, srv_b, srv_6):
-    srv.setblocking(False)
-    try:
-        while True:
-            keep.append(srv.accept()[0])
-    except BlockingIOError:
-        pass
-udp_srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp_srv.bind(("127.0.0.1", 5353))
-keep.append(udp_srv)
-for _ in range(2):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect(("127.0.0.1", 5353))
-    keep.append(u)
+keep += nsutil.scenario_a_sockets()
 
 j = nsutil.ephport_json("--top", "5")
 tcp = j["protocols"]["tcp"]
