@@ -1,0 +1,74 @@
+/*
+ * fuzz_parsers - libFuzzer harness for every parser that takes outside
+ * input: netlink replies, /proc/net lines, the range and reserved-port
+ * files, and ephportd.conf.  The first byte picks the parser.  Built and
+ * run by scripts/fuzz (clang, -fsanitize=fuzzer,address,undefined).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "sockets.h"
+#include "tally.h"
+
+static struct eph_tally *tally;
+
+static void count(void *ctx, const struct eph_sock *s)
+{
+	/* Every record goes through the accounting too. */
+	eph_tally_add(ctx, s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct eph_range range = {.low = 1024, .high = 65535};
+	uint8_t bitmap[EPH_BITMAP_BYTES];
+	struct eph_proto_stats *stats;
+	struct ephd_config cfg;
+	char err[256];
+	size_t used;
+	long bad;
+	uint16_t lo, hi;
+	/* An exact-size copy, so ASan sees any read past the end. */
+	char *buf;
+
+	if (size < 1)
+		return 0;
+	if (!tally)
+		tally = eph_tally_new(64);
+	buf = malloc(size - 1 ? size - 1 : 1);
+	memcpy(buf, data + 1, size - 1);
+	eph_tally_begin(tally, data[0] & 1 ? EPH_UDP : EPH_TCP, &range);
+	switch (data[0] % 6) {
+	case 0:
+		eph_diag_parse(buf, size - 1, 1, count, tally);
+		break;
+	case 1:
+		eph_proc_parse(buf, size - 1, AF_INET, 1, &used, count, tally,
+			       &bad);
+		break;
+	case 2:
+		eph_proc_parse(buf, size - 1, AF_INET6, 0, &used, count, tally,
+			       &bad);
+		break;
+	case 3:
+		eph_reserved_parse(buf, size - 1, bitmap);
+		break;
+	case 4:
+		eph_range_parse_pair(buf, size - 1, &lo, &hi);
+		break;
+	case 5:
+		ephd_config_defaults(&cfg);
+		if (ephd_config_parse(buf, size - 1, "fuzz.conf", &cfg, err,
+				      sizeof(err)) == 0)
+			ephd_config_check(&cfg, err, sizeof(err));
+		break;
+	}
+	stats = malloc(sizeof(*stats));
+	eph_tally_end(tally, 5, stats);
+	free(stats);
+	free(buf);
+	return 0;
+}
