@@ -175,5 +175,17 @@ ck.eq("the failure is logged once",
 ck.eq("the recovery is logged once", log.count("collection works again"), 1)
 
 ck.eq("ephportd exits 0 on SIGTERM", agent.stop(), 0)
+
+# Started before its master: it keeps trying and joins when snmpd comes.
+master.stop()
+late = su.Agent(tmp, master, extra=f"procRoot {root}\n")
+late.start()
+time.sleep(2)
+ck.eq("waits for a master that is not there yet", late.proc.poll(), None)
+master.start()
+ck.eq("joins the master once it starts", su.wait_for(
+    lambda: su.values("snmpget", "ephRangeUsable.1.1").get("ephRangeUsable.1.1") == "94",
+    timeout=40), True)
+ck.eq("ephportd exits 0", late.stop(), 0)
 master.stop()
 ck.done()
