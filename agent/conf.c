@@ -1,5 +1,4 @@
 /* conf.c - ephportd.conf parsing (see ephportd.conf(5)). */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,47 +20,6 @@ void ephd_config_defaults(struct ephd_config *c)
 	c->falling_bp = 7000;
 	c->dest_alarm = true;
 	c->ping_interval = 15;
-}
-
-static int parse_unsigned(const char *s, unsigned min, unsigned max,
-			  unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-/* "80" or "80.5" percent into hundredths. */
-static int parse_percent(const char *s, unsigned *bp)
-{
-	unsigned whole, frac = 0;
-	const char *dot = strchr(s, '.');
-	char buf[16];
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	if (dot) {
-		size_t n = strlen(dot + 1);
-
-		buf[dot - s] = '\0';
-		if (n < 1 || n > 2 || parse_unsigned(dot + 1, 0, 99, &frac) < 0)
-			return -1;
-		if (n == 1)
-			frac *= 10;
-	}
-	if (parse_unsigned(buf, 0, 100, &whole) < 0 || (whole == 100 && frac))
-		return -1;
-	*bp = whole * 100 + frac;
-	return 0;
 }
 
 static int parse_bool(const char *s, bool *out)
@@ -99,15 +57,15 @@ static int parse_protocols(char *s, uint8_t *out)
 static const char *apply(struct ephd_config *c, const char *tok, char *val)
 {
 	if (strcasecmp(tok, "interval") == 0)
-		return parse_unsigned(val, 1, 86400, &c->interval) < 0
+		return eph_parse_uint(val, 1, 86400, &c->interval) < 0
 			   ? "interval: expected seconds from 1 to 86400"
 			   : NULL;
 	if (strcasecmp(tok, "topDestinations") == 0)
-		return parse_unsigned(val, 0, EPH_TOP_MAX, &c->top_n) < 0
+		return eph_parse_uint(val, 0, EPH_TOP_MAX, &c->top_n) < 0
 			   ? "topDestinations: expected a number from 0 to 32"
 			   : NULL;
 	if (strcasecmp(tok, "destinationCap") == 0)
-		return parse_unsigned(val, 1, 1u << 24, &c->dest_cap) < 0
+		return eph_parse_uint(val, 1, 1u << 24, &c->dest_cap) < 0
 			   ? "destinationCap: expected a number from 1 to "
 			     "16777216"
 			   : NULL;
@@ -131,11 +89,11 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 		return NULL;
 	}
 	if (strcasecmp(tok, "risingThreshold") == 0)
-		return parse_percent(val, &c->rising_bp) < 0
+		return eph_parse_percent(val, &c->rising_bp) < 0
 			   ? "risingThreshold: expected a percent from 0 to 100"
 			   : NULL;
 	if (strcasecmp(tok, "fallingThreshold") == 0)
-		return parse_percent(val, &c->falling_bp) < 0
+		return eph_parse_percent(val, &c->falling_bp) < 0
 			   ? "fallingThreshold: expected a percent from 0 to "
 			     "100"
 			   : NULL;
@@ -144,7 +102,7 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 			   ? "destinationAlarm: expected yes or no"
 			   : NULL;
 	if (strcasecmp(tok, "agentXPingInterval") == 0)
-		return parse_unsigned(val, 0, 3600, &c->ping_interval) < 0
+		return eph_parse_uint(val, 0, 3600, &c->ping_interval) < 0
 			   ? "agentXPingInterval: expected seconds from 0 to "
 			     "3600"
 			   : NULL;

@@ -17,8 +17,8 @@ struct ephd_config {
 	uint8_t protocols; /* bitmask of (1 << enum eph_proto) */
 	bool state_totals;
 	enum eph_source_pref source;
-	unsigned rising_bp; /* alarm thresholds, hundredths of a percent */
-	unsigned falling_bp;
+	uint32_t rising_bp; /* alarm thresholds, hundredths of a percent */
+	uint32_t falling_bp;
 	bool dest_alarm;
 	unsigned ping_interval;	 /* AgentX ping / reconnect, seconds */
 	char agentx_socket[256]; /* "" : Net-SNMP's default */

@@ -166,9 +166,8 @@ static void *collector_main(void *arg)
 				if (!ps->collected)
 					continue;
 				e = eph_alarm_update(
-				    &alarm[p], cfg.dest_alarm
-						   ? ps->exhaustion_bp
-						   : ps->host_exhaustion_bp);
+				    &alarm[p],
+				    eph_alarm_value(ps, cfg.dest_alarm));
 				st.alarm_high[p] = alarm[p].high;
 				if (e == EPH_ALARM_NONE)
 					continue;

@@ -72,55 +72,27 @@ static void usage(FILE *f)
 	    EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT);
 }
 
-static int parse_uint(const char *opt, const char *s, unsigned long max,
+static int parse_uint(const char *opt, const char *s, unsigned max,
 		      unsigned *out)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *s == '+' || v > max) {
+	if (eph_parse_uint(s, 0, max, out) < 0) {
 		fprintf(stderr,
-			"ephport: --%s: '%s' is not a number from 0 to %lu\n",
+			"ephport: --%s: '%s' is not a number from 0 to %u\n",
 			opt, s, max);
 		return -1;
 	}
-	*out = (unsigned)v;
 	return 0;
 }
 
-/* "80", "80.5" or "80.25" percent into hundredths. */
 static int parse_percent(const char *opt, const char *s, uint32_t *bp)
 {
-	const char *dot = strchr(s, '.');
-	size_t int_len = dot ? (size_t)(dot - s) : strlen(s);
-	size_t frac_len = dot ? strlen(dot + 1) : 0;
-	unsigned whole = 0, frac = 0;
-
-	if (int_len < 1 || int_len > 3 ||
-	    (dot && (frac_len < 1 || frac_len > 2)))
-		goto bad;
-	for (size_t i = 0; i < int_len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			goto bad;
-		whole = whole * 10 + (unsigned)(s[i] - '0');
+	if (eph_parse_percent(s, bp) < 0) {
+		fprintf(stderr,
+			"ephport: --%s: '%s' is not a percent from 0 to 100\n",
+			opt, s);
+		return -1;
 	}
-	for (size_t i = 0; i < frac_len; i++) {
-		if (dot[1 + i] < '0' || dot[1 + i] > '9')
-			goto bad;
-		frac = frac * 10 + (unsigned)(dot[1 + i] - '0');
-	}
-	if (frac_len == 1)
-		frac *= 10;
-	if (whole > 100 || (whole == 100 && frac))
-		goto bad;
-	*bp = whole * 100 + frac;
 	return 0;
-bad:
-	fprintf(stderr, "ephport: --%s: '%s' is not a percent from 0 to 100\n",
-		opt, s);
-	return -1;
 }
 
 int main(int argc, char **argv)

@@ -43,15 +43,14 @@ struct ephport_conf {
 	bool dest_alarm;	/* watch the headline, not host only */
 };
 
-static struct ephport_conf conf = {
-    .top_n = 5,
-    .report_states = true,
-    .report_listeners = true,
-    .source = EPH_PREFER_AUTO,
-    .rising = 80,
-    .falling = 70,
-    .dest_alarm = true,
-};
+/* The defaults, also what the unit test resets to between cases. */
+#define EPHPORT_CONF_DEFAULTS                                                  \
+	{                                                                      \
+		.top_n = 5, .report_states = true, .report_listeners = true,   \
+		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
+		.dest_alarm = true,                                            \
+	}
+static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
 /* One hysteresis alarm per protocol (see ephport.h, struct eph_alarm). */
 static struct eph_alarm alarms[EPH_PROTO_COUNT];
 /* Set by any bad option: init then refuses to start (see the top). */
@@ -384,8 +383,7 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 	    .severity = e == EPH_ALARM_RAISED ? NOTIF_WARNING : NOTIF_OKAY,
 	    .time = t,
 	};
-	uint32_t value =
-	    conf.dest_alarm ? s->exhaustion_bp : s->host_exhaustion_bp;
+	uint32_t value = eph_alarm_value(s, conf.dest_alarm);
 	char worst[160] = "none", la[64], ra[64];
 
 	snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
@@ -428,9 +426,8 @@ static void check_alarms(const struct eph_snapshot *snap)
 
 		if (!s->collected)
 			continue;
-		e = eph_alarm_update(&alarms[p], conf.dest_alarm
-						     ? s->exhaustion_bp
-						     : s->host_exhaustion_bp);
+		e = eph_alarm_update(&alarms[p],
+				     eph_alarm_value(s, conf.dest_alarm));
 		if (e != EPH_ALARM_NONE)
 			notify((enum eph_proto)p, s, e,
 			       US_TO_CDTIME_T(snap->taken_us));

@@ -25,3 +25,8 @@ enum eph_alarm_event eph_alarm_update(struct eph_alarm *a, uint32_t value_bp)
 	}
 	return EPH_ALARM_NONE;
 }
+
+uint32_t eph_alarm_value(const struct eph_proto_stats *s, bool destinations)
+{
+	return destinations ? s->exhaustion_bp : s->host_exhaustion_bp;
+}

@@ -25,6 +25,9 @@ struct eph_collector {
 	int fd; /* NETLINK_SOCK_DIAG, opened on first use */
 	uint32_t seq;
 	bool legacy_broken; /* TCPDIAG_GETSOCK refused once: use v2 */
+	/* Filled during a collection and copied out only when it succeeds,
+	 * so a failure leaves the caller's snapshot untouched. */
+	struct eph_snapshot scratch;
 	char error[512];
 	char note[600];
 	char rbuf[EPH_DIAG_RECV_BUF] __attribute__((aligned(8)));
@@ -243,19 +246,16 @@ static int64_t now_us(clockid_t clk)
 
 int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 {
-	/* Static scratch would not be thread-safe; the snapshot is ~10 KiB. */
-	struct eph_snapshot *s = calloc(1, sizeof(*s));
+	struct eph_snapshot *s = &c->scratch;
 	int64_t start = now_us(CLOCK_MONOTONIC);
 	int err;
 
-	if (!s)
-		return -ENOMEM;
+	memset(s, 0, sizeof(*s));
 	c->error[0] = c->note[0] = '\0';
 	err =
 	    eph_range_read(c->proc_root, c->range, c->error, sizeof(c->error));
 	if (err < 0)
-		goto out;
-	s->source = EPH_SOURCE_NONE;
+		return err;
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		struct eph_proto_stats *ps = &s->proto[p];
 		enum eph_source used = EPH_SOURCE_NONE;
@@ -264,7 +264,7 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 			continue;
 		err = collect_proto(c, (enum eph_proto)p, &used);
 		if (err < 0)
-			goto out;
+			return err;
 		eph_tally_end(c->tally[p], c->cfg.top_n, ps);
 		ps->source = used;
 		if (used == EPH_SOURCE_NETLINK && !c->cfg.state_totals) {
@@ -280,8 +280,5 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 	s->duration_us = (uint32_t)(now_us(CLOCK_MONOTONIC) - start);
 	s->taken_us = now_us(CLOCK_REALTIME);
 	*snap = *s;
-	c->error[0] = '\0';
-out:
-	free(s);
-	return err;
+	return 0;
 }

@@ -221,6 +221,15 @@ int eph_proto_from_name(const char *name);
  * SYN_RECV), UDP's ESTABLISHED (connected) and CLOSE (unconnected). */
 const enum eph_tcp_state *eph_proto_states(enum eph_proto p);
 
+/*
+ * Numbers given by people (options, config files).  eph_parse_uint: decimal
+ * digits only, min <= value <= max.  eph_parse_percent: "80", "80.5" or
+ * "80.25" (0 to 100) into hundredths of a percent.  Both return 0 or
+ * -EINVAL, leaving *out untouched on error.
+ */
+int eph_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+int eph_parse_percent(const char *s, uint32_t *bp);
+
 /* Format an address ("192.0.2.1", "2001:db8::1"); buf >= 46 bytes. */
 const char *eph_addr_format(const struct eph_addr *a, char *buf, size_t len);
 
@@ -247,6 +256,9 @@ enum eph_alarm_event {
 /* Returns 0, or -EINVAL unless falling_bp < rising_bp <= 10000. */
 int eph_alarm_init(struct eph_alarm *a, uint32_t rising_bp,
 		   uint32_t falling_bp);
+/* The value an alarm watches: the headline exhaustion (host or worst
+ * destination) with destinations, else the host's only. */
+uint32_t eph_alarm_value(const struct eph_proto_stats *s, bool destinations);
 /* Feed one value; says whether the alarm was raised or cleared by it. */
 enum eph_alarm_event eph_alarm_update(struct eph_alarm *a, uint32_t value_bp);
 

@@ -281,15 +281,7 @@ static void setup(void)
 {
 	ephport_shutdown();
 	memset(&mock, 0, sizeof(mock));
-	conf = (struct ephport_conf){
-	    .top_n = 5,
-	    .report_states = true,
-	    .report_listeners = true,
-	    .source = EPH_PREFER_AUTO,
-	    .rising = 80,
-	    .falling = 70,
-	    .dest_alarm = true,
-	};
+	conf = (struct ephport_conf)EPHPORT_CONF_DEFAULTS;
 	config_failed = failing = dispatch_error_logged = false;
 	failures = 0;
 	last_error[0] = last_note[0] = '\0';
