@@ -5,9 +5,7 @@ set -u
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 dump=${AGENT_OIDS:-./tests/agent_oids}
 command -v snmptranslate >/dev/null || { echo "SKIP: snmptranslate not installed"; exit 77; }
-mibdirs="$srcdir/mibs:/usr/share/snmp/mibs"
-shared=${EPH_SHARED_MIBS:-$srcdir/../shared/mibs}
-[ -d "$shared" ] && mibdirs="$shared:$mibdirs"
+mibdirs="$srcdir/mibs:$srcdir/mibs/ietf:/usr/share/snmp/mibs"
 tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/cert_indexes"
 export SNMPCONFPATH="$tmp" SNMP_PERSISTENT_DIR="$tmp" MIBS= MIBDIRS=

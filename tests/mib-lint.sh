@@ -5,8 +5,9 @@
 #   SRCDIR: the source tree (default: the repository holding this script).
 #
 # The standard IETF modules the MIB imports (SNMPv2-SMI, INET-ADDRESS-MIB,
-# ...) are looked for in SRCDIR/../shared/mibs when it exists (Debian does
-# not ship them), then in /usr/share/snmp/mibs (NET-SNMP-MIB).
+# ...) come from SRCDIR/mibs/ietf (Debian does not ship them), NET-SNMP-MIB
+# from /usr/share/snmp/mibs. Nothing outside the tree and the system's
+# Net-SNMP is read.
 #
 # Exit status: 0 clean ("mib-lint: ok"), 1 lint failure (the offending
 # output is printed), 77 smilint or snmptranslate not installed (automake
@@ -31,13 +32,13 @@ if [ ! -r "$mib" ]; then
 	exit 1
 fi
 
-mibdirs=/usr/share/snmp/mibs
-# The IETF modules: $EPH_SHARED_MIBS (set by scripts/test, so that a
-# distcheck tree finds them too), else ../shared/mibs beside the tree.
-shared=${EPH_SHARED_MIBS:-$srcdir/../shared/mibs}
-if [ -d "$shared" ]; then
-	mibdirs="$(cd "$shared" && pwd):$mibdirs"
-fi
+mibdirs="$srcdir/mibs/ietf:/usr/share/snmp/mibs"
+for m in SNMPv2-SMI SNMPv2-TC SNMPv2-CONF INET-ADDRESS-MIB; do
+	if [ ! -r "$srcdir/mibs/ietf/$m.txt" ]; then
+		echo "$me: FAIL: $srcdir/mibs/ietf/$m.txt missing"
+		exit 1
+	fi
+done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mib-lint.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT

@@ -15,12 +15,10 @@ V3_USER, V3_AUTH, V3_PRIV = "ephuser", "ephAuthPass1", "ephPrivPass1"
 def mib_path():
     top = os.environ.get("top_srcdir") or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..")
-    dirs = [os.path.join(top, "mibs")]
-    shared = os.environ.get("EPH_SHARED_MIBS") or os.path.join(top, "..", "shared", "mibs")
-    if os.path.isdir(shared):
-        dirs.append(shared)
-    dirs.append("/usr/share/snmp/mibs")
-    return ":".join(dirs)
+    # Ours, the IETF modules it imports (shipped in mibs/ietf: Debian has
+    # none) and Net-SNMP's own.
+    return ":".join([os.path.join(top, "mibs"), os.path.join(top, "mibs", "ietf"),
+                     "/usr/share/snmp/mibs"])
 
 
 class Master:
