@@ -167,7 +167,7 @@ static void *collector_main(void *arg)
 					continue;
 				e = eph_alarm_update(
 				    &alarm[p],
-				    eph_alarm_value(ps, cfg.dest_alarm));
+				    eph_alarm_value(ps, cfg.dest_alarm ? 0 : EPH_KIND_BIND));
 				st.alarm_high[p] = alarm[p].high;
 				if (e == EPH_ALARM_NONE)
 					continue;

@@ -383,7 +383,7 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 	    .severity = e == EPH_ALARM_RAISED ? NOTIF_WARNING : NOTIF_OKAY,
 	    .time = t,
 	};
-	uint32_t value = eph_alarm_value(s, conf.dest_alarm);
+	uint32_t value = eph_alarm_value(s, conf.dest_alarm ? 0 : EPH_KIND_BIND);
 	char worst[160] = "none", la[64], ra[64];
 
 	snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
@@ -427,7 +427,7 @@ static void check_alarms(const struct eph_snapshot *snap)
 		if (!s->collected)
 			continue;
 		e = eph_alarm_update(&alarms[p],
-				     eph_alarm_value(s, conf.dest_alarm));
+				     eph_alarm_value(s, conf.dest_alarm ? 0 : EPH_KIND_BIND));
 		if (e != EPH_ALARM_NONE)
 			notify((enum eph_proto)p, s, e,
 			       US_TO_CDTIME_T(snap->taken_us));

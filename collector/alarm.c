@@ -26,7 +26,14 @@ enum eph_alarm_event eph_alarm_update(struct eph_alarm *a, uint32_t value_bp)
 	return EPH_ALARM_NONE;
 }
 
-uint32_t eph_alarm_value(const struct eph_proto_stats *s, bool destinations)
+uint32_t eph_alarm_value(const struct eph_proto_stats *s, int kind)
 {
-	return destinations ? s->exhaustion_bp : s->host_exhaustion_bp;
+	switch (kind) {
+	case EPH_KIND_BIND:
+		return s->bind_bp;
+	case EPH_KIND_CONNECT:
+		return s->connect_bp;
+	default:
+		return s->pressure_bp;
+	}
 }

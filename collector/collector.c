@@ -1,6 +1,6 @@
 /*
  * collector.c - one collection: the range, then every socket of each
- * protocol through the tally, from netlink or, when sock_diag is not
+ * protocol through the model, from netlink or, when sock_diag is not
  * available, from /proc.
  */
 #include <errno.h>
@@ -13,15 +13,16 @@
 #include <unistd.h>
 
 #include "sockets.h"
-#include "tally.h"
+#include "model.h"
 
 #define ALL_STATES ((1u << EPH_ST_COUNT) - 2) /* every state but 0 */
 
 struct eph_collector {
 	struct eph_config cfg;
 	char proc_root[1024];
-	struct eph_tally *tally[EPH_PROTO_COUNT];
+	struct eph_model *model[EPH_PROTO_COUNT];
 	struct eph_range range[EPH_PROTO_COUNT];
+	struct eph_knobs knobs;
 	int fd; /* NETLINK_SOCK_DIAG, opened on first use */
 	uint32_t seq;
 	bool legacy_broken; /* TCPDIAG_GETSOCK refused once: use v2 */
@@ -66,8 +67,8 @@ struct eph_collector *eph_collector_new(const struct eph_config *cfg)
 	c->cfg.proc_root = c->proc_root;
 	c->fd = -1;
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-		c->tally[p] = eph_tally_new(c->cfg.dest_cap);
-		if (!c->tally[p]) {
+		c->model[p] = eph_model_new(c->cfg.dest_cap);
+		if (!c->model[p]) {
 			int err = errno;
 
 			eph_collector_free(c);
@@ -85,7 +86,7 @@ void eph_collector_free(struct eph_collector *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
-		eph_tally_free(c->tally[p]);
+		eph_model_free(c->model[p]);
 	free(c);
 }
 
@@ -117,7 +118,7 @@ static bool diag_unavailable(int err)
 }
 
 static int dump(struct eph_collector *c, int legacy, int family, int protocol,
-		bool filtered, struct eph_tally *t)
+		bool filtered, struct eph_model *t)
 {
 	const struct eph_range *r =
 	    &c->range[protocol == IPPROTO_TCP ? EPH_TCP : EPH_UDP];
@@ -132,14 +133,14 @@ static int dump(struct eph_collector *c, int legacy, int family, int protocol,
 	if (len < 0)
 		return len;
 	return eph_diag_dump(c->fd, req, (size_t)len, c->seq, c->rbuf,
-			     sizeof(c->rbuf), eph_tally_add, t);
+			     sizeof(c->rbuf), eph_model_add, t);
 }
 
 static int netlink_proto(struct eph_collector *c, enum eph_proto p)
 {
 	int proto = p == EPH_TCP ? IPPROTO_TCP : IPPROTO_UDP;
 	bool filtered = !c->cfg.state_totals;
-	struct eph_tally *t = c->tally[p];
+	struct eph_model *t = c->model[p];
 	int err;
 
 	if (c->fd < 0) {
@@ -159,7 +160,7 @@ static int netlink_proto(struct eph_collector *c, enum eph_proto p)
 			goto out;
 		/* Fall back to one v2 request per family. */
 		c->legacy_broken = true;
-		eph_tally_begin(t, p, &c->range[p]);
+		eph_model_begin(t, p, &c->range[p], &c->knobs);
 	}
 	err = dump(c, 0, AF_INET, proto, filtered, t);
 	if (err == 0) {
@@ -182,13 +183,13 @@ out:
 
 static int procfs_proto(struct eph_collector *c, enum eph_proto p)
 {
-	int err = eph_proc_read(c->proc_root, p, AF_INET, eph_tally_add,
-				c->tally[p], c->error, sizeof(c->error));
+	int err = eph_proc_read(c->proc_root, p, AF_INET, eph_model_add,
+				c->model[p], c->error, sizeof(c->error));
 
 	if (err < 0)
 		return err;
-	err = eph_proc_read(c->proc_root, p, AF_INET6, eph_tally_add,
-			    c->tally[p], c->error, sizeof(c->error));
+	err = eph_proc_read(c->proc_root, p, AF_INET6, eph_model_add,
+			    c->model[p], c->error, sizeof(c->error));
 	/* No /proc/net/tcp6 when IPv6 is disabled. */
 	return err == -ENOENT ? 0 : err;
 }
@@ -198,7 +199,7 @@ static int collect_proto(struct eph_collector *c, enum eph_proto p,
 {
 	int err;
 
-	eph_tally_begin(c->tally[p], p, &c->range[p]);
+	eph_model_begin(c->model[p], p, &c->range[p], &c->knobs);
 	if (c->cfg.source != EPH_PREFER_PROCFS) {
 		err = netlink_proto(c, p);
 		if (err == 0) {
@@ -210,7 +211,7 @@ static int collect_proto(struct eph_collector *c, enum eph_proto p,
 			return err;
 		snprintf(c->note, sizeof(c->note), "%s; read /proc/net instead",
 			 c->error);
-		eph_tally_begin(c->tally[p], p, &c->range[p]);
+		eph_model_begin(c->model[p], p, &c->range[p], &c->knobs);
 	}
 	*used = EPH_SOURCE_PROCFS;
 	return procfs_proto(c, p);
@@ -256,6 +257,11 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 	    eph_range_read(c->proc_root, c->range, c->error, sizeof(c->error));
 	if (err < 0)
 		return err;
+	err = eph_knobs_read(c->proc_root, &c->knobs, c->error,
+			     sizeof(c->error));
+	if (err < 0)
+		return err;
+	s->knobs = c->knobs;
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		struct eph_proto_stats *ps = &s->proto[p];
 		enum eph_source used = EPH_SOURCE_NONE;
@@ -265,7 +271,7 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 		err = collect_proto(c, (enum eph_proto)p, &used);
 		if (err < 0)
 			return err;
-		eph_tally_end(c->tally[p], c->cfg.top_n, ps);
+		eph_model_end(c->model[p], c->cfg.top_n, ps);
 		ps->source = used;
 		if (used == EPH_SOURCE_NETLINK && !c->cfg.state_totals) {
 			ps->totals_exact = false;

@@ -7,10 +7,12 @@
  * buffers so they can be tested from fixtures.  A snapshot is a plain
  * value: it owns no pointers and may be copied with memcpy.
  *
- * Accounting model (see DESIGN.md): the ephemeral *pool* of a protocol is
- * [low, high] minus the reserved ports.  "In range" everywhere below means
- * "local port in the pool"; reserved ports inside [low, high] are outside
- * the pool (they are what an operator reserves for services).
+ * Accounting model (doc/ephport-model.7, the reference; computed in
+ * model.c): the ephemeral *pool* of a protocol is [low, high] minus the
+ * reserved ports.  "In range" everywhere below means "local port in the
+ * pool"; reserved ports inside [low, high] are outside the pool (they are
+ * what an operator reserves for services).  Each pressure is defined by
+ * what fails: 100 % means the next call of that kind fails.
  */
 #ifndef EPHPORT_H
 #define EPHPORT_H
@@ -73,6 +75,22 @@ enum eph_tcp_state {
 	EPH_ST_COUNT
 };
 
+/* Who owns a socket's local port, as far as its source can tell.  A port
+ * taken by bind() (explicit, bind(0), listen() autobind, or inherited by
+ * accepted sockets) is never shared by connect(): __inet_hash_connect()
+ * skips bind buckets with fastreuse >= 0 || fastreuseport >= 0. */
+enum eph_owner {
+	EPH_OWNER_UNKNOWN = 0, /* netlink, /proc: only the state tells */
+	EPH_OWNER_CONNECT = 1, /* bucket made by connect()'s port search */
+	EPH_OWNER_BIND = 2,    /* bucket taken by bind() */
+};
+
+/* What a pressure predicts will fail. */
+enum eph_kind {
+	EPH_KIND_BIND = 1,    /* bind(0) EADDRINUSE, UDP autobind EAGAIN */
+	EPH_KIND_CONNECT = 2, /* TCP connect() EADDRNOTAVAIL */
+};
+
 /* One socket as read from netlink or /proc.  Addresses in network order;
  * an IPv4 address (or an IPv4-mapped IPv6 one) is stored as family AF_INET
  * in the first 4 bytes. */
@@ -83,7 +101,26 @@ struct eph_sock {
 	uint16_t rport; /* host order */
 	uint8_t laddr[16];
 	uint8_t raddr[16];
+	uint8_t owner;	     /* enum eph_owner */
+	uint32_t expires_ms; /* TIME_WAIT: ms until the kernel drops it (its
+			      * age is 60000 - expires_ms); 0 if unknown */
 };
+
+/* The kernel settings the model depends on (per network namespace). */
+struct eph_knobs {
+	bool read;		     /* false: defaults (files missing) */
+	uint8_t tw_reuse;	     /* net.ipv4.tcp_tw_reuse: 0, 1, 2 */
+	uint32_t tw_reuse_delay_ms;  /* net.ipv4.tcp_tw_reuse_delay (6.14+) */
+	uint8_t timestamps;	     /* net.ipv4.tcp_timestamps: 0, 1, 2 */
+	uint8_t autobind_reuse;	     /* net.ipv4.ip_autobind_reuse: 0, 1 */
+};
+/* TCP_TIMEWAIT_LEN (include/net/tcp.h): a TIME_WAIT lives 60 s, whatever
+ * tcp_fin_timeout says. */
+#define EPH_TIME_WAIT_MS 60000u
+
+/* Fill *k with the kernel's defaults (tw_reuse 2, delay 1000 ms,
+ * timestamps 1, autobind_reuse 0). */
+void eph_knobs_default(struct eph_knobs *k);
 
 /* An address as carried in snapshots. */
 struct eph_addr {
@@ -98,9 +135,15 @@ struct eph_dest {
 	struct eph_addr laddr;
 	struct eph_addr raddr;
 	uint16_t rport;
-	uint32_t sockets;	/* sockets with a local port in the pool */
-	uint32_t time_wait;	/* of which in TIME_WAIT */
-	uint32_t exhaustion_bp; /* sockets / usable, hundredths of a percent */
+	uint32_t sockets;     /* sockets with a local port in the pool */
+	uint32_t time_wait;   /* of which in TIME_WAIT */
+	uint32_t tw_reusable; /* of those, TIME_WAIT connect() may take over */
+	/* TCP: pool ports the next connect() to D cannot use: every
+	 * bind-owned port plus D's own sockets on other ports, less the
+	 * reusable TIME_WAIT.  0 for UDP (autobind is a bind). */
+	uint32_t blocked;
+	uint32_t connect_bp;	/* blocked / usable: connect pressure */
+	uint32_t exhaustion_bp; /* deprecated: sockets / usable */
 };
 
 struct eph_listener {
@@ -150,10 +193,42 @@ struct eph_proto_stats {
 	bool has_worst;
 	struct eph_dest worst; /* == top[0] when n_top > 0 */
 
-	/* Hundredths of a percent, rounded down (10000 only when full). */
+	/*
+	 * The model.  Pressures in hundredths of a percent, rounded down
+	 * (10000 only when full); 100 % means the next call of that kind
+	 * fails (doc/ephport-model.7).
+	 */
+	/* Pool ports no connect() can use for any destination: LISTEN and
+	 * bound-only sockets, and (when the source can see it) connected
+	 * sockets whose port came from bind(). */
+	uint32_t bind_owned;
+	/* false: some connected sockets' ownership was not visible
+	 * (netlink, /proc), so bind_owned and every connect pressure are
+	 * lower bounds. */
+	bool owners_exact;
+	/* bind(0) on the wildcard, UDP autobind: ports_in_use / usable
+	 * (any socket on a port, TIME_WAIT included, conflicts). */
+	uint32_t bind_bp;
+	/* false when ip_autobind_reuse lets a SO_REUSEADDR bind(0) share
+	 * ports once the range is full: bind_bp is then an upper bound. */
+	bool bind_exact;
+	/* TCP: connect() to a destination with no socket yet:
+	 * bind_owned / usable. */
+	uint32_t connect_new_bp;
+	/* TCP: the worst destination's connect pressure (worst.connect_bp),
+	 * or connect_new_bp when there is no destination. */
+	uint32_t connect_bp;
+	uint64_t time_wait_reusable; /* pool TIME_WAIT connect() can take */
+	/* The headline: the highest pressure, and what it predicts will
+	 * fail (connect when it ties with bind: it names the destination). */
+	uint32_t pressure_bp;
+	enum eph_kind pressure_kind;
+
+	/* Deprecated (the first model; kept for EPHEMERAL-PORT-MIB's
+	 * deprecated objects and old JSON keys). */
 	uint32_t host_exhaustion_bp;	   /* ports_in_use / usable */
 	uint32_t worst_dest_exhaustion_bp; /* worst.sockets / usable */
-	uint32_t exhaustion_bp;		   /* max of the two: the headline */
+	uint32_t exhaustion_bp;		   /* max of the two */
 };
 
 struct eph_snapshot {
@@ -162,6 +237,7 @@ struct eph_snapshot {
 	enum eph_source source; /* procfs if any protocol fell back to it */
 	uint8_t
 	    protocols; /* bit (1 << enum eph_proto) per protocol collected */
+	struct eph_knobs knobs; /* the settings the model used */
 	struct eph_proto_stats proto[EPH_PROTO_COUNT];
 };
 
@@ -256,9 +332,11 @@ enum eph_alarm_event {
 /* Returns 0, or -EINVAL unless falling_bp < rising_bp <= 10000. */
 int eph_alarm_init(struct eph_alarm *a, uint32_t rising_bp,
 		   uint32_t falling_bp);
-/* The value an alarm watches: the headline exhaustion (host or worst
- * destination) with destinations, else the host's only. */
-uint32_t eph_alarm_value(const struct eph_proto_stats *s, bool destinations);
+/* The value an alarm watches: the headline pressure (kind 0), or the
+ * pressure of one kind (enum eph_kind). */
+uint32_t eph_alarm_value(const struct eph_proto_stats *s, int kind);
+/* "bind", "connect". */
+const char *eph_kind_name(enum eph_kind k);
 /* Feed one value; says whether the alarm was raised or cleared by it. */
 enum eph_alarm_event eph_alarm_update(struct eph_alarm *a, uint32_t value_bp);
 

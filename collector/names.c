@@ -98,3 +98,14 @@ const enum eph_tcp_state *eph_proto_states(enum eph_proto p)
 {
 	return p == EPH_TCP ? tcp_states : udp_states;
 }
+
+const char *eph_kind_name(enum eph_kind k)
+{
+	switch (k) {
+	case EPH_KIND_BIND:
+		return "bind";
+	case EPH_KIND_CONNECT:
+		return "connect";
+	}
+	return "none";
+}

@@ -52,6 +52,20 @@ EPH_HIDDEN int eph_range_read(const char *proc_root,
 			      struct eph_range out[EPH_PROTO_COUNT], char *why,
 			      size_t why_len);
 
+/*
+ * eph_knobs_read - the model's sysctls (tcp_tw_reuse, tcp_tw_reuse_delay,
+ * tcp_timestamps, ip_autobind_reuse) below proc_root.  A missing file
+ * keeps the kernel's default (eph_knobs_default()); k->read says whether
+ * any was found.  Returns 0, or -EINVAL (not a number in range) / -errno,
+ * with why naming the file.
+ */
+EPH_HIDDEN int eph_knobs_read(const char *proc_root, struct eph_knobs *k,
+			      char *why, size_t why_len);
+
+/* One sysctl value: decimal, 0..max, an optional newline.  0 or -EINVAL. */
+EPH_HIDDEN int eph_knob_parse(const char *buf, size_t len, unsigned max,
+			      unsigned *out);
+
 /* Read a whole small file into buf (NUL-terminated); returns its length
  * or -errno (-EFBIG when it does not fit). */
 EPH_HIDDEN long eph_read_file(const char *path, char *buf, size_t len);

@@ -89,6 +89,9 @@ static void msg_to_sock(const struct inet_diag_msg *m, struct eph_sock *s)
 	    m->idiag_state < EPH_ST_COUNT ? m->idiag_state : EPH_ST_UNKNOWN;
 	s->lport = ntohs(m->id.idiag_sport);
 	s->rport = ntohs(m->id.idiag_dport);
+	s->owner = EPH_OWNER_UNKNOWN;
+	/* TIME_WAIT: inet_twsk_diag_fill() puts the time left in expires. */
+	s->expires_ms = m->idiag_expires;
 	if (s->family == AF_INET) {
 		memcpy(s->laddr, m->id.idiag_src, 4);
 		memcpy(s->raddr, m->id.idiag_dst, 4);

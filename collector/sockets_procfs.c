@@ -93,6 +93,25 @@ static const char *skip_blanks(const char *p, const char *end)
 	return p;
 }
 
+/*
+ * What is left of a TIME_WAIT, from " tx_queue:rx_queue tr:tm->when ..."
+ * (get_timewait4_sock(): tr 3, when in USER_HZ ticks, 100 per second).
+ * 0 when the fields are absent or not as expected: age unknown.
+ */
+static uint32_t time_wait_left(const char *p, const char *end)
+{
+	uint32_t q, tr, when;
+
+	if (hex_fixed(&p, end, 8, &q) < 0 || p == end || *p++ != ':' ||
+	    hex_fixed(&p, end, 8, &q) < 0 || p == end || *p != ' ')
+		return 0;
+	p = skip_blanks(p, end);
+	if (hex_fixed(&p, end, 2, &tr) < 0 || tr != 3 || p == end ||
+	    *p++ != ':' || hex_fixed(&p, end, 8, &when) < 0)
+		return 0;
+	return when > EPH_TIME_WAIT_MS / 10 ? EPH_TIME_WAIT_MS : when * 10;
+}
+
 static int parse_line(const char *p, const char *end, int family,
 		      struct eph_sock *s)
 {
@@ -127,6 +146,8 @@ static int parse_line(const char *p, const char *end, int family,
 	s->state = st == EPH_ST_NEW_SYN_RECV ? EPH_ST_SYN_RECV : (uint8_t)st;
 	if (s->state >= EPH_ST_COUNT)
 		s->state = EPH_ST_UNKNOWN;
+	if (s->state == EPH_ST_TIME_WAIT)
+		s->expires_ms = time_wait_left(skip_blanks(p, end), end);
 	eph_sock_unmap(s);
 	return 0;
 }

@@ -11,14 +11,14 @@
 
 #include "conf.h"
 #include "sockets.h"
-#include "tally.h"
+#include "model.h"
 
-static struct eph_tally *tally;
+static struct eph_model *tally;
 
 static void count(void *ctx, const struct eph_sock *s)
 {
 	/* Every record goes through the accounting too. */
-	eph_tally_add(ctx, s);
+	eph_model_add(ctx, s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,10 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (!tally)
-		tally = eph_tally_new(64);
+		tally = eph_model_new(64);
 	buf = malloc(size - 1 ? size - 1 : 1);
 	memcpy(buf, data + 1, size - 1);
-	eph_tally_begin(tally, data[0] & 1 ? EPH_UDP : EPH_TCP, &range);
+	eph_model_begin(tally, data[0] & 1 ? EPH_UDP : EPH_TCP, &range, NULL);
 	switch (data[0] % 6) {
 	case 0:
 		eph_diag_parse(buf, size - 1, 1, count, tally);
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	stats = malloc(sizeof(*stats));
-	eph_tally_end(tally, 5, stats);
+	eph_model_end(tally, 5, stats);
 	free(stats);
 	free(buf);
 	return 0;

@@ -1,21 +1,36 @@
 /*
- * tally.c - the accounting model (DESIGN.md), pure: records in, numbers
- * out.  Memory is fixed when the tally is made: a port bitmap, counters,
- * and an open-addressing table of destinations that is never cleared but
- * aged by a generation number, so a collection touches only the slots it
- * uses.
+ * model.c - the accounting model (doc/ephport-model.7), pure: records in,
+ * pressures out.  Each pressure is what the kernel's own port search would
+ * find:
+ *
+ *   bind pressure     inet_csk_find_open_port() (bind(0)) and
+ *                     udp_lib_get_port() (UDP autobind) refuse a port held
+ *                     by any socket whose address overlaps theirs; for the
+ *                     wildcard, every socket, TIME_WAIT included.
+ *   connect pressure  __inet_hash_connect() skips every bind-owned bucket
+ *                     (fastreuse >= 0 || fastreuseport >= 0) and, for the
+ *                     others, takes the port unless
+ *                     __inet_check_established() finds a socket with the
+ *                     same 4-tuple that tcp_twsk_unique() cannot take over.
+ *
+ * Memory is fixed when the model is made: port bitmaps, counters, and an
+ * open-addressing table of destinations that is never cleared but aged by
+ * a generation number, so a collection touches only the slots it uses.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tally.h"
+#include "model.h"
 
 struct dest_slot {
 	uint32_t gen; /* slot in use in this collection iff == tally gen */
 	uint32_t sockets;
 	uint32_t time_wait;
+	uint32_t tw_reusable;
+	uint32_t blocking; /* sockets on ports not (yet) bind-owned that a
+			    * connect() to this destination cannot reuse */
 	uint16_t rport;
 	uint8_t family;
 	uint8_t pad;
@@ -23,14 +38,19 @@ struct dest_slot {
 	uint8_t raddr[16];
 };
 
-struct eph_tally {
+struct eph_model {
 	enum eph_proto proto;
 	struct eph_range range;
+	struct eph_knobs knobs;
 	uint8_t in_use[EPH_BITMAP_BYTES];
 	/* Pool ports with a listener: their accepted sockets took no port
 	 * from connect(), so they are nobody's destination. */
 	uint8_t listening[EPH_BITMAP_BYTES];
-	uint32_t ports_in_use;
+	/* Pool ports whose bind bucket connect() skips. */
+	uint8_t bind_owned[EPH_BITMAP_BYTES];
+	uint32_t ports_in_use, bind_owned_ports;
+	bool owners_unknown; /* a connected socket's ownership was not seen */
+	uint64_t tw_reusable;
 	uint64_t sockets_in_range, sockets_total;
 	uint64_t state_in_range[EPH_ST_COUNT];
 	uint64_t state_total[EPH_ST_COUNT];
@@ -47,9 +67,9 @@ struct eph_tally {
 	uint32_t *used; /* slot index of each destination, for the top-N */
 };
 
-struct eph_tally *eph_tally_new(unsigned dest_cap)
+struct eph_model *eph_model_new(unsigned dest_cap)
 {
-	struct eph_tally *t;
+	struct eph_model *t;
 	uint32_t slots = 16;
 
 	if (dest_cap == 0 || dest_cap > (1u << 24)) {
@@ -66,7 +86,7 @@ struct eph_tally *eph_tally_new(unsigned dest_cap)
 	t->slots = calloc(slots, sizeof(*t->slots));
 	t->used = calloc(dest_cap, sizeof(*t->used));
 	if (!t->slots || !t->used) {
-		eph_tally_free(t);
+		eph_model_free(t);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -75,7 +95,7 @@ struct eph_tally *eph_tally_new(unsigned dest_cap)
 	return t;
 }
 
-void eph_tally_free(struct eph_tally *t)
+void eph_model_free(struct eph_model *t)
 {
 	if (!t)
 		return;
@@ -84,14 +104,29 @@ void eph_tally_free(struct eph_tally *t)
 	free(t);
 }
 
-void eph_tally_begin(struct eph_tally *t, enum eph_proto proto,
-		     const struct eph_range *r)
+void eph_knobs_default(struct eph_knobs *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->tw_reuse = 2;
+	k->tw_reuse_delay_ms = 1000;
+	k->timestamps = 1;
+}
+
+void eph_model_begin(struct eph_model *t, enum eph_proto proto,
+		     const struct eph_range *r, const struct eph_knobs *k)
 {
 	t->proto = proto;
 	t->range = *r;
+	if (k)
+		t->knobs = *k;
+	else
+		eph_knobs_default(&t->knobs);
 	memset(t->in_use, 0, sizeof(t->in_use));
 	memset(t->listening, 0, sizeof(t->listening));
-	t->ports_in_use = 0;
+	memset(t->bind_owned, 0, sizeof(t->bind_owned));
+	t->ports_in_use = t->bind_owned_ports = 0;
+	t->owners_unknown = false;
+	t->tw_reusable = 0;
 	t->sockets_in_range = t->sockets_total = 0;
 	memset(t->state_in_range, 0, sizeof(t->state_in_range));
 	memset(t->state_total, 0, sizeof(t->state_total));
@@ -161,8 +196,8 @@ static bool dest_equal(const struct dest_slot *d, const struct eph_sock *s)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
-static void dest_account(struct eph_tally *t, const struct eph_sock *s,
-			 bool time_wait)
+static void dest_account(struct eph_model *t, const struct eph_sock *s,
+			 bool time_wait, bool reusable, bool blocking)
 {
 	uint32_t i = dest_hash(s) & t->mask;
 
@@ -178,6 +213,8 @@ static void dest_account(struct eph_tally *t, const struct eph_sock *s,
 			d->gen = t->gen;
 			d->sockets = 0;
 			d->time_wait = 0;
+			d->tw_reusable = 0;
+			d->blocking = 0;
 			d->rport = s->rport;
 			d->family = s->family;
 			memcpy(d->laddr, s->laddr, 16);
@@ -188,11 +225,13 @@ static void dest_account(struct eph_tally *t, const struct eph_sock *s,
 		}
 		d->sockets++;
 		d->time_wait += time_wait;
+		d->tw_reusable += reusable;
+		d->blocking += blocking;
 		return;
 	}
 }
 
-static void add_listener(struct eph_tally *t, const struct eph_sock *s)
+static void add_listener(struct eph_model *t, const struct eph_sock *s)
 {
 	t->listeners_in_range++;
 	if (t->n_listeners < EPH_LISTENERS_MAX) {
@@ -204,10 +243,46 @@ static void add_listener(struct eph_tally *t, const struct eph_sock *s)
 	}
 }
 
-void eph_tally_add(void *tally, const struct eph_sock *s)
+static bool is_loopback(const struct eph_sock *s)
 {
-	struct eph_tally *t = tally;
+	static const uint8_t lo6[16] = {[15] = 1};
+
+	if (s->family == AF_INET6)
+		return memcmp(s->laddr, lo6, 16) == 0 ||
+		       memcmp(s->raddr, lo6, 16) == 0;
+	/* 127.0.0.0/8, either end (ipv4_is_loopback()). */
+	return s->laddr[0] == 127 || s->raddr[0] == 127;
+}
+
+bool eph_tw_reusable(const struct eph_knobs *k, const struct eph_sock *s)
+{
+	/* tcp_twsk_unique(): reuse needs the peer's timestamps
+	 * (tw_ts_recent_stamp), which tcp_timestamps 0 never asks for. */
+	if (k->tw_reuse == 0 || k->timestamps == 0)
+		return false;
+	if (k->tw_reuse == 2 && !is_loopback(s))
+		return false;
+	/* Older than tw_reuse_delay: its age is TCP_TIMEWAIT_LEN less what
+	 * is left of it (0: not known, taken as old). */
+	if (k->tw_reuse_delay_ms >= EPH_TIME_WAIT_MS)
+		return false;
+	return s->expires_ms == 0 ||
+	       s->expires_ms < EPH_TIME_WAIT_MS - k->tw_reuse_delay_ms;
+}
+
+static void mark_bind_owned(struct eph_model *t, unsigned port)
+{
+	if (!eph_bit_test(t->bind_owned, port)) {
+		eph_bit_set(t->bind_owned, port);
+		t->bind_owned_ports++;
+	}
+}
+
+void eph_model_add(void *model, const struct eph_sock *s)
+{
+	struct eph_model *t = model;
 	unsigned st = s->state, port = s->lport;
+	bool tw, reusable = false;
 
 	if (st == EPH_ST_NEW_SYN_RECV)
 		st = EPH_ST_SYN_RECV;
@@ -225,29 +300,47 @@ void eph_tally_add(void *tally, const struct eph_sock *s)
 		eph_bit_set(t->in_use, port);
 		t->ports_in_use++;
 	}
-	if (t->proto == EPH_TCP) {
-		if (st == EPH_ST_LISTEN) {
+	if (t->proto == EPH_UDP) {
+		/* Autobind never shares a port (udp_lib_lport_inuse()): only
+		 * bind pressure applies.  Unconnected: a listener. */
+		if (s->rport == 0)
 			add_listener(t, s);
-			eph_bit_set(t->listening, port);
-			return;
-		}
-		if (st == EPH_ST_BOUND || st == EPH_ST_CLOSE)
-			return; /* bound, no peer */
-		/* Accepted by a listener on this port: both the kernel's dump
-		 * and /proc/net/tcp list listeners before the other sockets
-		 * of their family, so the bit is set by now. */
-		if (eph_bit_test(t->listening, port))
-			return;
-	} else if (s->rport == 0) {
-		/* Unconnected UDP: receives from anyone on this port. */
-		add_listener(t, s);
+		else
+			dest_account(t, s, false, false, false);
 		return;
 	}
-	dest_account(t, s, st == EPH_ST_TIME_WAIT);
+	if (st == EPH_ST_LISTEN) {
+		/* listen() took its port through inet_csk_get_port(). */
+		add_listener(t, s);
+		eph_bit_set(t->listening, port);
+		mark_bind_owned(t, port);
+		return;
+	}
+	if (st == EPH_ST_BOUND || st == EPH_ST_CLOSE) {
+		/* Bound, no peer: bind() owns the port. */
+		mark_bind_owned(t, port);
+		return;
+	}
+	/* Accepted by a listener on this port: inherited the listener's
+	 * bucket (__inet_inherit_port()), and is nobody's destination.  Both
+	 * the kernel's dump and /proc/net/tcp list listeners first. */
+	if (eph_bit_test(t->listening, port))
+		return;
+	if (s->owner == EPH_OWNER_BIND)
+		mark_bind_owned(t, port);
+	else if (s->owner == EPH_OWNER_UNKNOWN)
+		t->owners_unknown = true;
+	tw = st == EPH_ST_TIME_WAIT;
+	if (tw && eph_tw_reusable(&t->knobs, s)) {
+		reusable = true;
+		t->tw_reusable++;
+	}
+	dest_account(t, s, tw, reusable,
+		     !reusable && !eph_bit_test(t->bind_owned, port));
 }
 
-static void dest_export(const struct dest_slot *d, uint32_t usable,
-			struct eph_dest *out)
+static void dest_export(const struct eph_model *t, const struct dest_slot *d,
+			uint32_t usable, struct eph_dest *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->laddr.family = out->raddr.family = d->family;
@@ -256,24 +349,40 @@ static void dest_export(const struct dest_slot *d, uint32_t usable,
 	out->rport = d->rport;
 	out->sockets = d->sockets;
 	out->time_wait = d->time_wait;
+	out->tw_reusable = d->tw_reusable;
+	if (t->proto == EPH_TCP) {
+		uint64_t blocked = (uint64_t)t->bind_owned_ports + d->blocking;
+
+		out->blocked =
+		    (uint32_t)(blocked < usable ? blocked : usable);
+		out->connect_bp = eph_ratio_bp(blocked, usable);
+	}
 	out->exhaustion_bp = eph_ratio_bp(d->sockets, usable);
 }
 
-static const struct dest_slot *busiest(const struct eph_tally *t)
+/* Ranking: what blocks the next connect() first, then the socket count. */
+static bool worse(const struct dest_slot *a, const struct dest_slot *b)
+{
+	if (a->blocking != b->blocking)
+		return a->blocking > b->blocking;
+	return a->sockets > b->sockets;
+}
+
+static const struct dest_slot *busiest(const struct eph_model *t)
 {
 	const struct dest_slot *w = &t->slots[t->used[0]];
 
 	for (uint32_t i = 1; i < t->n_used; i++)
-		if (t->slots[t->used[i]].sockets > w->sockets)
+		if (worse(&t->slots[t->used[i]], w))
 			w = &t->slots[t->used[i]];
 	return w;
 }
 
-void eph_tally_end(struct eph_tally *t, unsigned top_n,
+void eph_model_end(struct eph_model *t, unsigned top_n,
 		   struct eph_proto_stats *out)
 {
 	const struct dest_slot *top[EPH_TOP_MAX + 1];
-	uint32_t n_top = 0;
+	uint32_t n_top = 0, most_sockets = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->collected = true;
@@ -309,11 +418,13 @@ void eph_tally_end(struct eph_tally *t, unsigned top_n,
 		const struct dest_slot *d = &t->slots[t->used[i]];
 		uint32_t j;
 
+		if (d->sockets > most_sockets)
+			most_sockets = d->sockets;
 		if (n_top == top_n &&
-		    (n_top == 0 || d->sockets <= top[n_top - 1]->sockets))
+		    (n_top == 0 || !worse(d, top[n_top - 1])))
 			continue;
 		j = n_top < top_n ? n_top++ : n_top - 1;
-		while (j > 0 && top[j - 1]->sockets < d->sockets) {
+		while (j > 0 && worse(d, top[j - 1])) {
 			top[j] = top[j - 1];
 			j--;
 		}
@@ -321,18 +432,46 @@ void eph_tally_end(struct eph_tally *t, unsigned top_n,
 	}
 	out->n_top = n_top;
 	for (uint32_t i = 0; i < n_top; i++)
-		dest_export(top[i], out->usable, &out->top[i]);
+		dest_export(t, top[i], out->usable, &out->top[i]);
 
 	/* The worst destination is wanted even when top_n is 0. */
 	if (t->n_used > 0) {
 		out->has_worst = true;
-		dest_export(n_top ? top[0] : busiest(t), out->usable,
+		dest_export(t, n_top ? top[0] : busiest(t), out->usable,
 			    &out->worst);
 	}
 
-	out->host_exhaustion_bp = eph_ratio_bp(out->ports_in_use, out->usable);
-	out->worst_dest_exhaustion_bp =
-	    out->has_worst ? out->worst.exhaustion_bp : 0;
+	/* Bind: every held pool port refuses a wildcard bind(0) and a UDP
+	 * autobind (relax is false on the first pass of
+	 * inet_csk_find_open_port(), so SO_REUSEADDR does not help). */
+	out->bind_bp = eph_ratio_bp(out->ports_in_use, out->usable);
+	out->bind_exact = !(t->proto == EPH_TCP && t->knobs.autobind_reuse);
+	out->time_wait_reusable = t->tw_reusable;
+	if (t->proto == EPH_TCP) {
+		out->bind_owned = t->bind_owned_ports;
+		out->owners_exact = !t->owners_unknown;
+		out->connect_new_bp =
+		    eph_ratio_bp(t->bind_owned_ports, out->usable);
+		out->connect_bp = out->has_worst ? out->worst.connect_bp
+						 : out->connect_new_bp;
+	} else {
+		out->owners_exact = true;
+	}
+	/* The headline; a tie names connect, which says where. */
+	if (t->proto == EPH_TCP && out->connect_bp >= out->bind_bp &&
+	    (out->connect_bp > 0 || out->has_worst)) {
+		out->pressure_bp = out->connect_bp;
+		out->pressure_kind = EPH_KIND_CONNECT;
+	} else {
+		out->pressure_bp = out->bind_bp;
+		out->pressure_kind = EPH_KIND_BIND;
+	}
+
+	/* The first model's numbers, for deprecated objects. */
+	out->host_exhaustion_bp = out->bind_bp;
+	out->worst_dest_exhaustion_bp = eph_ratio_bp(most_sockets, out->usable);
+	if (!t->n_used)
+		out->worst_dest_exhaustion_bp = 0;
 	out->exhaustion_bp =
 	    out->host_exhaustion_bp > out->worst_dest_exhaustion_bp
 		? out->host_exhaustion_bp

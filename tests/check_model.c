@@ -1,5 +1,5 @@
 /*
- * check_tally - the accounting model (DESIGN.md, "The accounting model")
+ * check_model - the accounting model (DESIGN.md, "The accounting model")
  * on synthetic socket records, with exact expected numbers; plus the
  * small helpers of ephport.h (eph_ratio_bp, names, eph_addr_format).
  */
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "tally.h"
+#include "model.h"
 #include "check_util.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -37,23 +37,23 @@ static struct eph_sock mk(int family, unsigned state, const char *laddr,
 	return s;
 }
 
-static void add(struct eph_tally *t, int family, unsigned state,
+static void add(struct eph_model *t, int family, unsigned state,
 		const char *laddr, unsigned lport, const char *raddr,
 		unsigned rport)
 {
 	struct eph_sock s = mk(family, state, laddr, lport, raddr, rport);
 
-	eph_tally_add(t, &s);
+	eph_model_add(t, &s);
 }
 
 /* IPv4 shorthands. */
-static void add4(struct eph_tally *t, unsigned state, const char *laddr,
+static void add4(struct eph_model *t, unsigned state, const char *laddr,
 		 unsigned lport, const char *raddr, unsigned rport)
 {
 	add(t, AF_INET, state, laddr, lport, raddr, rport);
 }
 
-static void add6(struct eph_tally *t, unsigned state, const char *laddr,
+static void add6(struct eph_model *t, unsigned state, const char *laddr,
 		 unsigned lport, const char *raddr, unsigned rport)
 {
 	add(t, AF_INET6, state, laddr, lport, raddr, rport);
@@ -80,14 +80,14 @@ static struct eph_proto_stats *stats_new(void)
 	struct eph_proto_stats *st = malloc(sizeof(*st));
 
 	ck_assert_ptr_nonnull(st);
-	/* Poison: eph_tally_end must set every field it reports. */
+	/* Poison: eph_model_end must set every field it reports. */
 	memset(st, 0xa5, sizeof(*st));
 	return st;
 }
 
-static struct eph_tally *tally_new(unsigned cap)
+static struct eph_model *tally_new(unsigned cap)
 {
-	struct eph_tally *t = eph_tally_new(cap);
+	struct eph_model *t = eph_model_new(cap);
 
 	ck_assert_ptr_nonnull(t);
 	return t;
@@ -250,12 +250,12 @@ END_TEST
 
 START_TEST(empty_tally)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
-	eph_tally_begin(t, EPH_TCP, r);
-	eph_tally_end(t, 5, st);
+	eph_model_begin(t, EPH_TCP, r, NULL);
+	eph_model_end(t, 5, st);
 
 	ck_assert(st->collected);
 	ck_assert_uint_eq(st->low, 40000);
@@ -287,13 +287,13 @@ START_TEST(empty_tally)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(reserved_inside_and_outside)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
@@ -303,8 +303,8 @@ START_TEST(reserved_inside_and_outside)
 	reserve(r, 40100, 40110);
 	reserve(r, 22, 22);
 	reserve(r, 65535, 65535);
-	eph_tally_begin(t, EPH_TCP, r);
-	eph_tally_end(t, 5, st);
+	eph_model_begin(t, EPH_TCP, r, NULL);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->size, 100);
 	ck_assert_uint_eq(st->reserved, 5);
 	ck_assert_uint_eq(st->usable, 95);
@@ -318,8 +318,8 @@ START_TEST(reserved_inside_and_outside)
 	reserve(r, 1, 1);
 	reserve(r, 65535, 65535);
 	reserve(r, 0, 0); /* port 0 is outside [1, 65535] */
-	eph_tally_begin(t, EPH_UDP, r);
-	eph_tally_end(t, 5, st);
+	eph_model_begin(t, EPH_UDP, r, NULL);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->low, 1);
 	ck_assert_uint_eq(st->high, 65535);
 	ck_assert_uint_eq(st->size, 65535);
@@ -329,9 +329,9 @@ START_TEST(reserved_inside_and_outside)
 	/* A one-port range. */
 	memset(r, 0, sizeof(*r));
 	r->low = r->high = 50000;
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 50000, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->size, 1);
 	ck_assert_uint_eq(st->usable, 1);
 	ck_assert_uint_eq(st->ports_in_use, 1);
@@ -341,23 +341,23 @@ START_TEST(reserved_inside_and_outside)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(range_bounds_inclusive)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 39999, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40000, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40099, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40100, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 80, "192.0.2.9", 51000);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->ports_in_use, 2);
 	ck_assert_uint_eq(st->ports_free, 98);
@@ -375,7 +375,7 @@ START_TEST(range_bounds_inclusive)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -383,11 +383,11 @@ END_TEST
 
 START_TEST(ports_distinct_any_state_any_family)
 {
-	struct eph_tally *t = tally_new(64);
+	struct eph_model *t = tally_new(64);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	/* 40001: IPv4 and IPv6 on the same port count once. */
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40001, "192.0.2.1", 80);
 	add6(t, EPH_ST_ESTABLISHED, "2001:db8::10", 40001, "2001:db8::1", 80);
@@ -407,7 +407,7 @@ START_TEST(ports_distinct_any_state_any_family)
 	/* Outside: not in use. */
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 22, "192.0.2.5", 60000);
 	add4(t, EPH_ST_LISTEN, "0.0.0.0", 22, "0.0.0.0", 0);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->ports_in_use, 7);
 	ck_assert_uint_eq(st->ports_free, 93);
@@ -417,24 +417,24 @@ START_TEST(ports_distinct_any_state_any_family)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(reserved_ports_not_in_pool)
 {
-	struct eph_tally *t = tally_new(64);
+	struct eph_model *t = tally_new(64);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
 	reserve(r, 40010, 40014);
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned p = 40010; p <= 40014; p++) {
 		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", p, "192.0.2.1", 80);
 		add4(t, EPH_ST_TIME_WAIT, "10.0.0.1", p, "192.0.2.2", 80);
 	}
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40015, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->usable, 95);
 	ck_assert_uint_eq(st->ports_in_use, 1);
@@ -453,7 +453,7 @@ START_TEST(reserved_ports_not_in_pool)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -468,18 +468,18 @@ static unsigned pool_port(unsigned i)
 
 START_TEST(exhaustion_examples)
 {
-	struct eph_tally *t = tally_new(256);
+	struct eph_model *t = tally_new(256);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
 	reserve(r, 40010, 40014);
 
 	/* 19 ports, each to its own destination. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned i = 0; i < 19; i++)
 		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", pool_port(i),
 		     "192.0.2.1", 1000 + i);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->usable, 95);
 	ck_assert_uint_eq(st->ports_in_use, 19);
 	ck_assert_uint_eq(st->ports_free, 76);
@@ -493,11 +493,11 @@ START_TEST(exhaustion_examples)
 	ck_assert_uint_eq(st->worst.exhaustion_bp, 105);
 
 	/* 19 ports, all to one destination. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned i = 0; i < 19; i++)
 		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", pool_port(i),
 		     "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->ports_in_use, 19);
 	ck_assert_uint_eq(st->destinations, 1);
 	ck_assert_uint_eq(st->n_top, 1);
@@ -508,20 +508,20 @@ START_TEST(exhaustion_examples)
 	ck_assert_uint_eq(st->exhaustion_bp, 2000);
 
 	/* 1 port: 1/95 = 1.0526 % -> 105. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40050, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->ports_in_use, 1);
 	ck_assert_uint_eq(st->host_exhaustion_bp, 105);
 	ck_assert_uint_eq(st->worst_dest_exhaustion_bp, 105);
 	ck_assert_uint_eq(st->exhaustion_bp, 105);
 
 	/* 94 ports: not full yet, rounded down. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned i = 0; i < 94; i++)
 		add4(t, EPH_ST_TIME_WAIT, "10.0.0.1", pool_port(i), "192.0.2.1",
 		     80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->ports_in_use, 94);
 	ck_assert_uint_eq(st->ports_free, 1);
 	ck_assert_uint_eq(st->host_exhaustion_bp, 9894);
@@ -530,10 +530,10 @@ START_TEST(exhaustion_examples)
 	ck_assert_uint_eq(st->exhaustion_bp, 9894);
 
 	/* All 95 usable ports (plus the reserved ones, which do not count). */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned p = 40000; p <= 40099; p++)
 		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", p, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->ports_in_use, 95);
 	ck_assert_uint_eq(st->ports_free, 0);
 	ck_assert_uint_eq(st->sockets_in_range, 95);
@@ -546,7 +546,7 @@ START_TEST(exhaustion_examples)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -562,12 +562,12 @@ END_TEST
  */
 START_TEST(exhaustion_mix)
 {
-	struct eph_tally *t = tally_new(64);
+	struct eph_model *t = tally_new(64);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const struct eph_dest *d;
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned p = 40000; p < 40060; p++) {
 		add4(t, p < 40020 ? EPH_ST_TIME_WAIT : EPH_ST_ESTABLISHED,
 		     "10.0.0.1", p, "192.0.2.1", 80);
@@ -579,7 +579,7 @@ START_TEST(exhaustion_mix)
 		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", p, "192.0.2.3", 53);
 	add6(t, EPH_ST_ESTABLISHED, "2001:db8::10", 40070, "2001:db8::1", 80);
 	add6(t, EPH_ST_TIME_WAIT, "2001:db8::10", 40071, "2001:db8::1", 80);
-	eph_tally_end(t, 10, st);
+	eph_model_end(t, 10, st);
 
 	ck_assert_uint_eq(st->usable, 100);
 	ck_assert_uint_eq(st->ports_in_use, 72);
@@ -631,22 +631,22 @@ START_TEST(exhaustion_mix)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(all_reserved)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40009);
 	struct eph_proto_stats *st = stats_new();
 
 	reserve(r, 39000, 41000);
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned p = 40000; p <= 40009; p++)
 		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", p, "192.0.2.1", 80);
 	add4(t, EPH_ST_LISTEN, "0.0.0.0", 40005, "0.0.0.0", 0);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->size, 10);
 	ck_assert_uint_eq(st->reserved, 10);
@@ -664,8 +664,8 @@ START_TEST(all_reserved)
 	ck_assert_uint_eq(st->exhaustion_bp, 10000);
 
 	/* Also with no sockets at all. */
-	eph_tally_begin(t, EPH_UDP, r);
-	eph_tally_end(t, 5, st);
+	eph_model_begin(t, EPH_UDP, r, NULL);
+	eph_model_end(t, 5, st);
 	ck_assert(st->all_reserved);
 	ck_assert_uint_eq(st->usable, 0);
 	ck_assert_uint_eq(st->ports_in_use, 0);
@@ -674,7 +674,7 @@ START_TEST(all_reserved)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -682,12 +682,12 @@ END_TEST
 
 START_TEST(states)
 {
-	struct eph_tally *t = tally_new(64);
+	struct eph_model *t = tally_new(64);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	uint64_t sum_in = 0, sum_all = 0;
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	/* In range. */
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40000, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40001, "192.0.2.1", 80);
@@ -707,7 +707,7 @@ START_TEST(states)
 	add4(t, EPH_ST_NEW_SYN_RECV, "10.0.0.1", 443, "192.0.2.9", 6003);
 	add4(t, EPH_ST_LISTEN, "0.0.0.0", 443, "0.0.0.0", 0);
 	add6(t, EPH_ST_ESTABLISHED, "::1", 8080, "::1", 40000);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->sockets_in_range, 12);
 	ck_assert_uint_eq(st->sockets_total, 17);
@@ -739,7 +739,7 @@ START_TEST(states)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -747,12 +747,12 @@ END_TEST
 
 START_TEST(tcp_listeners)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
 	reserve(r, 40050, 40050);
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add4(t, EPH_ST_LISTEN, "0.0.0.0", 40020, "0.0.0.0", 0);
 	add6(t, EPH_ST_LISTEN, "::", 40020, "::", 0);
 	add4(t, EPH_ST_LISTEN, "127.0.0.1", 40099, "0.0.0.0", 0);
@@ -764,7 +764,7 @@ START_TEST(tcp_listeners)
 	/* Accepted connections on the listener port are not listeners. */
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40020, "192.0.2.5", 51000);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40020, "192.0.2.6", 51000);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->listeners_in_range, 3);
 	ck_assert_uint_eq(st->n_listeners, 3);
@@ -785,10 +785,10 @@ START_TEST(tcp_listeners)
 	ck_assert_uint_eq(st->worst_dest_exhaustion_bp, 0);
 
 	/* The same sockets without the listener are clients: destinations. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40020, "192.0.2.5", 51000);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40020, "192.0.2.6", 51000);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->destinations, 2);
 	ck_assert_ptr_nonnull(
 	    find_dest(st, AF_INET, "10.0.0.1", "192.0.2.5", 51000));
@@ -798,19 +798,19 @@ START_TEST(tcp_listeners)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(udp_listeners_and_connected)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const struct eph_dest *d;
 
 	reserve(r, 40090, 40099);
-	eph_tally_begin(t, EPH_UDP, r);
+	eph_model_begin(t, EPH_UDP, r, NULL);
 	/* Unconnected: listeners. */
 	add4(t, EPH_ST_CLOSE, "0.0.0.0", 40001, "0.0.0.0", 0);
 	add6(t, EPH_ST_CLOSE, "::", 40001, "::", 0);
@@ -824,7 +824,7 @@ START_TEST(udp_listeners_and_connected)
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40012, "192.0.2.53", 53);
 	add6(t, EPH_ST_ESTABLISHED, "2001:db8::10", 40012, "2001:db8::53", 53);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40095, "192.0.2.53", 53);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->usable, 90);
 	ck_assert_uint_eq(st->listeners_in_range, 3);
@@ -859,21 +859,21 @@ START_TEST(udp_listeners_and_connected)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(listeners_list_bounded)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40199);
 	struct eph_proto_stats *st = stats_new();
 	unsigned n = EPH_LISTENERS_MAX + 36;
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned i = 0; i < n; i++)
 		add4(t, EPH_ST_LISTEN, "0.0.0.0", 40000 + i, "0.0.0.0", 0);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->listeners_in_range, n);
 	ck_assert_uint_eq(st->n_listeners, EPH_LISTENERS_MAX);
@@ -891,7 +891,7 @@ START_TEST(listeners_list_bounded)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -900,17 +900,17 @@ END_TEST
 
 START_TEST(port_reuse_two_destinations)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const struct eph_dest *a, *b;
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40001, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40001, "192.0.2.2", 80);
 	add4(t, EPH_ST_TIME_WAIT, "10.0.0.1", 40002, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40002, "192.0.2.2", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->ports_in_use, 2);
 	ck_assert_uint_eq(st->sockets_in_range, 4);
@@ -930,18 +930,18 @@ START_TEST(port_reuse_two_destinations)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(destination_key)
 {
-	struct eph_tally *t = tally_new(64);
+	struct eph_model *t = tally_new(64);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const struct eph_dest *d;
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	/* Base destination: 3 sockets. */
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40000, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40001, "192.0.2.1", 80);
@@ -958,7 +958,7 @@ START_TEST(destination_key)
 	add6(t, EPH_ST_ESTABLISHED, "2001:db8::11", 40003, "2001:db8::1", 80);
 	add6(t, EPH_ST_ESTABLISHED, "::ffff:10.0.0.1", 40005,
 	     "::ffff:192.0.2.1", 80);
-	eph_tally_end(t, EPH_TOP_MAX, st);
+	eph_model_end(t, EPH_TOP_MAX, st);
 
 	ck_assert_uint_eq(st->destinations, 7);
 	ck_assert_uint_eq(st->n_top, 7);
@@ -998,12 +998,12 @@ START_TEST(destination_key)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 /* Destination d (0-based) gets counts[d] sockets; interleaved. */
-static void add_counts(struct eph_tally *t, const unsigned *counts, unsigned n)
+static void add_counts(struct eph_model *t, const unsigned *counts, unsigned n)
 {
 	unsigned port = 40000, left = 1;
 
@@ -1024,16 +1024,16 @@ static void add_counts(struct eph_tally *t, const unsigned *counts, unsigned n)
 
 START_TEST(top_n_order_and_bounds)
 {
-	struct eph_tally *t = tally_new(128);
+	struct eph_model *t = tally_new(128);
 	struct eph_range *r = range_new(40000, 49999);
 	struct eph_proto_stats *st = stats_new();
 	const unsigned counts[5] = {5, 1, 4, 2, 3};
 	unsigned many[40];
 	char raddr[32];
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add_counts(t, counts, 5);
-	eph_tally_end(t, 3, st);
+	eph_model_end(t, 3, st);
 	ck_assert_uint_eq(st->destinations, 5);
 	ck_assert_uint_eq(st->n_top, 3);
 	ck_assert_uint_eq(st->top[0].sockets, 5);
@@ -1052,17 +1052,17 @@ START_TEST(top_n_order_and_bounds)
 	ck_assert_uint_eq(st->host_exhaustion_bp, 15);
 
 	/* top_n larger than the number of destinations. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add_counts(t, counts, 5);
-	eph_tally_end(t, 10, st);
+	eph_model_end(t, 10, st);
 	ck_assert_uint_eq(st->n_top, 5);
 	for (unsigned i = 0; i < 5; i++)
 		ck_assert_uint_eq(st->top[i].sockets, 5 - i);
 
 	/* top_n 0: no list, the worst destination is still known. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add_counts(t, counts, 5);
-	eph_tally_end(t, 0, st);
+	eph_model_end(t, 0, st);
 	ck_assert_uint_eq(st->destinations, 5);
 	ck_assert_uint_eq(st->n_top, 0);
 	ck_assert(st->has_worst);
@@ -1079,9 +1079,9 @@ START_TEST(top_n_order_and_bounds)
 	/* 40 destinations with counts 1..40 in scrambled order, top 32. */
 	for (unsigned i = 0; i < 40; i++)
 		many[i] = (i * 17) % 40 + 1;
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add_counts(t, many, 40);
-	eph_tally_end(t, EPH_TOP_MAX, st);
+	eph_model_end(t, EPH_TOP_MAX, st);
 	ck_assert_uint_eq(st->destinations, 40);
 	ck_assert_uint_eq(st->n_top, EPH_TOP_MAX);
 	for (unsigned i = 0; i < EPH_TOP_MAX; i++)
@@ -1094,20 +1094,20 @@ START_TEST(top_n_order_and_bounds)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(top_ties)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const unsigned counts[4] = {2, 3, 3, 2};
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add_counts(t, counts, 4);
-	eph_tally_end(t, 3, st);
+	eph_model_end(t, 3, st);
 	ck_assert_uint_eq(st->destinations, 4);
 	ck_assert_uint_eq(st->n_top, 3);
 	ck_assert_uint_eq(st->top[0].sockets, 3);
@@ -1123,13 +1123,13 @@ START_TEST(top_ties)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(tcp_states_with_a_peer_are_destinations)
 {
-	struct eph_tally *t = tally_new(16);
+	struct eph_model *t = tally_new(16);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const unsigned peer_states[] = {
@@ -1140,11 +1140,11 @@ START_TEST(tcp_states_with_a_peer_are_destinations)
 	};
 	const unsigned n = sizeof(peer_states) / sizeof(peer_states[0]);
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	for (unsigned i = 0; i < n; i++)
 		add4(t, peer_states[i], "10.0.0.1", 40000 + i, "192.0.2.1", 80);
 	add4(t, EPH_ST_TIME_WAIT, "10.0.0.1", 40050, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert_uint_eq(st->destinations, 1);
 	ck_assert_uint_eq(st->n_top, 1);
@@ -1155,7 +1155,7 @@ START_TEST(tcp_states_with_a_peer_are_destinations)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -1164,13 +1164,13 @@ END_TEST
 
 START_TEST(dest_cap_overflow)
 {
-	struct eph_tally *t = tally_new(4);
+	struct eph_model *t = tally_new(4);
 	struct eph_range *r = range_new(20000, 60000);
 	struct eph_proto_stats *st = stats_new();
 	uint64_t tracked = 0;
 	const struct eph_dest *d;
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	/* The first destination, seen before the table fills. */
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 20000, "198.51.100.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 20001, "198.51.100.1", 80);
@@ -1186,7 +1186,7 @@ START_TEST(dest_cap_overflow)
 	/* The first destination again, after the table filled. */
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 20002, "198.51.100.1", 80);
 	add4(t, EPH_ST_TIME_WAIT, "10.0.0.1", 20003, "198.51.100.1", 80);
-	eph_tally_end(t, EPH_TOP_MAX, st);
+	eph_model_end(t, EPH_TOP_MAX, st);
 
 	/* Ports and sockets are exact regardless. */
 	ck_assert_uint_eq(st->ports_in_use, 10004);
@@ -1222,22 +1222,22 @@ START_TEST(dest_cap_overflow)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(dest_cap_exact_below_and_at_cap)
 {
-	struct eph_tally *t = tally_new(4);
+	struct eph_model *t = tally_new(4);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 	const unsigned three[3] = {2, 2, 2};
 	const unsigned four[4] = {1, 5, 2, 3};
 
 	/* Fewer destinations than cap. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add_counts(t, three, 3);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert(!st->dest_overflow);
 	ck_assert_uint_eq(st->dest_untracked, 0);
 	ck_assert_uint_eq(st->destinations, 3);
@@ -1246,9 +1246,9 @@ START_TEST(dest_cap_exact_below_and_at_cap)
 		ck_assert_uint_eq(st->top[i].sockets, 2);
 
 	/* Exactly cap destinations: all tracked. */
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	add_counts(t, four, 4);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert(!st->dest_overflow);
 	ck_assert_uint_eq(st->dest_untracked, 0);
 	ck_assert_uint_eq(st->destinations, 4);
@@ -1261,17 +1261,17 @@ START_TEST(dest_cap_exact_below_and_at_cap)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(dest_cap_large_no_overflow)
 {
-	struct eph_tally *t = tally_new(EPH_DEST_CAP_DEFAULT);
+	struct eph_model *t = tally_new(EPH_DEST_CAP_DEFAULT);
 	struct eph_range *r = range_new(1024, 65535);
 	struct eph_proto_stats *st = stats_new();
 
-	eph_tally_begin(t, EPH_UDP, r);
+	eph_model_begin(t, EPH_UDP, r, NULL);
 	/* 20000 destinations; the first one gets a second socket. */
 	for (unsigned i = 0; i < 20000; i++) {
 		char raddr[32];
@@ -1281,7 +1281,7 @@ START_TEST(dest_cap_large_no_overflow)
 		add4(t, EPH_ST_ESTABLISHED, "10.255.0.1", 2000 + i, raddr, 53);
 	}
 	add4(t, EPH_ST_ESTABLISHED, "10.255.0.1", 30000, "10.0.0.0", 53);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 
 	ck_assert(!st->dest_overflow);
 	ck_assert_uint_eq(st->dest_untracked, 0);
@@ -1297,7 +1297,7 @@ START_TEST(dest_cap_large_no_overflow)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
@@ -1306,7 +1306,7 @@ END_TEST
 
 START_TEST(reuse_independent)
 {
-	struct eph_tally *t = tally_new(4);
+	struct eph_model *t = tally_new(4);
 	struct eph_range *r1 = range_new(40000, 40099);
 	struct eph_range *r2 = range_new(50000, 50009);
 	struct eph_proto_stats *st = stats_new();
@@ -1315,7 +1315,7 @@ START_TEST(reuse_independent)
 
 	/* First: TCP, 1000 destinations overflowing the table, a listener,
 	 * TIME_WAIT. */
-	eph_tally_begin(t, EPH_TCP, r1);
+	eph_model_begin(t, EPH_TCP, r1, NULL);
 	for (unsigned i = 0; i < 1000; i++) {
 		char raddr[32];
 
@@ -1325,7 +1325,7 @@ START_TEST(reuse_independent)
 	}
 	add4(t, EPH_ST_LISTEN, "0.0.0.0", 40090, "0.0.0.0", 0);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40010, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert(st->dest_overflow);
 	ck_assert_uint_eq(st->usable, 95);
 	ck_assert_uint_eq(st->ports_in_use, 81);
@@ -1335,11 +1335,11 @@ START_TEST(reuse_independent)
 
 	/* Second: UDP, another range, few sockets; one destination that
 	 * also existed in the first collection. */
-	eph_tally_begin(t, EPH_UDP, r2);
+	eph_model_begin(t, EPH_UDP, r2, NULL);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 50001, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 50002, "192.0.2.9", 53);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40010, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->low, 50000);
 	ck_assert_uint_eq(st->high, 50009);
 	ck_assert_uint_eq(st->size, 10);
@@ -1368,10 +1368,10 @@ START_TEST(reuse_independent)
 	ck_assert_uint_eq(st->exhaustion_bp, 2000);
 
 	/* Third: the first again gives the same numbers as the first. */
-	eph_tally_begin(t, EPH_TCP, r1);
+	eph_model_begin(t, EPH_TCP, r1, NULL);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40010, "192.0.2.1", 80);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40011, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->destinations, 1);
 	ck_assert_uint_eq(st->top[0].sockets, 2);
 	ck_assert_uint_eq(st->top[0].time_wait, 0);
@@ -1381,23 +1381,23 @@ START_TEST(reuse_independent)
 	free(st);
 	free(r1);
 	free(r2);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
 START_TEST(range_is_copied)
 {
-	struct eph_tally *t = tally_new(4);
+	struct eph_model *t = tally_new(4);
 	struct eph_range *r = range_new(40000, 40099);
 	struct eph_proto_stats *st = stats_new();
 
-	eph_tally_begin(t, EPH_TCP, r);
+	eph_model_begin(t, EPH_TCP, r, NULL);
 	/* Changing the caller's range after begin has no effect. */
 	r->low = 1;
 	r->high = 2;
 	reserve(r, 40000, 40099);
 	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40001, "192.0.2.1", 80);
-	eph_tally_end(t, 5, st);
+	eph_model_end(t, 5, st);
 	ck_assert_uint_eq(st->low, 40000);
 	ck_assert_uint_eq(st->high, 40099);
 	ck_assert_uint_eq(st->usable, 100);
@@ -1405,7 +1405,7 @@ START_TEST(range_is_copied)
 
 	free(st);
 	free(r);
-	eph_tally_free(t);
+	eph_model_free(t);
 }
 END_TEST
 
