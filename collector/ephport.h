@@ -108,11 +108,11 @@ struct eph_sock {
 
 /* The kernel settings the model depends on (per network namespace). */
 struct eph_knobs {
-	bool read;		     /* false: defaults (files missing) */
-	uint8_t tw_reuse;	     /* net.ipv4.tcp_tw_reuse: 0, 1, 2 */
-	uint32_t tw_reuse_delay_ms;  /* net.ipv4.tcp_tw_reuse_delay (6.14+) */
-	uint8_t timestamps;	     /* net.ipv4.tcp_timestamps: 0, 1, 2 */
-	uint8_t autobind_reuse;	     /* net.ipv4.ip_autobind_reuse: 0, 1 */
+	bool read;		    /* false: defaults (files missing) */
+	uint8_t tw_reuse;	    /* net.ipv4.tcp_tw_reuse: 0, 1, 2 */
+	uint32_t tw_reuse_delay_ms; /* net.ipv4.tcp_tw_reuse_delay (6.14+) */
+	uint8_t timestamps;	    /* net.ipv4.tcp_timestamps: 0, 1, 2 */
+	uint8_t autobind_reuse;	    /* net.ipv4.ip_autobind_reuse: 0, 1 */
 };
 /* TCP_TIMEWAIT_LEN (include/net/tcp.h): a TIME_WAIT lives 60 s, whatever
  * tcp_fin_timeout says. */

@@ -29,8 +29,10 @@ static const struct {
 	size_t offset, size;
 } knobs[] = {
 #define KNOB(f, m, field)                                                      \
-	{f, m, offsetof(struct eph_knobs, field),                              \
-	 sizeof(((struct eph_knobs *)0)->field)}
+	{                                                                      \
+		f, m, offsetof(struct eph_knobs, field),                       \
+		    sizeof(((struct eph_knobs *)0)->field)                     \
+	}
     KNOB("tcp_tw_reuse", 2, tw_reuse),
     KNOB("tcp_tw_reuse_delay", 3600000, tw_reuse_delay_ms),
     KNOB("tcp_timestamps", 2, timestamps),

@@ -353,8 +353,7 @@ static void dest_export(const struct eph_model *t, const struct dest_slot *d,
 	if (t->proto == EPH_TCP) {
 		uint64_t blocked = (uint64_t)t->bind_owned_ports + d->blocking;
 
-		out->blocked =
-		    (uint32_t)(blocked < usable ? blocked : usable);
+		out->blocked = (uint32_t)(blocked < usable ? blocked : usable);
 		out->connect_bp = eph_ratio_bp(blocked, usable);
 	}
 	out->exhaustion_bp = eph_ratio_bp(d->sockets, usable);
@@ -420,8 +419,7 @@ void eph_model_end(struct eph_model *t, unsigned top_n,
 
 		if (d->sockets > most_sockets)
 			most_sockets = d->sockets;
-		if (n_top == top_n &&
-		    (n_top == 0 || !worse(d, top[n_top - 1])))
+		if (n_top == top_n && (n_top == 0 || !worse(d, top[n_top - 1])))
 			continue;
 		j = n_top < top_n ? n_top++ : n_top - 1;
 		while (j > 0 && worse(d, top[j - 1])) {

@@ -1409,9 +1409,409 @@ START_TEST(range_is_copied)
 }
 END_TEST
 
+/* ---- the model: pressures that predict the kernel ---------------------- */
+
+/* One collection of TCP over [low, high] with knobs k (NULL: defaults). */
+static struct eph_model *begin_tcp(struct eph_range *r,
+				   const struct eph_knobs *k)
+{
+	struct eph_model *t = tally_new(64);
+
+	eph_model_begin(t, EPH_TCP, r, k);
+	return t;
+}
+
+static struct eph_sock tw_sock(const char *laddr, unsigned lport,
+			       const char *raddr, unsigned rport,
+			       uint32_t expires_ms)
+{
+	struct eph_sock s =
+	    mk(AF_INET, EPH_ST_TIME_WAIT, laddr, lport, raddr, rport);
+
+	s.expires_ms = expires_ms;
+	return s;
+}
+
+/* The first model's false alarm: 7 per destination to 3 destinations on
+ * 10 ports.  connect() shares ports across destinations, so each is at
+ * 70 %; every port is held, so bind(0) is at 100 %: the headline says
+ * bind, and a connect alarm stays quiet. */
+START_TEST(model_proxy_backends)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_model *t = begin_tcp(r, NULL);
+	struct eph_proto_stats *st = stats_new();
+	const struct eph_dest *d;
+
+	for (unsigned b = 0; b < 3; b++)
+		for (unsigned i = 0; i < 7; i++)
+			add4(t, EPH_ST_ESTABLISHED, "10.0.0.1",
+			     40000 + (i + 3 * b) % 10, "10.0.1.1", 8001 + b);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->ports_in_use, 10);
+	ck_assert_uint_eq(st->bind_bp, 10000);
+	ck_assert_uint_eq(st->bind_owned, 0);
+	ck_assert_uint_eq(st->connect_new_bp, 0);
+	ck_assert_uint_eq(st->connect_bp, 7000);
+	ck_assert(st->has_worst);
+	ck_assert_uint_eq(st->worst.blocked, 7);
+	ck_assert_uint_eq(st->pressure_bp, 10000);
+	ck_assert_int_eq(st->pressure_kind, EPH_KIND_BIND);
+	ck_assert(!st->owners_exact); /* netlink cannot see bind() */
+	d = find_dest(st, AF_INET, "10.0.0.1", "10.0.1.1", 8002);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->connect_bp, 7000);
+	ck_assert_uint_eq(d->sockets, 7);
+	ck_assert_uint_eq(eph_alarm_value(st, EPH_KIND_CONNECT), 7000);
+	ck_assert_uint_eq(eph_alarm_value(st, EPH_KIND_BIND), 10000);
+	ck_assert_uint_eq(eph_alarm_value(st, 0), 10000);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* One destination on every port: connect and bind both fail; the
+ * headline names connect and its destination. */
+START_TEST(model_one_destination_full)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_model *t = begin_tcp(r, NULL);
+	struct eph_proto_stats *st = stats_new();
+
+	for (unsigned i = 0; i < 9; i++)
+		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40000 + i, "10.0.1.1",
+		     443);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->connect_bp, 9000);
+	ck_assert_uint_eq(st->bind_bp, 9000);
+	ck_assert_int_eq(st->pressure_kind, EPH_KIND_CONNECT);
+	eph_model_begin(t, EPH_TCP, r, NULL);
+	for (unsigned i = 0; i < 10; i++)
+		add4(t, EPH_ST_SYN_SENT, "10.0.0.1", 40000 + i, "10.0.1.1",
+		     443);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->connect_bp, 10000);
+	ck_assert_uint_eq(st->pressure_bp, 10000);
+	ck_assert_int_eq(st->pressure_kind, EPH_KIND_CONNECT);
+	ck_assert_uint_eq(st->worst.rport, 443);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* Listeners and bound-only sockets own their ports: lost to connect() for
+ * every destination; accepted sockets on a listener's port are nobody's
+ * destination. */
+START_TEST(model_bind_owned_known)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_model *t = begin_tcp(r, NULL);
+	struct eph_proto_stats *st = stats_new();
+
+	add4(t, EPH_ST_LISTEN, "0.0.0.0", 40003, "0.0.0.0", 0);
+	add4(t, EPH_ST_BOUND, "10.0.0.1", 40004, "0.0.0.0", 0);
+	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40003, "10.0.2.2", 51000);
+	for (unsigned i = 0; i < 3; i++)
+		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40005 + i, "10.0.1.1",
+		     80);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->bind_owned, 2);
+	ck_assert_uint_eq(st->connect_new_bp, 2000);
+	ck_assert_uint_eq(st->destinations, 1);
+	ck_assert_uint_eq(st->worst.blocked, 5);
+	ck_assert_uint_eq(st->connect_bp, 5000);
+	ck_assert_uint_eq(st->bind_bp, 5000);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* Bind-before-connect: with a source that sees ownership (BPF), every
+ * such port is lost to every destination; the model is exact.  Without
+ * it, owners_exact says the connect numbers are lower bounds. */
+START_TEST(model_bind_before_connect)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_model *t = begin_tcp(r, NULL);
+	struct eph_proto_stats *st = stats_new();
+
+	for (unsigned i = 0; i < 10; i++) {
+		struct eph_sock s = mk(AF_INET, EPH_ST_ESTABLISHED, "10.0.0.1",
+				       40000 + i, "10.0.1.1", 443);
+
+		s.owner = EPH_OWNER_BIND;
+		eph_model_add(t, &s);
+	}
+	eph_model_end(t, 5, st);
+	ck_assert(st->owners_exact);
+	ck_assert_uint_eq(st->bind_owned, 10);
+	ck_assert_uint_eq(st->connect_new_bp, 10000);
+	ck_assert_uint_eq(st->connect_bp, 10000);
+	/* Its own sockets are on bind-owned ports: not counted twice. */
+	ck_assert_uint_eq(st->worst.blocked, 10);
+
+	/* IP_BIND_ADDRESS_NO_PORT: connect() picked the port. */
+	eph_model_begin(t, EPH_TCP, r, NULL);
+	for (unsigned i = 0; i < 10; i++) {
+		struct eph_sock s = mk(AF_INET, EPH_ST_ESTABLISHED, "10.0.0.1",
+				       40000 + i, "10.0.1.1", 443);
+
+		s.owner = EPH_OWNER_CONNECT;
+		eph_model_add(t, &s);
+	}
+	eph_model_end(t, 5, st);
+	ck_assert(st->owners_exact);
+	ck_assert_uint_eq(st->bind_owned, 0);
+	ck_assert_uint_eq(st->connect_new_bp, 0);
+	ck_assert_uint_eq(st->connect_bp, 10000);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* TIME_WAIT under each tcp_tw_reuse: 0 never reusable, 1 when old enough,
+ * 2 only with a loopback address; tcp_timestamps 0 forbids reuse. */
+START_TEST(model_time_wait_reuse)
+{
+	struct eph_knobs k;
+	struct eph_sock old_lo =
+	    tw_sock("127.0.0.1", 40000, "127.0.0.1", 80, 30000);
+	struct eph_sock young_lo =
+	    tw_sock("127.0.0.1", 40001, "127.0.0.1", 80, 59500);
+	struct eph_sock old_net =
+	    tw_sock("10.0.0.1", 40002, "10.0.1.1", 80, 30000);
+	struct eph_sock unknown_age =
+	    tw_sock("10.0.0.1", 40003, "10.0.1.1", 80, 0);
+	struct eph_sock lo_src =
+	    tw_sock("127.0.0.5", 40004, "10.0.1.1", 80, 30000);
+
+	eph_knobs_default(&k);
+	ck_assert_uint_eq(k.tw_reuse, 2);
+	ck_assert_uint_eq(k.tw_reuse_delay_ms, 1000);
+	ck_assert(eph_tw_reusable(&k, &old_lo));
+	ck_assert(!eph_tw_reusable(&k, &young_lo));
+	ck_assert(!eph_tw_reusable(&k, &old_net));
+	ck_assert(eph_tw_reusable(&k, &lo_src));
+	k.tw_reuse = 1;
+	ck_assert(eph_tw_reusable(&k, &old_net));
+	ck_assert(eph_tw_reusable(&k, &unknown_age));
+	ck_assert(!eph_tw_reusable(&k, &young_lo));
+	k.tw_reuse_delay_ms = 40000; /* 30 s old is not old enough */
+	ck_assert(!eph_tw_reusable(&k, &old_net));
+	k.tw_reuse_delay_ms = 1000;
+	k.timestamps = 0;
+	ck_assert(!eph_tw_reusable(&k, &old_net));
+	k.timestamps = 1;
+	k.tw_reuse = 0;
+	ck_assert(!eph_tw_reusable(&k, &old_lo));
+}
+END_TEST
+
+/* TIME_WAIT in the model: a reusable one leaves its destination's
+ * connect pressure, never bind pressure. */
+START_TEST(model_time_wait_pressures)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_knobs k;
+	struct eph_model *t;
+	struct eph_proto_stats *st = stats_new();
+
+	for (unsigned reuse = 0; reuse <= 2; reuse++) {
+		eph_knobs_default(&k);
+		k.tw_reuse = (uint8_t)reuse;
+		t = begin_tcp(r, &k);
+		for (unsigned i = 0; i < 10; i++) {
+			struct eph_sock s = tw_sock("127.0.0.1", 40000 + i,
+						    "127.0.0.1", 8001, 50000);
+
+			eph_model_add(t, &s);
+		}
+		for (unsigned i = 0; i < 4; i++) {
+			struct eph_sock s = tw_sock("10.0.0.1", 40000 + i,
+						    "10.0.1.1", 8001, 50000);
+
+			eph_model_add(t, &s);
+		}
+		eph_model_end(t, 5, st);
+		ck_assert_uint_eq(st->bind_bp, 10000);
+		ck_assert_uint_eq(st->time_wait, 14);
+		ck_assert_uint_eq(st->time_wait_reusable, reuse == 0   ? 0
+							  : reuse == 1 ? 14
+								       : 10);
+		ck_assert_uint_eq(st->connect_bp, reuse == 0   ? 10000
+						  : reuse == 1 ? 0
+							       : 4000);
+		if (reuse == 2) {
+			const struct eph_dest *lo = find_dest(
+			    st, AF_INET, "127.0.0.1", "127.0.0.1", 8001);
+
+			ck_assert_ptr_nonnull(lo);
+			ck_assert_uint_eq(lo->tw_reusable, 10);
+			ck_assert_uint_eq(lo->connect_bp, 0);
+			ck_assert_uint_eq(st->worst.rport, 8001);
+			ck_assert_uint_eq(st->worst.raddr.bytes[0], 10);
+		}
+		eph_model_free(t);
+	}
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* IPv6 sources: their own destinations; ports are shared with IPv4 (one
+ * bind table per protocol). */
+START_TEST(model_ipv6_sources)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_model *t = begin_tcp(r, NULL);
+	struct eph_proto_stats *st = stats_new();
+	const struct eph_dest *d;
+
+	for (unsigned i = 0; i < 6; i++)
+		add6(t, EPH_ST_ESTABLISHED, "2001:db8::1", 40000 + i,
+		     "2001:db8::80", 443);
+	for (unsigned i = 0; i < 4; i++)
+		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40000 + i, "10.0.1.1",
+		     443);
+	add6(t, EPH_ST_LISTEN, "::", 40009, "::", 0);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->ports_in_use, 7);
+	ck_assert_uint_eq(st->bind_owned, 1);
+	d = find_dest(st, AF_INET6, "2001:db8::1", "2001:db8::80", 443);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->connect_bp, 7000);
+	ck_assert_uint_eq(st->connect_bp, 7000);
+	d = find_dest(st, AF_INET, "10.0.0.1", "10.0.1.1", 443);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->connect_bp, 5000);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* A range of one port, and a range whose every port is reserved. */
+START_TEST(model_tiny_ranges)
+{
+	struct eph_range *r = range_new(40000, 40000);
+	struct eph_model *t = begin_tcp(r, NULL);
+	struct eph_proto_stats *st = stats_new();
+
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->usable, 1);
+	ck_assert_uint_eq(st->pressure_bp, 0);
+	eph_model_begin(t, EPH_TCP, r, NULL);
+	add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40000, "10.0.1.1", 443);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->connect_bp, 10000);
+	ck_assert_uint_eq(st->connect_new_bp, 0);
+	ck_assert_uint_eq(st->bind_bp, 10000);
+
+	reserve(r, 40000, 40000);
+	eph_model_begin(t, EPH_TCP, r, NULL);
+	eph_model_end(t, 5, st);
+	ck_assert(st->all_reserved);
+	ck_assert_uint_eq(st->bind_bp, 10000);
+	ck_assert_uint_eq(st->connect_new_bp, 10000);
+	ck_assert_uint_eq(st->connect_bp, 10000);
+	ck_assert_uint_eq(st->pressure_bp, 10000);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* UDP: autobind never shares (udp_lib_get_port()), so only bind pressure
+ * applies; no connect numbers. */
+START_TEST(model_udp_bind_only)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_model *t = tally_new(16);
+	struct eph_proto_stats *st = stats_new();
+
+	eph_model_begin(t, EPH_UDP, r, NULL);
+	for (unsigned i = 0; i < 9; i++)
+		add4(t, EPH_ST_ESTABLISHED, "127.0.0.1", 40000 + i, "127.0.0.1",
+		     5353);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->bind_bp, 9000);
+	ck_assert_uint_eq(st->connect_bp, 0);
+	ck_assert_uint_eq(st->connect_new_bp, 0);
+	ck_assert_uint_eq(st->worst.connect_bp, 0);
+	ck_assert_int_eq(st->pressure_kind, EPH_KIND_BIND);
+	ck_assert_uint_eq(st->pressure_bp, 9000);
+	ck_assert(st->owners_exact);
+	ck_assert(st->bind_exact);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* ip_autobind_reuse makes TCP bind pressure an upper bound. */
+START_TEST(model_autobind_reuse_flag)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_knobs k;
+	struct eph_model *t;
+	struct eph_proto_stats *st = stats_new();
+
+	eph_knobs_default(&k);
+	k.autobind_reuse = 1;
+	t = begin_tcp(r, &k);
+	eph_model_end(t, 5, st);
+	ck_assert(!st->bind_exact);
+	eph_model_begin(t, EPH_TCP, r, NULL);
+	eph_model_end(t, 5, st);
+	ck_assert(st->bind_exact);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
+/* Destinations are ranked by what blocks their next connect(). */
+START_TEST(model_rank_by_connect_pressure)
+{
+	struct eph_range *r = range_new(40000, 40009);
+	struct eph_knobs k;
+	struct eph_model *t;
+	struct eph_proto_stats *st = stats_new();
+
+	eph_knobs_default(&k);
+	k.tw_reuse = 1;
+	t = begin_tcp(r, &k);
+	/* A: 6 sockets, all reusable TIME_WAIT; B: 3 established. */
+	for (unsigned i = 0; i < 6; i++) {
+		struct eph_sock s =
+		    tw_sock("10.0.0.1", 40000 + i, "10.0.1.1", 80, 20000);
+
+		eph_model_add(t, &s);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		add4(t, EPH_ST_ESTABLISHED, "10.0.0.1", 40000 + i, "10.0.1.2",
+		     80);
+	eph_model_end(t, 5, st);
+	ck_assert_uint_eq(st->n_top, 2);
+	ck_assert_uint_eq(st->top[0].raddr.bytes[3], 2);
+	ck_assert_uint_eq(st->top[0].connect_bp, 3000);
+	ck_assert_uint_eq(st->top[1].connect_bp, 0);
+	ck_assert_uint_eq(st->top[1].sockets, 6);
+	/* The first model's number, still the busiest by sockets. */
+	ck_assert_uint_eq(st->worst_dest_exhaustion_bp, 6000);
+	eph_model_free(t);
+	free(st);
+	free(r);
+}
+END_TEST
+
 int main(void)
 {
-	Suite *s = suite_create("tally");
+	Suite *s = suite_create("model");
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 30);
@@ -1440,6 +1840,17 @@ int main(void)
 	tcase_add_test(tc, dest_cap_large_no_overflow);
 	tcase_add_test(tc, reuse_independent);
 	tcase_add_test(tc, range_is_copied);
+	tcase_add_test(tc, model_proxy_backends);
+	tcase_add_test(tc, model_one_destination_full);
+	tcase_add_test(tc, model_bind_owned_known);
+	tcase_add_test(tc, model_bind_before_connect);
+	tcase_add_test(tc, model_time_wait_reuse);
+	tcase_add_test(tc, model_time_wait_pressures);
+	tcase_add_test(tc, model_ipv6_sources);
+	tcase_add_test(tc, model_tiny_ranges);
+	tcase_add_test(tc, model_udp_bind_only);
+	tcase_add_test(tc, model_autobind_reuse_flag);
+	tcase_add_test(tc, model_rank_by_connect_pressure);
 	suite_add_tcase(s, tc);
 	return eph_run_suite(s);
 }

@@ -242,6 +242,45 @@ static const struct fixture fixtures[] = {
 };
 #define N_FIXTURES (int)(sizeof(fixtures) / sizeof(fixtures[0]))
 
+/* TIME_WAIT lines carry what is left of them ("03:0000175C": tr 3, 5980
+ * USER_HZ ticks); other states do not get an age. */
+START_TEST(parse_time_wait_left)
+{
+	size_t len;
+	char *buf = load("proc-basic/net/tcp", &len);
+	struct recs r = {0};
+	int tw = 0;
+
+	ck_assert_int_gt(parse_all(buf, len, AF_INET, 1, &r), 0);
+	for (size_t i = 0; i < r.n; i++) {
+		if (r.v[i].state == EPH_ST_TIME_WAIT) {
+			tw++;
+			ck_assert_uint_eq(r.v[i].expires_ms, 59800);
+		} else {
+			ck_assert_uint_eq(r.v[i].expires_ms, 0);
+		}
+	}
+	ck_assert_int_eq(tw, 1);
+	recs_free(&r);
+	free(buf);
+}
+END_TEST
+
+/* A TIME_WAIT line cut after its state: parsed, age unknown (0). */
+START_TEST(parse_time_wait_short_line)
+{
+	static const char line[] =
+	    "   0: 0100007F:9C4A 0100007F:1F90 06\n"
+	    "   1: 0100007F:9C4B 0100007F:1F90 06 00000000:00000000 03:zz\n";
+	struct recs r = {0};
+
+	ck_assert_int_eq(parse_all(line, sizeof(line) - 1, AF_INET, 0, &r), 2);
+	ck_assert_uint_eq(r.v[0].expires_ms, 0);
+	ck_assert_uint_eq(r.v[1].expires_ms, 0);
+	recs_free(&r);
+}
+END_TEST
+
 /* ---- whole fixtures ------------------------------------------------------ */
 
 START_TEST(parse_fixture)
@@ -915,6 +954,8 @@ static Suite *procfs_suite(void)
 
 	tc = tcase_create("proc_parse");
 	tcase_add_loop_test(tc, parse_fixture, 0, N_FIXTURES);
+	tcase_add_test(tc, parse_time_wait_left);
+	tcase_add_test(tc, parse_time_wait_short_line);
 	tcase_add_loop_test(tc, parse_no_header, 0, N_FIXTURES);
 	tcase_add_test(tc, parse_any_header_skipped);
 	tcase_add_test(tc, parse_empty);

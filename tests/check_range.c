@@ -655,6 +655,67 @@ static void assert_why_names(const char *why, const char *root,
 		      why, path);
 }
 
+/* ---- eph_knobs_read: the model's sysctls --------------------------------- */
+
+START_TEST(knobs_read_values)
+{
+	struct eph_knobs k;
+	char why[256] = "", root[4096];
+
+	fixture_path(root, sizeof(root), "proc-knobs");
+	ck_assert_int_eq(eph_knobs_read(root, &k, why, sizeof(why)), 0);
+	ck_assert(k.read);
+	ck_assert_uint_eq(k.tw_reuse, 1);
+	ck_assert_uint_eq(k.tw_reuse_delay_ms, 250);
+	ck_assert_uint_eq(k.timestamps, 0);
+	ck_assert_uint_eq(k.autobind_reuse, 1);
+}
+END_TEST
+
+/* An older kernel (no tcp_tw_reuse_delay) or a bare root: defaults. */
+START_TEST(knobs_read_missing_defaults)
+{
+	struct eph_knobs k;
+	char why[256] = "", root[4096];
+
+	fixture_path(root, sizeof(root), "proc-basic");
+	ck_assert_int_eq(eph_knobs_read(root, &k, why, sizeof(why)), 0);
+	ck_assert(!k.read);
+	ck_assert_uint_eq(k.tw_reuse, 2);
+	ck_assert_uint_eq(k.tw_reuse_delay_ms, 1000);
+	ck_assert_uint_eq(k.timestamps, 1);
+	ck_assert_uint_eq(k.autobind_reuse, 0);
+}
+END_TEST
+
+START_TEST(knobs_read_garbage)
+{
+	struct eph_knobs k;
+	char why[256] = "", root[4096];
+
+	fixture_path(root, sizeof(root), "proc-garbage-knob");
+	ck_assert_int_eq(eph_knobs_read(root, &k, why, sizeof(why)), -EINVAL);
+	assert_why_names(why, root, "/sys/net/ipv4/tcp_tw_reuse");
+	ck_assert_msg(strstr(why, "0 to 2") != NULL, "why: %s", why);
+}
+END_TEST
+
+START_TEST(knob_parse_forms)
+{
+	unsigned v = 7;
+
+	ck_assert_int_eq(eph_knob_parse("2\n", 2, 2, &v), 0);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(eph_knob_parse("1000", 4, 3600000, &v), 0);
+	ck_assert_uint_eq(v, 1000);
+	ck_assert_int_eq(eph_knob_parse("3\n", 2, 2, &v), -EINVAL);
+	ck_assert_int_eq(eph_knob_parse("", 0, 2, &v), -EINVAL);
+	ck_assert_int_eq(eph_knob_parse("-1\n", 3, 2, &v), -EINVAL);
+	ck_assert_int_eq(eph_knob_parse("1 2\n", 4, 2, &v), -EINVAL);
+	ck_assert_uint_eq(v, 1000);
+}
+END_TEST
+
 START_TEST(read_basic)
 {
 	struct eph_range out[EPH_PROTO_COUNT];
@@ -945,6 +1006,10 @@ static Suite *range_suite(void)
 	tcase_add_test(tc, read_live_proc);
 	tcase_add_test(tc, read_file_basic);
 	tcase_add_test(tc, read_file_procfs);
+	tcase_add_test(tc, knobs_read_values);
+	tcase_add_test(tc, knobs_read_missing_defaults);
+	tcase_add_test(tc, knobs_read_garbage);
+	tcase_add_test(tc, knob_parse_forms);
 	suite_add_tcase(s, tc);
 	return s;
 }
