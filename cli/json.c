@@ -42,8 +42,12 @@ static void json_dest(FILE *f, const struct eph_dest *d)
 	json_addr(f, &d->raddr);
 	fprintf(f,
 		", \"remote_port\": %u, \"sockets\": %u, \"time_wait\": %u, "
-		"\"exhaustion_percent\": ",
-		d->rport, d->sockets, d->time_wait);
+		"\"tw_reusable\": %u, \"blocked_ports\": %u, "
+		"\"connect_pressure_percent\": ",
+		d->rport, d->sockets, d->time_wait, d->tw_reusable, d->blocked);
+	json_percent(f, d->connect_bp);
+	/* Deprecated: the first model's sockets / usable. */
+	fputs(", \"exhaustion_percent\": ", f);
 	json_percent(f, d->exhaustion_bp);
 	fputc('}', f);
 }
@@ -70,6 +74,29 @@ static void json_proto(FILE *f, enum eph_proto p,
 		s->low, s->high, s->size, s->reserved, s->usable);
 	fprintf(f, "      \"all_reserved\": %s,\n",
 		s->all_reserved ? "true" : "false");
+	/* The headline: what fails first, and where for connect(). */
+	fputs("      \"pressure\": {\"percent\": ", f);
+	json_percent(f, s->pressure_bp);
+	fprintf(f, ", \"kind\": \"%s\", \"destination\": ",
+		eph_kind_name(s->pressure_kind));
+	if (s->pressure_kind == EPH_KIND_CONNECT && s->has_worst)
+		json_dest(f, &s->worst);
+	else
+		fputs("null", f);
+	fputs("},\n      \"bind_pressure_percent\": ", f);
+	json_percent(f, s->bind_bp);
+	fprintf(f,
+		",\n      \"bind_exact\": %s,\n"
+		"      \"bind_owned_ports\": %u,\n"
+		"      \"owners_exact\": %s,\n"
+		"      \"connect_pressure_percent\": ",
+		s->bind_exact ? "true" : "false", s->bind_owned,
+		s->owners_exact ? "true" : "false");
+	json_percent(f, s->connect_bp);
+	fputs(",\n      \"connect_new_destination_percent\": ", f);
+	json_percent(f, s->connect_new_bp);
+	fprintf(f, ",\n      \"time_wait_reusable\": %" PRIu64 ",\n",
+		s->time_wait_reusable);
 	fprintf(f, "      \"ports_in_use\": %u,\n      \"ports_free\": %u,\n",
 		s->ports_in_use, s->ports_free);
 	fprintf(f,
@@ -111,6 +138,7 @@ static void json_proto(FILE *f, enum eph_proto p,
 		json_dest(f, &s->worst);
 	else
 		fputs("null", f);
+	/* Deprecated: the first model's numbers. */
 	fputs(",\n      \"host_exhaustion_percent\": ", f);
 	json_percent(f, s->host_exhaustion_bp);
 	fputs(",\n      \"worst_destination_exhaustion_percent\": ", f);
@@ -139,8 +167,15 @@ void eph_print_json(FILE *f, const struct eph_report *r)
 	}
 	fprintf(f, "  \"taken_us\": %" PRId64 ",\n  \"duration_us\": %u,\n",
 		s->taken_us, s->duration_us);
-	fprintf(f, "  \"source\": \"%s\",\n  \"protocols\": {\n",
-		eph_source_name(s->source));
+	fprintf(f, "  \"source\": \"%s\",\n", eph_source_name(s->source));
+	fprintf(f,
+		"  \"kernel_settings\": {\"tcp_tw_reuse\": %u, "
+		"\"tcp_tw_reuse_delay_ms\": %u, \"tcp_timestamps\": %u, "
+		"\"ip_autobind_reuse\": %u, \"read\": %s},\n",
+		s->knobs.tw_reuse, s->knobs.tw_reuse_delay_ms,
+		s->knobs.timestamps, s->knobs.autobind_reuse,
+		s->knobs.read ? "true" : "false");
+	fputs("  \"protocols\": {\n", f);
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		if (!s->proto[p].collected)
 			continue;

@@ -19,7 +19,16 @@
 #include "output.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS };
-enum { OPT_SOURCE = 256, OPT_PROC_ROOT, OPT_DEST_CAP, OPT_NO_TOTALS };
+enum {
+	OPT_SOURCE = 256,
+	OPT_PROC_ROOT,
+	OPT_DEST_CAP,
+	OPT_NO_TOTALS,
+	OPT_BIND_WARN,
+	OPT_BIND_CRIT,
+	OPT_CONNECT_WARN,
+	OPT_CONNECT_CRIT,
+};
 #define CHECK_UNKNOWN 3
 
 static const struct option long_opts[] = {
@@ -34,6 +43,10 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"warning", required_argument, NULL, 'w'},
     {"critical", required_argument, NULL, 'c'},
+    {"bind-warning", required_argument, NULL, OPT_BIND_WARN},
+    {"bind-critical", required_argument, NULL, OPT_BIND_CRIT},
+    {"connect-warning", required_argument, NULL, OPT_CONNECT_WARN},
+    {"connect-critical", required_argument, NULL, OPT_CONNECT_CRIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -44,7 +57,11 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: ephport [OPTION]...\n"
-	    "       ephport check [-w PERCENT] [-c PERCENT] [OPTION]...\n"
+	    "       ephport check [-w PERCENT] [-c PERCENT] [--bind-warning "
+	    "PERCENT]\n"
+	    "             [--bind-critical PERCENT] [--connect-warning "
+	    "PERCENT]\n"
+	    "             [--connect-critical PERCENT] [OPTION]...\n"
 	    "Show how close this host is to running out of ephemeral ports.\n\n"
 	    "  -j, --json             JSON output (keys: ephport(1))\n"
 	    "  -m, --prometheus       node_exporter textfile output\n"
@@ -61,10 +78,15 @@ static void usage(FILE *f)
 	    "range\n"
 	    "  -v, --verbose          say on stderr when netlink fell back to "
 	    "/proc\n"
-	    "  -w, --warning PCT      check: WARNING at this exhaustion "
+	    "  -w, --warning PCT      check: WARNING at this pressure "
 	    "(default 80)\n"
-	    "  -c, --critical PCT     check: CRITICAL at this exhaustion "
+	    "  -c, --critical PCT     check: CRITICAL at this pressure "
 	    "(default 90)\n"
+	    "      --bind-warning PCT, --bind-critical PCT\n"
+	    "      --connect-warning PCT, --connect-critical PCT\n"
+	    "                         check: thresholds of one kind of "
+	    "pressure\n"
+	    "                         (default --warning, --critical)\n"
 	    "  -h, --help             this help\n"
 	    "  -V, --version          version\n\n"
 	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
@@ -95,6 +117,20 @@ static int parse_percent(const char *opt, const char *s, uint32_t *bp)
 	return 0;
 }
 
+/* A WARNING threshold must not be above its CRITICAL one. */
+static int check_order(const char *wname, uint32_t warn_bp, const char *cname,
+		       uint32_t crit_bp)
+{
+	if (warn_bp <= crit_bp)
+		return 0;
+	fprintf(stderr,
+		"ephport: --%s (%u.%02u%%) must not be above --%s "
+		"(%u.%02u%%)\n",
+		wname, warn_bp / 100, warn_bp % 100, cname, crit_bp / 100,
+		crit_bp % 100);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct eph_config cfg;
@@ -104,9 +140,17 @@ int main(int argc, char **argv)
 	struct eph_report rep = {0};
 	enum format fmt = FMT_TEXT;
 	int opt, err, verbose = 0, check = 0, usage_status = 2, fail_status = 1;
-	uint32_t warn_bp = 8000, crit_bp = 9000;
+	struct eph_check_thresholds th = {0};
+	/* Per kind: set by an option, else the headline ones. */
+	bool kind_set[4] = {false};
+	uint32_t kind_bp[4] = {0};
+	static const char *const kind_opt[4] = {"bind-warning", "bind-critical",
+						"connect-warning",
+						"connect-critical"};
 	uint8_t protocols = 0;
 
+	th.warn_bp = 8000;
+	th.crit_bp = 9000;
 	eph_config_init(&cfg);
 	cfg.proc_root = getenv("EPHPORT_PROC_ROOT");
 	if (cfg.proc_root && !*cfg.proc_root)
@@ -189,11 +233,29 @@ int main(int argc, char **argv)
 					opt);
 				return usage_status;
 			}
-			if (parse_percent(opt == 'w' ? "warning" : "critical",
-					  optarg,
-					  opt == 'w' ? &warn_bp : &crit_bp) < 0)
+			if (parse_percent(
+				opt == 'w' ? "warning" : "critical", optarg,
+				opt == 'w' ? &th.warn_bp : &th.crit_bp) < 0)
 				return usage_status;
 			break;
+		case OPT_BIND_WARN:
+		case OPT_BIND_CRIT:
+		case OPT_CONNECT_WARN:
+		case OPT_CONNECT_CRIT: {
+			int k = opt - OPT_BIND_WARN;
+
+			if (!check) {
+				fprintf(stderr,
+					"ephport: --%s is for 'ephport "
+					"check'\n",
+					kind_opt[k]);
+				return usage_status;
+			}
+			if (parse_percent(kind_opt[k], optarg, &kind_bp[k]) < 0)
+				return usage_status;
+			kind_set[k] = true;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -213,13 +275,18 @@ int main(int argc, char **argv)
 	}
 	if (protocols)
 		cfg.protocols = protocols;
-	if (check && warn_bp > crit_bp) {
-		fprintf(stderr,
-			"ephport: --warning (%u.%02u%%) must not be above "
-			"--critical (%u.%02u%%)\n",
-			warn_bp / 100, warn_bp % 100, crit_bp / 100,
-			crit_bp % 100);
-		return usage_status;
+	if (check) {
+		th.bind_warn_bp = kind_set[0] ? kind_bp[0] : th.warn_bp;
+		th.bind_crit_bp = kind_set[1] ? kind_bp[1] : th.crit_bp;
+		th.connect_warn_bp = kind_set[2] ? kind_bp[2] : th.warn_bp;
+		th.connect_crit_bp = kind_set[3] ? kind_bp[3] : th.crit_bp;
+		if (check_order("warning", th.warn_bp, "critical", th.crit_bp) <
+			0 ||
+		    check_order("bind-warning", th.bind_warn_bp,
+				"bind-critical", th.bind_crit_bp) < 0 ||
+		    check_order("connect-warning", th.connect_warn_bp,
+				"connect-critical", th.connect_crit_bp) < 0)
+			return usage_status;
 	}
 
 	c = eph_collector_new(&cfg);
@@ -244,7 +311,7 @@ int main(int argc, char **argv)
 	eph_collector_free(c);
 
 	if (check) {
-		int status = eph_print_check(stdout, &snap, warn_bp, crit_bp);
+		int status = eph_print_check(stdout, &snap, &th);
 
 		return fflush(stdout) == 0 ? status : CHECK_UNKNOWN;
 	}

@@ -15,8 +15,17 @@ struct eph_report {
 void eph_print_text(FILE *f, const struct eph_report *r);
 void eph_print_json(FILE *f, const struct eph_report *r);
 void eph_print_prometheus(FILE *f, const struct eph_report *r);
-/* `ephport check`: prints the status line, returns 0, 1 or 2. */
-int eph_print_check(FILE *f, const struct eph_snapshot *s, uint32_t warn_bp,
-		    uint32_t crit_bp);
+/* `ephport check` thresholds, hundredths of a percent.  warn/crit are the
+ * headline ones (--warning, --critical) and the defaults of the others. */
+struct eph_check_thresholds {
+	uint32_t warn_bp, crit_bp;
+	uint32_t bind_warn_bp, bind_crit_bp;
+	uint32_t connect_warn_bp, connect_crit_bp;
+};
+
+/* `ephport check`: prints the status line, returns 0, 1 or 2: the worst of
+ * the bind and connect levels of every protocol. */
+int eph_print_check(FILE *f, const struct eph_snapshot *s,
+		    const struct eph_check_thresholds *t);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * prometheus.c - `ephport --prometheus`: the node_exporter textfile
- * format.  Ratios are 0..1 (Prometheus convention), not percents.
+ * format.  Ratios are 0..1 (Prometheus convention), not percents.  Every
+ * family is written as one group: HELP, TYPE, then all its samples (the
+ * exposition format requires it), so each loops over the protocols.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,37 +42,79 @@ FIELD(f_untracked, s->dest_untracked)
 FIELD(f_host_bp, s->host_exhaustion_bp)
 FIELD(f_worst_bp, s->worst_dest_exhaustion_bp)
 FIELD(f_bp, s->exhaustion_bp)
+FIELD(f_bind_bp, s->bind_bp)
+FIELD(f_bind_exact, s->bind_exact)
+FIELD(f_connect_bp, s->connect_bp)
+FIELD(f_connect_new_bp, s->connect_new_bp)
+FIELD(f_bind_owned, s->bind_owned)
+FIELD(f_owners_exact, s->owners_exact)
+FIELD(f_tw_reusable, s->time_wait_reusable)
 
 static const struct {
 	const char *name, *help;
 	field_fn get;
 	int is_ratio;
+	int tcp_only;
 } per_proto[] = {
-    {"range_low", "Lowest port of the ephemeral range (inclusive).", f_low, 0},
-    {"range_high", "Highest port of the ephemeral range (inclusive).", f_high,
+    {"bind_pressure_ratio",
+     "Bind pressure: pool ports a wildcard bind(0) or UDP autobind cannot "
+     "take over usable ports; 1 means the next one fails.",
+     f_bind_bp, 1, 0},
+    {"bind_exact",
+     "0 when ip_autobind_reuse makes the bind pressure an upper bound.",
+     f_bind_exact, 0, 0},
+    {"connect_pressure_ratio",
+     "Connect pressure of the worst destination: pool ports its next "
+     "connect() cannot use over usable ports; 1 means EADDRNOTAVAIL.",
+     f_connect_bp, 1, 1},
+    {"connect_new_destination_pressure_ratio",
+     "Connect pressure towards a destination with no socket yet: "
+     "bind-owned ports over usable ports.",
+     f_connect_new_bp, 1, 1},
+    {"bind_owned_ports",
+     "Pool ports taken by bind() or listen(), which connect() never shares.",
+     f_bind_owned, 0, 1},
+    {"owners_exact",
+     "0 when the socket source cannot see which connected sockets' ports "
+     "came from bind(): connect pressures are then lower bounds.",
+     f_owners_exact, 0, 1},
+    {"time_wait_reusable_sockets",
+     "TIME-WAIT pool sockets connect() may take over (tcp_tw_reuse).",
+     f_tw_reusable, 0, 1},
+    {"range_low", "Lowest port of the ephemeral range (inclusive).", f_low, 0,
      0},
-    {"range_size", "Ports in the ephemeral range.", f_size, 0},
-    {"reserved_ports", "Reserved ports inside the range.", f_reserved, 0},
-    {"usable_ports", "Range size minus reserved ports: the pool.", f_usable, 0},
+    {"range_high", "Highest port of the ephemeral range (inclusive).", f_high,
+     0, 0},
+    {"range_size", "Ports in the ephemeral range.", f_size, 0, 0},
+    {"reserved_ports", "Reserved ports inside the range.", f_reserved, 0, 0},
+    {"usable_ports", "Range size minus reserved ports: the pool.", f_usable, 0,
+     0},
     {"all_reserved", "1 when every port of the range is reserved.",
-     f_all_reserved, 0},
+     f_all_reserved, 0, 0},
     {"ports_in_use", "Distinct pool ports held by at least one socket.",
-     f_in_use, 0},
-    {"ports_free", "Pool ports held by no socket.", f_free, 0},
+     f_in_use, 0, 0},
+    {"ports_free", "Pool ports held by no socket.", f_free, 0, 0},
     {"listeners_in_range", "Listening sockets on a pool port (a hazard).",
-     f_listeners, 0},
+     f_listeners, 0, 0},
     {"destinations",
      "Distinct (local address, remote address, remote port) with pool sockets.",
-     f_dests, 0},
+     f_dests, 0, 0},
     {"destinations_overflow",
-     "1 when more destinations exist than are tracked.", f_overflow, 0},
+     "1 when more destinations exist than are tracked.", f_overflow, 0, 0},
     {"destinations_untracked_sockets", "Sockets of destinations not tracked.",
-     f_untracked, 0},
-    {"host_exhaustion_ratio", "Ports in use over usable ports.", f_host_bp, 1},
+     f_untracked, 0, 0},
+    {"host_exhaustion_ratio",
+     "Deprecated (use ephport_bind_pressure_ratio): ports in use over "
+     "usable ports.",
+     f_host_bp, 1, 0},
     {"worst_destination_exhaustion_ratio",
-     "Sockets of the busiest destination over usable ports.", f_worst_bp, 1},
+     "Deprecated (use ephport_connect_pressure_ratio): sockets of the "
+     "busiest destination over usable ports.",
+     f_worst_bp, 1, 0},
     {"exhaustion_ratio",
-     "Headline exhaustion: max of host and worst destination.", f_bp, 1},
+     "Deprecated (use ephport_pressure_ratio): max of host and worst "
+     "destination exhaustion.",
+     f_bp, 1, 0},
 };
 
 static void dest_labels(FILE *f, enum eph_proto p, const struct eph_dest *d)
@@ -83,6 +127,47 @@ static void dest_labels(FILE *f, enum eph_proto p, const struct eph_dest *d)
 		eph_proto_name(p), eph_addr_format(&d->laddr, l, sizeof(l)),
 		eph_addr_format(&d->raddr, r, sizeof(r)), d->rport);
 }
+
+/* One family of per-destination samples, all protocols. */
+typedef void (*dest_value_fn)(FILE *f, const struct eph_dest *d);
+
+static void v_sockets(FILE *f, const struct eph_dest *d)
+{
+	fprintf(f, "%u\n", d->sockets);
+}
+
+static void v_time_wait(FILE *f, const struct eph_dest *d)
+{
+	fprintf(f, "%u\n", d->time_wait);
+}
+
+static void v_exhaustion(FILE *f, const struct eph_dest *d)
+{
+	ratio(f, d->exhaustion_bp);
+}
+
+static void v_connect(FILE *f, const struct eph_dest *d)
+{
+	ratio(f, d->connect_bp);
+}
+
+static const struct {
+	const char *name, *help;
+	dest_value_fn put;
+	int tcp_only;
+} per_dest[] = {
+    {"destination_sockets", "Pool sockets per top destination.", v_sockets, 0},
+    {"destination_time_wait_sockets",
+     "TIME-WAIT pool sockets per top destination.", v_time_wait, 0},
+    {"destination_connect_pressure_ratio",
+     "Connect pressure per top destination: pool ports its next connect() "
+     "cannot use over usable ports.",
+     v_connect, 1},
+    {"destination_exhaustion_ratio",
+     "Deprecated (use ephport_destination_connect_pressure_ratio): sockets "
+     "of a destination over usable ports.",
+     v_exhaustion, 0},
+};
 
 void eph_print_prometheus(FILE *f, const struct eph_report *r)
 {
@@ -97,13 +182,29 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 	fprintf(f, "ephport_source_info{source=\"%s\"} 1\n",
 		eph_source_name(s->source));
 
+	head(f, "pressure_ratio", "gauge",
+	     "Headline pressure, the highest of bind and connect; kind says "
+	     "which call fails at 1.");
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *ps = &s->proto[p];
+
+		if (!ps->collected)
+			continue;
+		fprintf(f,
+			"ephport_pressure_ratio{protocol=\"%s\",kind=\"%s\"} ",
+			eph_proto_name((enum eph_proto)p),
+			eph_kind_name(ps->pressure_kind));
+		ratio(f, ps->pressure_bp);
+	}
+
 	for (size_t i = 0; i < sizeof(per_proto) / sizeof(per_proto[0]); i++) {
 		head(f, per_proto[i].name, "gauge", per_proto[i].help);
 		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 			const struct eph_proto_stats *ps = &s->proto[p];
 			uint64_t v;
 
-			if (!ps->collected)
+			if (!ps->collected ||
+			    (per_proto[i].tcp_only && p != EPH_TCP))
 				continue;
 			v = per_proto[i].get(ps);
 			fprintf(f, "ephport_%s{protocol=\"%s\"} ",
@@ -118,15 +219,9 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 
 	head(f, "sockets", "gauge",
 	     "Sockets; scope=\"range\": local port in the pool.");
-	head(f, "state_sockets", "gauge",
-	     "Sockets per state; scope=\"range\": local port in the pool.");
-	head(f, "time_wait_sockets", "gauge",
-	     "TIME-WAIT sockets; scope=\"range\": local port in the pool.");
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *ps = &s->proto[p];
 		const char *pn = eph_proto_name((enum eph_proto)p);
-		const enum eph_tcp_state *st =
-		    eph_proto_states((enum eph_proto)p);
 
 		if (!ps->collected)
 			continue;
@@ -140,6 +235,17 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 		    "ephport_sockets{protocol=\"%s\",scope=\"all\"} %" PRIu64
 		    "\n",
 		    pn, ps->sockets_total);
+	}
+	head(f, "state_sockets", "gauge",
+	     "Sockets per state; scope=\"range\": local port in the pool.");
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *ps = &s->proto[p];
+		const char *pn = eph_proto_name((enum eph_proto)p);
+		const enum eph_tcp_state *st =
+		    eph_proto_states((enum eph_proto)p);
+
+		if (!ps->collected)
+			continue;
 		for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++) {
 			fprintf(f,
 				"ephport_state_sockets{protocol=\"%s\",state="
@@ -152,16 +258,21 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 				pn, eph_state_key(st[i]),
 				ps->state_total[st[i]]);
 		}
-		if (p == EPH_TCP) {
-			fprintf(f,
-				"ephport_time_wait_sockets{protocol=\"%s\","
-				"scope=\"range\"} %" PRIu64 "\n",
-				pn, ps->time_wait);
-			fprintf(f,
-				"ephport_time_wait_sockets{protocol=\"%s\","
-				"scope=\"all\"} %" PRIu64 "\n",
-				pn, ps->time_wait_total);
-		}
+	}
+	head(f, "time_wait_sockets", "gauge",
+	     "TIME-WAIT sockets; scope=\"range\": local port in the pool.");
+	if (s->proto[EPH_TCP].collected) {
+		const struct eph_proto_stats *ps = &s->proto[EPH_TCP];
+		const char *pn = eph_proto_name(EPH_TCP);
+
+		fprintf(f,
+			"ephport_time_wait_sockets{protocol=\"%s\","
+			"scope=\"range\"} %" PRIu64 "\n",
+			pn, ps->time_wait);
+		fprintf(f,
+			"ephport_time_wait_sockets{protocol=\"%s\","
+			"scope=\"all\"} %" PRIu64 "\n",
+			pn, ps->time_wait_total);
 	}
 
 	head(f, "listener_in_range_info", "gauge",
@@ -177,27 +288,19 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 						buf, sizeof(buf)),
 				s->proto[p].listeners[i].port);
 
-	head(f, "destination_sockets", "gauge",
-	     "Pool sockets per top destination.");
-	head(f, "destination_time_wait_sockets", "gauge",
-	     "TIME-WAIT pool sockets per top destination.");
-	head(f, "destination_exhaustion_ratio", "gauge",
-	     "Sockets of a destination over usable ports.");
-	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-		const struct eph_proto_stats *ps = &s->proto[p];
+	for (size_t k = 0; k < sizeof(per_dest) / sizeof(per_dest[0]); k++) {
+		head(f, per_dest[k].name, "gauge", per_dest[k].help);
+		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+			const struct eph_proto_stats *ps = &s->proto[p];
 
-		for (uint32_t i = 0; ps->collected && i < ps->n_top; i++) {
-			const struct eph_dest *d = &ps->top[i];
-
-			fputs("ephport_destination_sockets", f);
-			dest_labels(f, (enum eph_proto)p, d);
-			fprintf(f, "%u\n", d->sockets);
-			fputs("ephport_destination_time_wait_sockets", f);
-			dest_labels(f, (enum eph_proto)p, d);
-			fprintf(f, "%u\n", d->time_wait);
-			fputs("ephport_destination_exhaustion_ratio", f);
-			dest_labels(f, (enum eph_proto)p, d);
-			ratio(f, d->exhaustion_bp);
+			if (!ps->collected ||
+			    (per_dest[k].tcp_only && p != EPH_TCP))
+				continue;
+			for (uint32_t i = 0; i < ps->n_top; i++) {
+				fprintf(f, "ephport_%s", per_dest[k].name);
+				dest_labels(f, (enum eph_proto)p, &ps->top[i]);
+				per_dest[k].put(f, &ps->top[i]);
+			}
 		}
 	}
 }

@@ -29,20 +29,68 @@ static void states_line(FILE *f, enum eph_proto p, const char *label,
 	fputs(n ? "\n" : " none\n", f);
 }
 
+/* "10.0.0.5:443", "[2001:db8::1]:443" */
+static const char *endpoint(const struct eph_addr *a, unsigned port, char *buf,
+			    size_t len)
+{
+	char h[64];
+	int v6 = a->family == AF_INET6;
+
+	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "",
+		 eph_addr_format(a, h, sizeof(h)), v6 ? "]" : "", port);
+	return buf;
+}
+
+/* The headline, saying what fails at 100 %. */
+static void headline(FILE *f, enum eph_proto p, const struct eph_proto_stats *s)
+{
+	char a[64], b[80], c[16];
+
+	fprintf(f, "pressure %s ", pct(s->pressure_bp, c, sizeof(c)));
+	if (s->pressure_kind != EPH_KIND_CONNECT) {
+		fprintf(f, "bind (next %s fails at 100%%)\n",
+			p == EPH_TCP ? "bind(0)" : "bind(0) or autobind");
+		return;
+	}
+	if (s->has_worst)
+		fprintf(f, "connect to %s from %s\n",
+			endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
+			eph_addr_format(&s->worst.laddr, a, sizeof(a)));
+	else
+		fputs("connect to a new destination\n", f);
+}
+
 static void proto_text(FILE *f, enum eph_proto p,
 		       const struct eph_proto_stats *s, unsigned top_n)
 {
-	char a[64], b[64], c[16], d[16], e[16];
+	char a[64], b[80], c[16], d[16];
 
-	fprintf(f, "%s  range %u-%u (%u ports, %u reserved, %u usable)%s\n",
-		p == EPH_TCP ? "TCP" : "UDP", s->low, s->high, s->size,
-		s->reserved, s->usable,
+	fprintf(f, "%s  ", p == EPH_TCP ? "TCP" : "UDP");
+	headline(f, p, s);
+	fprintf(f, "     range %u-%u (%u ports, %u reserved, %u usable)%s\n",
+		s->low, s->high, s->size, s->reserved, s->usable,
 		s->all_reserved ? "  ** every port reserved: nothing usable **"
 				: "");
-	fprintf(f, "     exhaustion %s (host %s, worst destination %s)\n",
-		pct(s->exhaustion_bp, c, sizeof(c)),
-		pct(s->host_exhaustion_bp, d, sizeof(d)),
-		pct(s->worst_dest_exhaustion_bp, e, sizeof(e)));
+	fprintf(f, "     bind pressure %s (%u of %u ports in use)%s\n",
+		pct(s->bind_bp, c, sizeof(c)), s->ports_in_use, s->usable,
+		s->bind_exact ? "" : ", an upper bound (ip_autobind_reuse=1)");
+	if (p == EPH_TCP) {
+		fprintf(f, "     connect pressure %s",
+			pct(s->connect_bp, c, sizeof(c)));
+		if (s->has_worst)
+			fprintf(f, " to %s from %s",
+				endpoint(&s->worst.raddr, s->worst.rport, b,
+					 sizeof(b)),
+				eph_addr_format(&s->worst.laddr, a, sizeof(a)));
+		fprintf(f, ", new destination %s; bind-owned ports %u\n",
+			pct(s->connect_new_bp, d, sizeof(d)), s->bind_owned);
+		if (!s->owners_exact)
+			fprintf(f,
+				"     note: connect pressure is a lower bound: "
+				"%s cannot see bind-before-connect\n",
+				s->source == EPH_SOURCE_PROCFS ? "/proc"
+							       : "netlink");
+	}
 	fprintf(f,
 		"     ports in use %u, free %u; sockets in range %" PRIu64
 		" of %" PRIu64 "%s\n",
@@ -51,9 +99,10 @@ static void proto_text(FILE *f, enum eph_proto p,
 		s->totals_exact ? "" : " (totals: pool only)");
 	if (p == EPH_TCP)
 		fprintf(f,
-			"     TIME-WAIT %" PRIu64 " in range, %" PRIu64
-			" total\n",
-			s->time_wait, s->time_wait_total);
+			"     TIME-WAIT %" PRIu64 " in range (%" PRIu64
+			" reusable by connect), %" PRIu64 " total\n",
+			s->time_wait, s->time_wait_reusable,
+			s->time_wait_total);
 	states_line(f, p, "in range", s->state_in_range);
 	states_line(f, p, "all ports", s->state_total);
 	fprintf(f, "     listeners in range: %u", s->listeners_in_range);
@@ -67,19 +116,26 @@ static void proto_text(FILE *f, enum eph_proto p,
 	fprintf(f, "     destinations: %" PRIu64 "%s\n", s->destinations,
 		s->dest_overflow ? " (table full: lower bound)" : "");
 	if (s->n_top && top_n) {
-		fprintf(f, "     %8s %8s %9s  %s\n", "sockets", "tw", "exhaust",
-			"local -> remote:port");
+		if (p == EPH_TCP)
+			fprintf(f, "     %8s %8s %8s %8s %9s  %s\n", "sockets",
+				"tw", "tw-reuse", "blocked", "connect",
+				"local -> remote:port");
+		else
+			fprintf(f, "     %8s  %s\n", "sockets",
+				"local -> remote:port");
 		for (uint32_t i = 0; i < s->n_top; i++) {
 			const struct eph_dest *t = &s->top[i];
 
-			fprintf(f, "     %8u %8u %9s  %s -> %s%s%s:%u\n",
-				t->sockets, t->time_wait,
-				pct(t->exhaustion_bp, c, sizeof(c)),
+			if (p == EPH_TCP)
+				fprintf(f, "     %8u %8u %8u %8u %9s",
+					t->sockets, t->time_wait,
+					t->tw_reusable, t->blocked,
+					pct(t->connect_bp, c, sizeof(c)));
+			else
+				fprintf(f, "     %8u", t->sockets);
+			fprintf(f, "  %s -> %s\n",
 				eph_addr_format(&t->laddr, a, sizeof(a)),
-				t->raddr.family == AF_INET6 ? "[" : "",
-				eph_addr_format(&t->raddr, b, sizeof(b)),
-				t->raddr.family == AF_INET6 ? "]" : "",
-				t->rport);
+				endpoint(&t->raddr, t->rport, b, sizeof(b)));
 		}
 	}
 }
@@ -92,9 +148,16 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 	if (r->host)
 		fprintf(f, " on %s (%s %s)", r->host->hostname,
 			r->host->os_name, r->host->os_release);
-	fprintf(f, ": source %s, collected in %u.%03u ms\n\n",
+	fprintf(f, ": source %s, collected in %u.%03u ms\n",
 		eph_source_name(s->source), s->duration_us / 1000,
 		s->duration_us % 1000);
+	fprintf(f,
+		"kernel: tcp_tw_reuse %u (delay %u ms), tcp_timestamps %u, "
+		"ip_autobind_reuse %u%s\n\n",
+		s->knobs.tw_reuse, s->knobs.tw_reuse_delay_ms,
+		s->knobs.timestamps, s->knobs.autobind_reuse,
+		s->knobs.read ? ""
+			      : " (not readable: kernel defaults assumed)");
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		if (!s->proto[p].collected)
 			continue;
