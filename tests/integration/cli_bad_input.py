@@ -99,7 +99,29 @@ tcp = (tcp_line(0, 40001, 80, 1) + tcp_line(1, 40002, 80, 1) +
        tcp_line(4, 40050, 0, 0x0A) + tcp_line(5, 22, 0, 0x0A))
 r = run("--json", "--source", "procfs", "--proc-root", make_root(tcp=tcp, udp=""))
 ck.eq("fixture host: exit status", r.returncode, 0)
-j = json.loads(r.stdout)["protocols"]["tcp"]
+whole = json.loads(r.stdout)
+j = whole["protocols"]["tcp"]
+# No sysctl files below the root: the kernel's defaults, and said so.
+ck.eq("fixture host: kernel_settings", whole["kernel_settings"], {
+    "tcp_tw_reuse": 2, "tcp_tw_reuse_delay_ms": 1000, "tcp_timestamps": 1,
+    "ip_autobind_reuse": 0, "read": False})
+# The listener on 40050 is bind-owned; the TIME_WAIT 40002 -> :443 is on
+# loopback with no timer shown (taken as old), so tcp_tw_reuse 2 lets
+# connect() take it over; 127.0.0.1:80 is blocked on 40050, 40001, 40002.
+ck.eq("fixture host: model", {k: j[k] for k in (
+    "bind_pressure_percent", "bind_exact", "bind_owned_ports", "owners_exact",
+    "connect_pressure_percent", "connect_new_destination_percent",
+    "time_wait_reusable")}, {
+    "bind_pressure_percent": 3.15, "bind_exact": True, "bind_owned_ports": 1,
+    "owners_exact": False, "connect_pressure_percent": 3.15,
+    "connect_new_destination_percent": 1.05, "time_wait_reusable": 1})
+ck.eq("fixture host: destinations by connect pressure",
+      [(d["remote_port"], d["sockets"], d["tw_reusable"], d["blocked_ports"],
+        d["connect_pressure_percent"]) for d in j["top_destinations"]],
+      [(80, 2, 0, 3, 3.15), (443, 1, 1, 1, 1.05)])
+ck.eq("fixture host: pressure ties, names connect and where",
+      (j["pressure"]["percent"], j["pressure"]["kind"],
+       j["pressure"]["destination"] == j["worst_destination"]), (3.15, "connect", True))
 ck.eq("fixture host: usable", j["range"]["usable"], 95)
 ck.eq("fixture host: ports_in_use (reserved 40012 excluded)", j["ports_in_use"], 3)
 ck.eq("fixture host: sockets_in_range", j["sockets_in_range"], 4)
@@ -119,6 +141,8 @@ j = json.loads(r.stdout)["protocols"]["tcp"]
 ck.eq("all reserved: usable", j["range"]["usable"], 0)
 ck.eq("all reserved: flag", j["all_reserved"], True)
 ck.eq("all reserved: exhaustion", j["exhaustion_percent"], 100.0)
+ck.eq("all reserved: pressure", (j["pressure"]["percent"], j["bind_pressure_percent"],
+                                 j["connect_pressure_percent"]), (100.0, 100.0, 100.0))
 
 # --- netlink refused (fault injection on the real syscall) --------------------
 if shutil.which("strace"):
@@ -149,6 +173,45 @@ for args, msg in ((["--top", "99"], "--top: '99' is not a number from 0 to 32"),
                   (["--bogus"], "unrecognized option"),
                   (["extra"], "unexpected argument 'extra'")):
     expect_failure(" ".join(args), run(*args), 2, msg)
+for args, msg in ((["--bind-warning", "50"], "--bind-warning is for 'ephport check'"),
+                  (["--connect-critical", "50"], "--connect-critical is for 'ephport check'")):
+    expect_failure(" ".join(args), run(*args), 2, msg)
+
+# `ephport check` says why on standard output (Nagios shows only that) and
+# exits 3 UNKNOWN.
+for args, msg in (
+        (["--bind-warning", "101"], "--bind-warning: '101' is not a percent from 0 to 100"),
+        (["--bind-critical", "x"], "--bind-critical: 'x' is not a percent from 0 to 100"),
+        (["--connect-warning", "-5"], "--connect-warning: '-5' is not a percent"),
+        (["--connect-critical", "80.123"], "--connect-critical: '80.123' is not a percent"),
+        (["--warning", ""], "--warning: '' is not a percent"),
+        (["--connect-warning", "95", "--connect-critical", "90"],
+         "--connect-warning (95.00%) must not be above --connect-critical (90.00%)"),
+        # A kind's thresholds default to --warning/--critical.
+        (["--bind-critical", "70"],
+         "--bind-warning (80.00%) must not be above --bind-critical (70.00%)"),
+        (["-w", "50", "-c", "60", "--connect-warning", "65"],
+         "--connect-warning (65.00%) must not be above --connect-critical (60.00%)"),
+        (["-w", "95"], "--warning (95.00%) must not be above --critical (90.00%)")):
+    r = run("check", *args)
+    what = "check " + " ".join(args)
+    ck.eq(f"{what}: exit 3 UNKNOWN", r.returncode, 3)
+    ck.eq(f"{what}: stdout says {msg!r}", msg in r.stdout, True)
+    if msg not in r.stdout:
+        print(f"     stdout was: {r.stdout.strip()}")
+# Good thresholds of every kind are taken (the fixture host is nearly idle).
+root = make_root(tcp=tcp_line(0, 40001, 80, 1), udp="")
+r = run("check", "--source", "procfs", "--proc-root", root, "-w", "10", "-c", "20",
+        "--bind-warning", "1", "--bind-critical", "1.5",
+        "--connect-warning", "50.5", "--connect-critical", "100")
+ck.eq("check with every threshold: WARNING on bind (1.05% >= 1%)",
+      (r.returncode, r.stdout.split(" |")[0]),
+      (1, "EPHPORT WARNING - tcp bind pressure 1.05%, 1 of 95 ports in use "
+          "(connect 1.05% to 127.0.0.1:80 from 127.0.0.1, a lower bound), "
+          "udp bind pressure 0.00%, 0 of 95 ports in use"))
+ck.eq("check with every threshold: perfdata", all(p in r.stdout for p in (
+    "tcp_bind_pressure=1.05%;1.00;1.50;0;100", "tcp_connect_pressure=1.05%;50.50;100.00;0;100",
+    "tcp_pressure=1.05%;10.00;20.00;0;100", "udp_bind_pressure=0.00%;1.00;1.50;0;100")), True)
 r = run("--help")
 ck.eq("--help exits 0", (r.returncode, "Usage: ephport" in r.stdout), (0, True))
 r = run("--version")
