@@ -251,6 +251,67 @@ if shutil.which("promtool"):
     ck.eq("promtool check rules", r.returncode, 0)
     if r.returncode:
         print(r.stdout + r.stderr)
+    # The rules on samples: connect pages, bind warns, each with its kind,
+    # and a firing alert holds between its two thresholds.
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ephport-rules-")
+    with open(os.path.join(d, "test.yml"), "w") as f:
+        f.write(f"""rule_files: [{json.dumps(os.path.abspath(rules))}]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'ephport_connect_pressure_ratio{{instance="h",protocol="tcp"}}'
+        values: '0.5 0.95 0.95 0.95 0.85 0.85 0.7 0.7'
+      - series: 'ephport_bind_pressure_ratio{{instance="h",protocol="udp"}}'
+        values: '0.85 0.85 0.85 0.85 0.75 0.75 0.6 0.6'
+      - series: 'ephport_destination_connect_pressure_ratio{{instance="h",protocol="tcp",local_address="10.0.0.1",remote_address="10.0.0.5",remote_port="443"}}'
+        values: '0.5 0.95 0.95 0.95 0.85 0.85 0.7 0.7'
+    alert_rule_test:
+      - eval_time: 2m
+        alertname: EphemeralPortConnectPressure
+        exp_alerts:
+          - exp_labels: {{severity: page, kind: connect, instance: h, protocol: tcp}}
+            exp_annotations:
+              summary: "h: tcp connect pressure 95%: connect() to 10.0.0.5:443 from 10.0.0.1 fails with EADDRNOTAVAIL at 100%"
+              description: "kind=connect.  Pool ports the next connect() to the worst destination cannot use, over usable ports.  A lower bound when ephport_owners_exact is 0 (netlink and /proc cannot see bind-before-connect).  See ephport_destination_connect_pressure_ratio for the destinations, ephport_bind_owned_ports and ephport_time_wait_reusable_sockets; widen the range, reuse connections or add destination addresses."
+      - eval_time: 5m
+        alertname: EphemeralPortConnectPressure
+        exp_alerts:
+          - exp_labels: {{severity: page, kind: connect, instance: h, protocol: tcp}}
+            exp_annotations:
+              summary: "h: tcp connect pressure 85%: connect() to 10.0.0.5:443 from 10.0.0.1 fails with EADDRNOTAVAIL at 100%"
+              description: "kind=connect.  Pool ports the next connect() to the worst destination cannot use, over usable ports.  A lower bound when ephport_owners_exact is 0 (netlink and /proc cannot see bind-before-connect).  See ephport_destination_connect_pressure_ratio for the destinations, ephport_bind_owned_ports and ephport_time_wait_reusable_sockets; widen the range, reuse connections or add destination addresses."
+      - eval_time: 7m
+        alertname: EphemeralPortConnectPressure
+        exp_alerts: []
+      - eval_time: 1m
+        alertname: EphemeralPortBindPressure
+        exp_alerts: []
+      - eval_time: 3m
+        alertname: EphemeralPortBindPressure
+        exp_alerts:
+          - exp_labels: {{severity: warning, kind: bind, instance: h, protocol: udp}}
+            exp_annotations:
+              summary: "h: udp bind pressure 85%: the next bind(0) or autobind fails at 100%"
+              description: "kind=bind.  Pool ports held by any socket (TIME-WAIT included) over usable ports; an upper bound when ephport_bind_exact is 0 (ip_autobind_reuse=1).  See ephport_ports_in_use and ephport_state_sockets."
+      - eval_time: 5m
+        alertname: EphemeralPortBindPressure
+        exp_alerts:
+          - exp_labels: {{severity: warning, kind: bind, instance: h, protocol: udp}}
+            exp_annotations:
+              summary: "h: udp bind pressure 75%: the next bind(0) or autobind fails at 100%"
+              description: "kind=bind.  Pool ports held by any socket (TIME-WAIT included) over usable ports; an upper bound when ephport_bind_exact is 0 (ip_autobind_reuse=1).  See ephport_ports_in_use and ephport_state_sockets."
+      - eval_time: 7m
+        alertname: EphemeralPortBindPressure
+        exp_alerts: []
+""")
+    r = subprocess.run(["promtool", "test", "rules", os.path.join(d, "test.yml")],
+                       capture_output=True, text=True)
+    ck.eq("promtool test rules: connect pages, bind warns, with hysteresis", r.returncode, 0)
+    if r.returncode:
+        print(r.stdout + r.stderr)
+    shutil.rmtree(d)
 else:
     print("SKIP: promtool not installed (Debian: prometheus): "
           "promtool check metrics/rules not run")
