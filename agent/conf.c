@@ -18,8 +18,46 @@ void ephd_config_defaults(struct ephd_config *c)
 	c->source = EPH_PREFER_AUTO;
 	c->rising_bp = 8000;
 	c->falling_bp = 7000;
+	for (int k = 0; k < 3; k++)
+		c->kind_rising_bp[k] = c->kind_falling_bp[k] = EPHD_UNSET;
 	c->dest_alarm = true;
 	c->ping_interval = 15;
+}
+
+void ephd_config_thresholds(const struct ephd_config *c, int k,
+			    uint32_t *rising_bp, uint32_t *falling_bp)
+{
+	bool ok = k == EPH_KIND_BIND || k == EPH_KIND_CONNECT;
+
+	*rising_bp = ok && c->kind_rising_bp[k] != EPHD_UNSET
+			 ? c->kind_rising_bp[k]
+			 : c->rising_bp;
+	*falling_bp = ok && c->kind_falling_bp[k] != EPHD_UNSET
+			  ? c->kind_falling_bp[k]
+			  : c->falling_bp;
+}
+
+/* The threshold tokens, "risingThreshold" first (kind 0: the default). */
+static const struct {
+	const char *name;
+	int kind;
+	bool rising;
+} thresholds[] = {
+    {"risingThreshold", 0, true},
+    {"fallingThreshold", 0, false},
+    {"bindRisingThreshold", EPH_KIND_BIND, true},
+    {"bindFallingThreshold", EPH_KIND_BIND, false},
+    {"connectRisingThreshold", EPH_KIND_CONNECT, true},
+    {"connectFallingThreshold", EPH_KIND_CONNECT, false},
+};
+
+static const char *threshold_name(int kind, bool rising)
+{
+	for (size_t i = 0; i < sizeof(thresholds) / sizeof(thresholds[0]); i++)
+		if (thresholds[i].kind == kind &&
+		    thresholds[i].rising == rising)
+			return thresholds[i].name;
+	return "?";
 }
 
 static int parse_bool(const char *s, bool *out)
@@ -88,15 +126,24 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 			return "source: expected auto, netlink or procfs";
 		return NULL;
 	}
-	if (strcasecmp(tok, "risingThreshold") == 0)
-		return eph_parse_percent(val, &c->rising_bp) < 0
-			   ? "risingThreshold: expected a percent from 0 to 100"
-			   : NULL;
-	if (strcasecmp(tok, "fallingThreshold") == 0)
-		return eph_parse_percent(val, &c->falling_bp) < 0
-			   ? "fallingThreshold: expected a percent from 0 to "
-			     "100"
-			   : NULL;
+	for (size_t i = 0; i < sizeof(thresholds) / sizeof(thresholds[0]);
+	     i++) {
+		static char why[96];
+		int k = thresholds[i].kind;
+		uint32_t *out =
+		    !k ? (thresholds[i].rising ? &c->rising_bp : &c->falling_bp)
+		    : thresholds[i].rising ? &c->kind_rising_bp[k]
+					   : &c->kind_falling_bp[k];
+
+		if (strcasecmp(tok, thresholds[i].name) != 0)
+			continue;
+		if (eph_parse_percent(val, out) == 0)
+			return NULL;
+		snprintf(why, sizeof(why),
+			 "%s: expected a percent from 0 to 100",
+			 thresholds[i].name);
+		return why;
+	}
 	if (strcasecmp(tok, "destinationAlarm") == 0)
 		return parse_bool(val, &c->dest_alarm) < 0
 			   ? "destinationAlarm: expected yes or no"
@@ -176,12 +223,33 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 
 int ephd_config_check(const struct ephd_config *c, char *err, size_t err_len)
 {
-	if (c->falling_bp >= c->rising_bp) {
-		snprintf(err, err_len,
-			 "fallingThreshold (%u.%02u%%) must be below "
-			 "risingThreshold (%u.%02u%%)",
-			 c->falling_bp / 100, c->falling_bp % 100,
-			 c->rising_bp / 100, c->rising_bp % 100);
+	static const int kinds[] = {EPH_KIND_BIND, EPH_KIND_CONNECT};
+
+	for (size_t i = 0; i < 2; i++) {
+		int k = kinds[i];
+		uint32_t rising, falling;
+
+		ephd_config_thresholds(c, k, &rising, &falling);
+		if (falling < rising)
+			continue;
+		snprintf(
+		    err, err_len,
+		    "%s (%u.%02u%%) must be below %s (%u.%02u%%)%s%s",
+		    threshold_name(c->kind_falling_bp[k] != EPHD_UNSET ? k : 0,
+				   false),
+		    falling / 100, falling % 100,
+		    threshold_name(c->kind_rising_bp[k] != EPHD_UNSET ? k : 0,
+				   true),
+		    rising / 100, rising % 100,
+		    c->kind_rising_bp[k] == EPHD_UNSET &&
+			    c->kind_falling_bp[k] == EPHD_UNSET
+			? ""
+			: " for the ",
+		    c->kind_rising_bp[k] == EPHD_UNSET &&
+			    c->kind_falling_bp[k] == EPHD_UNSET
+			? ""
+		    : k == EPH_KIND_BIND ? "bind alarms"
+					 : "connect alarms");
 		return -EINVAL;
 	}
 	return 0;

@@ -17,15 +17,27 @@ struct ephd_config {
 	uint8_t protocols; /* bitmask of (1 << enum eph_proto) */
 	bool state_totals;
 	enum eph_source_pref source;
-	uint32_t rising_bp; /* alarm thresholds, hundredths of a percent */
+	/* Alarm thresholds, hundredths of a percent: risingThreshold and
+	 * fallingThreshold, the defaults of both kinds, ... */
+	uint32_t rising_bp;
 	uint32_t falling_bp;
-	bool dest_alarm;
+	/* ... and per kind (index enum eph_kind, [0] unused): bind... and
+	 * connect...Threshold, EPHD_UNSET when not given. */
+	uint32_t kind_rising_bp[3], kind_falling_bp[3];
+	bool dest_alarm; /* destinationAlarm: TCP rows run a connect alarm */
 	unsigned ping_interval;	 /* AgentX ping / reconnect, seconds */
 	char agentx_socket[256]; /* "" : Net-SNMP's default */
 	char proc_root[256];	 /* "" : /proc */
 };
 
+#define EPHD_UNSET UINT32_MAX
+
 void ephd_config_defaults(struct ephd_config *c);
+
+/* The thresholds of the alarms of kind k (enum eph_kind): the kind's own
+ * when given, else risingThreshold / fallingThreshold. */
+void ephd_config_thresholds(const struct ephd_config *c, int k,
+			    uint32_t *rising_bp, uint32_t *falling_bp);
 
 /*
  * ephd_config_parse - apply the "token value" lines of buf to *c.
@@ -36,7 +48,9 @@ void ephd_config_defaults(struct ephd_config *c);
 int ephd_config_parse(const char *buf, size_t len, const char *name,
 		      struct ephd_config *c, char *err, size_t err_len);
 
-/* Cross-field checks after every source was applied (falling < rising). */
+/* Cross-field checks after every source was applied: for each kind, the
+ * falling threshold in effect is below the rising one.  The message names
+ * the tokens the values came from. */
 int ephd_config_check(const struct ephd_config *c, char *err, size_t err_len);
 
 /* Read and parse a file: -ENOENT when it does not exist (err says so). */

@@ -120,24 +120,64 @@ static void publish(struct ephd_view *v, const struct ephd_event *ev,
 	(void)!write(wake_pipe[1], &byte, 1);
 }
 
+/* Feed row p's alarms (bind; for TCP, connect unless disabled) with its
+ * pressures; the crossings go to ev (room for 2).  Returns how many. */
+static unsigned update_alarms(struct ephd_state *st, struct eph_alarm *alarm,
+			      const struct eph_snapshot *snap, int p,
+			      struct ephd_event *ev)
+{
+	const struct eph_proto_stats *ps = &snap->proto[p];
+	unsigned n = 0;
+
+	if (!ps->collected)
+		return 0;
+	for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
+		enum eph_alarm_event e;
+
+		if (k == EPH_KIND_CONNECT &&
+		    (p != EPH_TCP || !st->connect_alarm))
+			continue;
+		e = eph_alarm_update(&alarm[k], eph_alarm_value(ps, k));
+		st->alarm[p][k] =
+		    alarm[k].high ? EPHD_ALARM_HIGH : EPHD_ALARM_NORMAL;
+		if (e == EPH_ALARM_NONE)
+			continue;
+		ev[n].kind = e;
+		ev[n].alarm = (enum eph_kind)k;
+		ev[n].proto = (enum eph_proto)p;
+		ev[n].rising_bp = alarm[k].rising_bp;
+		ev[n].falling_bp = alarm[k].falling_bp;
+		memcpy(ev[n].ns_name, st->ns_name, sizeof(st->ns_name));
+		ev[n].stats = *ps;
+		n++;
+	}
+	return n;
+}
+
 static void *collector_main(void *arg)
 {
 	struct eph_collector *c = arg;
 	struct eph_snapshot *snap = calloc(1, sizeof(*snap));
 	struct ephd_state st = {0};
-	struct eph_alarm alarm[EPH_PROTO_COUNT];
+	/* One alarm per (protocol, kind); [p][0] unused. */
+	struct eph_alarm alarm[EPH_PROTO_COUNT][EPHD_KINDS];
 	char last_error[512] = "";
 
 	st.status = EPHD_FAILED;
 	st.interval = cfg.interval;
 	st.rising_bp = cfg.rising_bp;
 	st.falling_bp = cfg.falling_bp;
-	st.dest_alarm = cfg.dest_alarm;
+	st.connect_alarm = cfg.dest_alarm;
 	read_namespace(&st);
-	for (int p = 0; p < EPH_PROTO_COUNT; p++)
-		eph_alarm_init(&alarm[p], cfg.rising_bp, cfg.falling_bp);
+	for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
+		ephd_config_thresholds(&cfg, k, &st.kind_rising_bp[k],
+				       &st.kind_falling_bp[k]);
+		for (int p = 0; p < EPH_PROTO_COUNT; p++)
+			eph_alarm_init(&alarm[p][k], st.kind_rising_bp[k],
+				       st.kind_falling_bp[k]);
+	}
 	for (;;) {
-		struct ephd_event ev[EPH_PROTO_COUNT];
+		struct ephd_event ev[EPH_PROTO_COUNT * 2];
 		unsigned n_ev = 0;
 		char line[600];
 		const char *log_line = NULL;
@@ -158,26 +198,9 @@ static void *collector_main(void *arg)
 			st.snap = snap;
 			st.status = EPHD_OK;
 			last_error[0] = '\0';
-			for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-				const struct eph_proto_stats *ps =
-				    &snap->proto[p];
-				enum eph_alarm_event e;
-
-				if (!ps->collected)
-					continue;
-				e = eph_alarm_update(
-				    &alarm[p],
-				    eph_alarm_value(ps, cfg.dest_alarm ? 0 : EPH_KIND_BIND));
-				st.alarm_high[p] = alarm[p].high;
-				if (e == EPH_ALARM_NONE)
-					continue;
-				ev[n_ev].kind = e;
-				ev[n_ev].proto = (enum eph_proto)p;
-				memcpy(ev[n_ev].ns_name, st.ns_name,
-				       sizeof(st.ns_name));
-				ev[n_ev].stats = *ps;
-				n_ev++;
-			}
+			for (int p = 0; p < EPH_PROTO_COUNT; p++)
+				n_ev += update_alarms(&st, alarm[p], snap, p,
+						      ev + n_ev);
 		} else {
 			st.failures++;
 			st.status = st.snap ? EPHD_STALE : EPHD_FAILED;
@@ -222,12 +245,15 @@ static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row);
 static void send_event(const struct ephd_event *e)
 {
 	static const oid snmptrap_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
-	struct ephd_row rows[10];
+	struct ephd_row rows[EPHD_NOTIFY_ROWS];
 	ephd_oid trap[EPHD_OID_MAX];
 	oid name[EPHD_OID_MAX];
-	size_t trap_len,
-	    n = ephd_mib_notification(e, trap, &trap_len, rows, 10);
+	size_t trap_len, n = ephd_mib_notification(e, trap, &trap_len, rows,
+						   EPHD_NOTIFY_ROWS);
 	netsnmp_variable_list *vars = NULL;
+	const struct eph_proto_stats *s = &e->stats;
+	uint32_t bp = eph_alarm_value(s, e->alarm);
+	char what[160], la[48], ra[48];
 
 	for (size_t i = 0; i < trap_len; i++)
 		name[i] = trap[i];
@@ -244,15 +270,35 @@ static void send_event(const struct ephd_event *e)
 		if (vb)
 			set_value(vb, &rows[i]);
 	}
+	/* What will fail, in words. */
+	if (e->alarm == EPH_KIND_CONNECT && s->has_worst)
+		snprintf(what, sizeof(what),
+			 "connect() to %s -> %s:%u (%u of %u ports blocked%s)",
+			 eph_addr_format(&s->worst.laddr, la, sizeof(la)),
+			 eph_addr_format(&s->worst.raddr, ra, sizeof(ra)),
+			 s->worst.rport, s->worst.blocked, s->usable,
+			 s->owners_exact ? "" : ", a lower bound");
+	else if (e->alarm == EPH_KIND_CONNECT)
+		snprintf(what, sizeof(what),
+			 "connect() to a new destination (%u of %u ports "
+			 "bind-owned%s)",
+			 s->bind_owned, s->usable,
+			 s->owners_exact ? "" : ", a lower bound");
+	else
+		snprintf(what, sizeof(what), "%s (%u of %u ports in use%s)",
+			 e->proto == EPH_UDP ? "UDP autobind"
+					     : "bind() to port 0",
+			 s->ports_in_use, s->usable,
+			 s->bind_exact ? "" : ", an upper bound");
 	snmp_log(LOG_NOTICE,
-		 "ephportd: %s %s exhaustion %u.%02u%% (rising %u.%02u%%, "
+		 "ephportd: %s %s %s pressure %u.%02u%%: %s (rising %u.%02u%%, "
 		 "falling %u.%02u%%)\n",
 		 eph_proto_name(e->proto),
-		 e->kind == EPH_ALARM_RAISED ? "ephExhaustionHigh:"
-					     : "ephExhaustionCleared:",
-		 e->stats.exhaustion_bp / 100, e->stats.exhaustion_bp % 100,
-		 cfg.rising_bp / 100, cfg.rising_bp % 100, cfg.falling_bp / 100,
-		 cfg.falling_bp % 100);
+		 e->kind == EPH_ALARM_RAISED ? "ephPressureHigh:"
+					     : "ephPressureCleared:",
+		 eph_kind_name(e->alarm), bp / 100, bp % 100, what,
+		 e->rising_bp / 100, e->rising_bp % 100, e->falling_bp / 100,
+		 e->falling_bp % 100);
 	send_v2trap(vars);
 	snmp_free_varbind(vars);
 }
@@ -345,7 +391,9 @@ static bool known_object(const ephd_oid *name, size_t len)
 	for (size_t i = 0; ephd_objects[i].name; i++) {
 		size_t n = ephd_object_oid(i, obj);
 
-		if (len > n && memcmp(obj, name, n * sizeof(*obj)) == 0)
+		/* accessible-for-notify: not an object a GET can name */
+		if (!ephd_objects[i].notify_only && len > n &&
+		    memcmp(obj, name, n * sizeof(*obj)) == 0)
 			return true;
 	}
 	return false;

@@ -20,6 +20,11 @@ enum obj {
 	O_INTERVAL,
 	O_NS_NAME,
 	O_NS_INODE,
+	O_NS_SETTINGS_READ,
+	O_NS_TW_REUSE,
+	O_NS_TW_REUSE_DELAY,
+	O_NS_TIMESTAMPS,
+	O_NS_AUTOBIND_REUSE,
 	O_R_LOW,
 	O_R_HIGH,
 	O_R_SIZE,
@@ -42,16 +47,36 @@ enum obj {
 	O_R_ALARM,
 	O_R_SOURCE,
 	O_R_TOTALS_EXACT,
+	O_R_BIND_P,
+	O_R_BIND_EXACT,
+	O_R_BIND_OWNED,
+	O_R_OWNERS_EXACT,
+	O_R_CONNECT_P,
+	O_R_CONNECT_NEW_P,
+	O_R_PRESSURE,
+	O_R_PRESSURE_KIND,
+	O_R_TW_REUSABLE,
+	O_R_BIND_ALARM,
+	O_R_CONNECT_ALARM,
 	O_S_IN_RANGE,
 	O_S_TOTAL,
 	O_D_SOCKETS,
 	O_D_TW,
 	O_D_EXH,
 	O_D_RANK,
+	O_D_BLOCKED,
+	O_D_CONNECT_P,
+	O_D_TW_REUSABLE,
 	O_L_STATE,
 	O_T_RISING,
 	O_T_FALLING,
 	O_T_DEST_ALARM,
+	O_T_BIND_RISING,
+	O_T_BIND_FALLING,
+	O_T_CONNECT_RISING,
+	O_T_CONNECT_FALLING,
+	O_T_CONNECT_ALARM,
+	O_N_ALARM_KIND,
 	O_COUNT
 };
 
@@ -66,6 +91,11 @@ const struct ephd_object ephd_objects[] = {
     [O_INTERVAL] = {"ephCollectionInterval", {1, 1, 8}},
     [O_NS_NAME] = {"ephNsName", {1, 2, 1, 2}},
     [O_NS_INODE] = {"ephNsInode", {1, 2, 1, 3}},
+    [O_NS_SETTINGS_READ] = {"ephNsSettingsRead", {1, 2, 1, 4}},
+    [O_NS_TW_REUSE] = {"ephNsTcpTwReuse", {1, 2, 1, 5}},
+    [O_NS_TW_REUSE_DELAY] = {"ephNsTcpTwReuseDelay", {1, 2, 1, 6}},
+    [O_NS_TIMESTAMPS] = {"ephNsTcpTimestamps", {1, 2, 1, 7}},
+    [O_NS_AUTOBIND_REUSE] = {"ephNsIpAutobindReuse", {1, 2, 1, 8}},
     [O_R_LOW] = {"ephRangeLow", {1, 3, 1, 2}},
     [O_R_HIGH] = {"ephRangeHigh", {1, 3, 1, 3}},
     [O_R_SIZE] = {"ephRangeSize", {1, 3, 1, 4}},
@@ -88,17 +118,37 @@ const struct ephd_object ephd_objects[] = {
     [O_R_ALARM] = {"ephRangeAlarmState", {1, 3, 1, 21}},
     [O_R_SOURCE] = {"ephRangeSocketSource", {1, 3, 1, 22}},
     [O_R_TOTALS_EXACT] = {"ephRangeTotalsExact", {1, 3, 1, 23}},
+    [O_R_BIND_P] = {"ephRangeBindPressure", {1, 3, 1, 24}},
+    [O_R_BIND_EXACT] = {"ephRangeBindExact", {1, 3, 1, 25}},
+    [O_R_BIND_OWNED] = {"ephRangeBindOwned", {1, 3, 1, 26}},
+    [O_R_OWNERS_EXACT] = {"ephRangeOwnersExact", {1, 3, 1, 27}},
+    [O_R_CONNECT_P] = {"ephRangeConnectPressure", {1, 3, 1, 28}},
+    [O_R_CONNECT_NEW_P] = {"ephRangeConnectNewPressure", {1, 3, 1, 29}},
+    [O_R_PRESSURE] = {"ephRangePressure", {1, 3, 1, 30}},
+    [O_R_PRESSURE_KIND] = {"ephRangePressureKind", {1, 3, 1, 31}},
+    [O_R_TW_REUSABLE] = {"ephRangeTimeWaitReusable", {1, 3, 1, 32}},
+    [O_R_BIND_ALARM] = {"ephRangeBindAlarmState", {1, 3, 1, 33}},
+    [O_R_CONNECT_ALARM] = {"ephRangeConnectAlarmState", {1, 3, 1, 34}},
     [O_S_IN_RANGE] = {"ephStateInRange", {1, 4, 1, 2}},
     [O_S_TOTAL] = {"ephStateTotal", {1, 4, 1, 3}},
     [O_D_SOCKETS] = {"ephDestSockets", {1, 5, 1, 6}},
     [O_D_TW] = {"ephDestTimeWait", {1, 5, 1, 7}},
     [O_D_EXH] = {"ephDestExhaustion", {1, 5, 1, 8}},
     [O_D_RANK] = {"ephDestRank", {1, 5, 1, 9}},
+    [O_D_BLOCKED] = {"ephDestBlocked", {1, 5, 1, 10}},
+    [O_D_CONNECT_P] = {"ephDestConnectPressure", {1, 5, 1, 11}},
+    [O_D_TW_REUSABLE] = {"ephDestTimeWaitReusable", {1, 5, 1, 12}},
     [O_L_STATE] = {"ephListenerState", {1, 6, 1, 4}},
     [O_T_RISING] = {"ephThresholdRising", {1, 7, 1}},
     [O_T_FALLING] = {"ephThresholdFalling", {1, 7, 2}},
     [O_T_DEST_ALARM] = {"ephDestAlarmEnabled", {1, 7, 3}},
-    [O_COUNT] = {NULL, {0}},
+    [O_T_BIND_RISING] = {"ephBindThresholdRising", {1, 7, 4}},
+    [O_T_BIND_FALLING] = {"ephBindThresholdFalling", {1, 7, 5}},
+    [O_T_CONNECT_RISING] = {"ephConnectThresholdRising", {1, 7, 6}},
+    [O_T_CONNECT_FALLING] = {"ephConnectThresholdFalling", {1, 7, 7}},
+    [O_T_CONNECT_ALARM] = {"ephConnectAlarmEnabled", {1, 7, 8}},
+    [O_N_ALARM_KIND] = {"ephAlarmKind", {1, 8, 1}, true},
+    [O_COUNT] = {NULL, {0}, false},
 };
 
 size_t ephd_object_oid(size_t i, ephd_oid *out)
@@ -182,6 +232,15 @@ static size_t put_addr(ephd_oid *idx, const struct eph_addr *a)
 	return n;
 }
 
+/* EphAlarmState of one alarm of row p. */
+static int alarm_state(const struct ephd_state *st, int p, enum eph_kind k)
+{
+	if (k == EPH_KIND_CONNECT && (p != EPH_TCP || !st->connect_alarm))
+		return EPHD_ALARM_OFF;
+	return st->alarm[p][k] == EPHD_ALARM_HIGH ? EPHD_ALARM_HIGH
+						  : EPHD_ALARM_NORMAL;
+}
+
 static void add_range(struct builder *b, const struct ephd_state *st,
 		      const ephd_oid *idx, const struct eph_proto_stats *s,
 		      int p)
@@ -201,6 +260,11 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 	    C(O_R_HOST_EXH, EPHD_UNSIGNED, host_exhaustion_bp),
 	    C(O_R_WORST_EXH, EPHD_UNSIGNED, worst_dest_exhaustion_bp),
 	    C(O_R_EXH, EPHD_UNSIGNED, exhaustion_bp),
+	    C(O_R_BIND_P, EPHD_UNSIGNED, bind_bp),
+	    C(O_R_BIND_OWNED, EPHD_GAUGE, bind_owned),
+	    C(O_R_CONNECT_P, EPHD_UNSIGNED, connect_bp),
+	    C(O_R_CONNECT_NEW_P, EPHD_UNSIGNED, connect_new_bp),
+	    C(O_R_PRESSURE, EPHD_UNSIGNED, pressure_bp),
 #undef C
 	};
 
@@ -224,7 +288,22 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 		truth(s->dest_overflow));
 	add_num(b, O_R_DEST_UNTRACKED, idx, 2, EPHD_GAUGE,
 		gauge(s->dest_untracked));
-	add_num(b, O_R_ALARM, idx, 2, EPHD_INTEGER, st->alarm_high[p] ? 2 : 1);
+	add_num(b, O_R_ALARM, idx, 2, EPHD_INTEGER,
+		alarm_state(st, p, EPH_KIND_BIND) == EPHD_ALARM_HIGH ||
+			alarm_state(st, p, EPH_KIND_CONNECT) == EPHD_ALARM_HIGH
+		    ? 2
+		    : 1);
+	add_num(b, O_R_BIND_EXACT, idx, 2, EPHD_INTEGER, truth(s->bind_exact));
+	add_num(b, O_R_OWNERS_EXACT, idx, 2, EPHD_INTEGER,
+		truth(s->owners_exact));
+	add_num(b, O_R_PRESSURE_KIND, idx, 2, EPHD_INTEGER,
+		s->pressure_kind == EPH_KIND_CONNECT ? 2 : 1);
+	add_num(b, O_R_TW_REUSABLE, idx, 2, EPHD_GAUGE,
+		gauge(s->time_wait_reusable));
+	add_num(b, O_R_BIND_ALARM, idx, 2, EPHD_INTEGER,
+		alarm_state(st, p, EPH_KIND_BIND));
+	add_num(b, O_R_CONNECT_ALARM, idx, 2, EPHD_INTEGER,
+		alarm_state(st, p, EPH_KIND_CONNECT));
 	add_num(b, O_R_SOURCE, idx, 2, EPHD_INTEGER, source_enum(s->source));
 	add_num(b, O_R_TOTALS_EXACT, idx, 2, EPHD_INTEGER,
 		truth(s->totals_exact));
@@ -271,6 +350,11 @@ static void add_dests(struct builder *b, const ephd_oid *idx,
 		add_num(b, O_D_TW, didx, n, EPHD_GAUGE, d->time_wait);
 		add_num(b, O_D_EXH, didx, n, EPHD_UNSIGNED, d->exhaustion_bp);
 		add_num(b, O_D_RANK, didx, n, EPHD_UNSIGNED, i + 1);
+		add_num(b, O_D_BLOCKED, didx, n, EPHD_GAUGE, d->blocked);
+		add_num(b, O_D_CONNECT_P, didx, n, EPHD_UNSIGNED,
+			d->connect_bp);
+		add_num(b, O_D_TW_REUSABLE, didx, n, EPHD_GAUGE,
+			d->tw_reusable);
 	}
 }
 
@@ -319,6 +403,19 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	memcpy(val.v.s, st->ns_name, val.len);
 	add(&b, O_NS_NAME, ns, 1, &val);
 	add_num(&b, O_NS_INODE, ns, 1, EPHD_UNSIGNED, st->ns_inode);
+	if (snap) {
+		/* The settings the model used: known once it ran. */
+		add_num(&b, O_NS_SETTINGS_READ, ns, 1, EPHD_INTEGER,
+			truth(snap->knobs.read));
+		add_num(&b, O_NS_TW_REUSE, ns, 1, EPHD_UNSIGNED,
+			snap->knobs.tw_reuse);
+		add_num(&b, O_NS_TW_REUSE_DELAY, ns, 1, EPHD_UNSIGNED,
+			snap->knobs.tw_reuse_delay_ms);
+		add_num(&b, O_NS_TIMESTAMPS, ns, 1, EPHD_UNSIGNED,
+			snap->knobs.timestamps);
+		add_num(&b, O_NS_AUTOBIND_REUSE, ns, 1, EPHD_UNSIGNED,
+			snap->knobs.autobind_reuse);
+	}
 
 	for (int p = 0; snap && p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *s = &snap->proto[p];
@@ -336,7 +433,17 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	add_num(&b, O_T_RISING, NULL, 0, EPHD_UNSIGNED, st->rising_bp);
 	add_num(&b, O_T_FALLING, NULL, 0, EPHD_UNSIGNED, st->falling_bp);
 	add_num(&b, O_T_DEST_ALARM, NULL, 0, EPHD_INTEGER,
-		truth(st->dest_alarm));
+		truth(st->connect_alarm));
+	add_num(&b, O_T_BIND_RISING, NULL, 0, EPHD_UNSIGNED,
+		st->kind_rising_bp[EPH_KIND_BIND]);
+	add_num(&b, O_T_BIND_FALLING, NULL, 0, EPHD_UNSIGNED,
+		st->kind_falling_bp[EPH_KIND_BIND]);
+	add_num(&b, O_T_CONNECT_RISING, NULL, 0, EPHD_UNSIGNED,
+		st->kind_rising_bp[EPH_KIND_CONNECT]);
+	add_num(&b, O_T_CONNECT_FALLING, NULL, 0, EPHD_UNSIGNED,
+		st->kind_falling_bp[EPH_KIND_CONNECT]);
+	add_num(&b, O_T_CONNECT_ALARM, NULL, 0, EPHD_INTEGER,
+		truth(st->connect_alarm));
 
 	ephd_view_seal(b.v);
 	if (b.err) {
@@ -358,32 +465,36 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 	struct ephd_view v = {0, max, rows, 0};
 	struct builder b = {&v, 0};
 	struct ephd_value val = {.type = EPHD_OCTETS};
+	bool connect = e->alarm == EPH_KIND_CONNECT;
 
+	/* ephPressureHigh (3), ephPressureCleared (4) */
 	memcpy(trap_oid, root, sizeof(root));
 	trap_oid[EPHD_ROOT_LEN] = 0;
-	trap_oid[EPHD_ROOT_LEN + 1] = e->kind == EPH_ALARM_RAISED ? 1 : 2;
+	trap_oid[EPHD_ROOT_LEN + 1] = e->kind == EPH_ALARM_RAISED ? 3 : 4;
 	*trap_oid_len = EPHD_ROOT_LEN + 2;
 
+	if (max < (connect && s->has_worst ? 12u : 9u))
+		return 0;
 	/* The order of the NOTIFICATION-TYPE's OBJECTS clause. */
 	val.len = (uint8_t)strnlen(e->ns_name, sizeof(val.v.s));
 	memcpy(val.v.s, e->ns_name, val.len);
-	if (max < 9)
-		return 0;
 	add(&b, O_NS_NAME, ns, 1, &val);
-	add_num(&b, O_R_EXH, idx, 2, EPHD_UNSIGNED, s->exhaustion_bp);
+	add_num(&b, O_N_ALARM_KIND, NULL, 0, EPHD_INTEGER, connect ? 2 : 1);
+	add_num(&b, O_R_BIND_P, idx, 2, EPHD_UNSIGNED, s->bind_bp);
+	add_num(&b, O_R_CONNECT_P, idx, 2, EPHD_UNSIGNED, s->connect_bp);
 	add_num(&b, O_R_IN_USE, idx, 2, EPHD_GAUGE, s->ports_in_use);
+	add_num(&b, O_R_BIND_OWNED, idx, 2, EPHD_GAUGE, s->bind_owned);
 	add_num(&b, O_R_USABLE, idx, 2, EPHD_UNSIGNED, s->usable);
 	add_num(&b, O_R_LOW, idx, 2, EPHD_UNSIGNED, s->low);
 	add_num(&b, O_R_HIGH, idx, 2, EPHD_UNSIGNED, s->high);
-	add_num(&b, O_R_WORST_EXH, idx, 2, EPHD_UNSIGNED,
-		s->worst_dest_exhaustion_bp);
-	if (s->has_worst) {
+	if (connect && s->has_worst) {
 		ephd_oid didx[EPHD_OID_MAX];
 		size_t n = dest_index(idx, &s->worst, didx);
 
+		add_num(&b, O_D_CONNECT_P, didx, n, EPHD_UNSIGNED,
+			s->worst.connect_bp);
+		add_num(&b, O_D_BLOCKED, didx, n, EPHD_GAUGE, s->worst.blocked);
 		add_num(&b, O_D_SOCKETS, didx, n, EPHD_GAUGE, s->worst.sockets);
-		add_num(&b, O_D_EXH, didx, n, EPHD_UNSIGNED,
-			s->worst.exhaustion_bp);
 	}
 	return b.err ? 0 : v.n;
 }

@@ -16,7 +16,8 @@
 
 struct ephd_object {
 	const char *name;
-	ephd_oid sub[4]; /* below the root, 0-terminated */
+	ephd_oid sub[4];  /* below the root, 0-terminated */
+	bool notify_only; /* accessible-for-notify: never in a view */
 };
 
 /* Every object, in MIB order; ends with a NULL name. */
@@ -24,30 +25,52 @@ extern const struct ephd_object ephd_objects[];
 
 enum ephd_status { EPHD_OK = 1, EPHD_STALE = 2, EPHD_FAILED = 3 };
 
+/* Alarms per (protocol, kind): index [enum eph_proto][enum eph_kind]. */
+#define EPHD_KINDS 3
+
+/* EphAlarmState */
+enum ephd_alarm_state {
+	EPHD_ALARM_NORMAL = 1,
+	EPHD_ALARM_HIGH = 2,
+	EPHD_ALARM_OFF = 3,
+};
+
 struct ephd_state {
 	const struct eph_snapshot *snap; /* NULL before the first success */
 	enum ephd_status status;
 	uint64_t collections, failures;
-	unsigned interval, rising_bp, falling_bp;
-	bool dest_alarm;
-	uint8_t alarm_high[EPH_PROTO_COUNT]; /* 1 while the alarm is raised */
+	unsigned interval;
+	/* risingThreshold / fallingThreshold: the deprecated objects */
+	uint32_t rising_bp, falling_bp;
+	/* In effect per kind (index enum eph_kind; [0] unused). */
+	uint32_t kind_rising_bp[EPHD_KINDS], kind_falling_bp[EPHD_KINDS];
+	bool connect_alarm; /* TCP rows run a connect alarm */
+	/* enum ephd_alarm_state; 0 is taken as normal(1). */
+	uint8_t alarm[EPH_PROTO_COUNT][EPHD_KINDS];
 	char ns_name[64];
 	uint32_t ns_inode;
 };
 
 /* One alarm crossing, with the numbers of the collection that made it. */
 struct ephd_event {
-	enum eph_alarm_event kind; /* RAISED: ephExhaustionHigh */
+	enum eph_alarm_event kind; /* RAISED: ephPressureHigh */
+	enum eph_kind alarm;	   /* which alarm of the row crossed */
 	enum eph_proto proto;
+	uint32_t rising_bp, falling_bp; /* that alarm's thresholds */
 	char ns_name[64];
 	struct eph_proto_stats stats;
 };
 
+/* Varbinds of a notification, after snmpTrapOID.0, at most. */
+#define EPHD_NOTIFY_ROWS 12
+
 /*
- * The varbinds of the notification for e, after snmpTrapOID.0 (whose value,
- * the notification's OID, goes to trap_oid): the MIB's OBJECTS, then, when
- * there is a worst destination, its ephDestSockets and ephDestExhaustion
- * (their instance names the destination).  Returns the number of rows.
+ * The varbinds of the notification for e (ephPressureHigh or
+ * ephPressureCleared), after snmpTrapOID.0 (whose value, the
+ * notification's OID, goes to trap_oid): the MIB's OBJECTS, then, for a
+ * connect alarm with a worst destination, its ephDestConnectPressure,
+ * ephDestBlocked and ephDestSockets (their instance names the
+ * destination).  Returns the number of rows (0 if max is too small).
  */
 size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 			     size_t *trap_oid_len, struct ephd_row *rows,

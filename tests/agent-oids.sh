@@ -22,8 +22,9 @@ while read -r name oid; do
 	fi
 done < "$tmp/c.txt"
 
-# The other way: every readable object of the MIB is served.
-awk '/OBJECT-TYPE/ { name = $1 } /MAX-ACCESS/ && /read-only/ { print name }' \
+# The other way: every readable object of the MIB is served, and every
+# accessible-for-notify one is known to the agent (it sends them).
+awk '/OBJECT-TYPE/ { name = $1 } /MAX-ACCESS/ && /read-only|accessible-for-notify/ { print name }' \
 	"$srcdir/mibs/EPHEMERAL-PORT-MIB.txt" | sort > "$tmp/mib-names"
 cut -d' ' -f1 "$tmp/c.txt" | sort > "$tmp/c-names"
 missing=$(comm -23 "$tmp/mib-names" "$tmp/c-names")

@@ -87,7 +87,88 @@ START_TEST(config_defaults)
 	ck_assert_uint_eq(c.rising_bp, 8000);
 	ck_assert_uint_eq(c.falling_bp, 7000);
 	ck_assert(c.dest_alarm);
+	ck_assert_uint_eq(c.kind_rising_bp[EPH_KIND_BIND], EPHD_UNSET);
+	ck_assert_uint_eq(c.kind_falling_bp[EPH_KIND_CONNECT], EPHD_UNSET);
 	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(config_kind_thresholds)
+{
+	struct ephd_config c;
+	char err[256] = "";
+	uint32_t r, f;
+
+	/* Per kind, falling back to risingThreshold / fallingThreshold. */
+	ck_assert_int_eq(parse("risingThreshold 60\nfallingThreshold 40\n"
+			       "BindRisingThreshold 90.5\n"
+			       "connectFallingThreshold 20.25\n",
+			       &c, err),
+			 0);
+	ephd_config_thresholds(&c, EPH_KIND_BIND, &r, &f);
+	ck_assert_uint_eq(r, 9050);
+	ck_assert_uint_eq(f, 4000);
+	ephd_config_thresholds(&c, EPH_KIND_CONNECT, &r, &f);
+	ck_assert_uint_eq(r, 6000);
+	ck_assert_uint_eq(f, 2025);
+	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), 0);
+
+	/* All four, in any order relative to the defaults. */
+	ck_assert_int_eq(parse("bindRisingThreshold 50\n"
+			       "bindFallingThreshold 30\n"
+			       "connectRisingThreshold 95\n"
+			       "connectFallingThreshold 90\n"
+			       "risingThreshold 10\nfallingThreshold 5\n",
+			       &c, err),
+			 0);
+	ephd_config_thresholds(&c, EPH_KIND_BIND, &r, &f);
+	ck_assert_uint_eq(r, 5000);
+	ck_assert_uint_eq(f, 3000);
+	ephd_config_thresholds(&c, EPH_KIND_CONNECT, &r, &f);
+	ck_assert_uint_eq(r, 9500);
+	ck_assert_uint_eq(f, 9000);
+	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), 0);
+
+	/* Defaults: 80 / 70 for both kinds. */
+	ck_assert_int_eq(parse("", &c, err), 0);
+	ephd_config_thresholds(&c, EPH_KIND_CONNECT, &r, &f);
+	ck_assert_uint_eq(r, 8000);
+	ck_assert_uint_eq(f, 7000);
+}
+END_TEST
+
+START_TEST(config_kind_thresholds_cross_check)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+	    /* A kind's own falling against the default rising. */
+	    {"bindFallingThreshold 85\n",
+	     "bindFallingThreshold (85.00%) must be below risingThreshold "
+	     "(80.00%) for the bind alarms"},
+	    {"connectRisingThreshold 50\nconnectFallingThreshold 50\n",
+	     "connectFallingThreshold (50.00%) must be below "
+	     "connectRisingThreshold (50.00%) for the connect alarms"},
+	    {"connectRisingThreshold 60\n",
+	     "fallingThreshold (70.00%) must be below connectRisingThreshold "
+	     "(60.00%) for the connect alarms"},
+	    /* The defaults wrong, made right for bind only: the connect
+	     * alarms still use the defaults, named as such. */
+	    {"risingThreshold 50\nfallingThreshold 60\n"
+	     "bindRisingThreshold 70\n",
+	     "fallingThreshold (60.00%) must be below risingThreshold "
+	     "(50.00%)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ephd_config c;
+		char err[256] = "";
+
+		ck_assert_int_eq(parse(cases[i].text, &c, err), 0);
+		ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_str_eq(err, cases[i].msg);
+	}
 }
 END_TEST
 
@@ -106,6 +187,18 @@ START_TEST(config_bad)
 	     "t.conf:1: risingThreshold: expected a percent"},
 	    {"risingThreshold 80.123", "t.conf:1: risingThreshold"},
 	    {"fallingThreshold -1", "t.conf:1: fallingThreshold"},
+	    {"bindRisingThreshold 100.5",
+	     "t.conf:1: bindRisingThreshold: expected a percent from 0 to 100 "
+	     "(got '100.5')"},
+	    {"\n\nbindFallingThreshold x",
+	     "t.conf:3: bindFallingThreshold: expected a percent from 0 to "
+	     "100 (got 'x')"},
+	    {"connectRisingThreshold 80%",
+	     "t.conf:1: connectRisingThreshold: expected a percent"},
+	    {"connectFallingThreshold",
+	     "t.conf:1: connectFallingThreshold: missing value"},
+	    {"connectFallingThreshold 1 2",
+	     "t.conf:1: connectFallingThreshold: one value expected"},
 	    {"destinationAlarm maybe",
 	     "t.conf:1: destinationAlarm: expected yes or no"},
 	    {"bogus 1", "t.conf:1: unknown token 'bogus'"},
@@ -215,6 +308,22 @@ static struct eph_snapshot *fixed_snapshot(void)
 	t->ports_free = 74;
 	t->state_in_range[EPH_ST_ESTABLISHED] = 17;
 	t->exhaustion_bp = t->host_exhaustion_bp = 2127;
+	/* The new model's numbers (values need not be consistent here). */
+	t->bind_bp = 2127;
+	t->bind_exact = true;
+	t->bind_owned = 2;
+	t->owners_exact = false;
+	t->connect_new_bp = 212;
+	t->connect_bp = 1808;
+	t->pressure_bp = 2127;
+	t->pressure_kind = EPH_KIND_BIND;
+	t->time_wait = 3;
+	t->time_wait_reusable = 1;
+	s->knobs.read = true;
+	s->knobs.tw_reuse = 1;
+	s->knobs.tw_reuse_delay_ms = 2500;
+	s->knobs.timestamps = 2;
+	s->knobs.autobind_reuse = 0;
 	t->n_top = 2;
 	/* top[] is by sockets; the table is by index: IPv6 sorts after. */
 	d = &t->top[0];
@@ -223,12 +332,20 @@ static struct eph_snapshot *fixed_snapshot(void)
 	inet_pton(AF_INET6, "::1", d->raddr.bytes);
 	d->rport = 8080;
 	d->sockets = 15;
+	d->time_wait = 3;
+	d->tw_reusable = 1;
+	d->blocked = 17;
+	d->connect_bp = 1808;
 	d = &t->top[1];
 	d->laddr.family = d->raddr.family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", d->laddr.bytes);
 	inet_pton(AF_INET, "127.0.0.2", d->raddr.bytes);
 	d->rport = 9090;
 	d->sockets = 6;
+	d->blocked = 8;
+	d->connect_bp = 851;
+	t->has_worst = true;
+	t->worst = t->top[0];
 	t->listeners_in_range = t->n_listeners = 1;
 	t->listeners[0].addr.family = AF_INET;
 	t->listeners[0].port = 40020;
@@ -245,7 +362,9 @@ static struct ephd_view *build(const struct eph_snapshot *snap,
 				.interval = 10,
 				.rising_bp = 8000,
 				.falling_bp = 7000,
-				.dest_alarm = true,
+				.kind_rising_bp = {0, 9000, 8500},
+				.kind_falling_bp = {0, 6000, 5500},
+				.connect_alarm = true,
 				.ns_name = "net:[1]",
 				.ns_inode = 1};
 
@@ -325,6 +444,27 @@ START_TEST(mib_dest_table_order_and_index)
 	ck_assert_uint_eq(r->value.v.u, 2);
 	r = ephd_view_next(v, r->name, r->len);
 	ck_assert_uint_eq(r->value.v.u, 1);
+	/* The appended columns: blocked, connect pressure, reusable TW */
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert(HAS(r, 1, 5, 1, 10, 1, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0,
+		      2, 9090));
+	ck_assert_int_eq(r->value.type, EPHD_GAUGE);
+	ck_assert_uint_eq(r->value.v.u, 8);
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert_uint_eq(r->value.v.u, 17);
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert(HAS(r, 1, 5, 1, 11, 1, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0,
+		      2, 9090));
+	ck_assert_int_eq(r->value.type, EPHD_UNSIGNED);
+	ck_assert_uint_eq(r->value.v.u, 851);
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert_uint_eq(r->value.v.u, 1808);
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert(HAS(r, 1, 5, 1, 12, 1, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0,
+		      2, 9090));
+	ck_assert_uint_eq(r->value.v.u, 0);
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert_uint_eq(r->value.v.u, 1);
 	/* Across the table end: the listener table */
 	r = ephd_view_next(v, r->name, r->len);
 	ck_assert(HAS(r, 1, 6, 1, 4, 1, 1, 1, 4, 0, 0, 0, 0, 40020));
@@ -334,6 +474,10 @@ START_TEST(mib_dest_table_order_and_index)
 	ck_assert(HAS(r, 1, 7, 1, 0));
 	ck_assert_uint_eq(r->value.v.u, 8000);
 	n = MK(name, 1, 7, 3, 0);
+	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 4, 0));
+	/* ephConnectAlarmEnabled.0 is the last row: ephAlarmKind
+	 * (accessible-for-notify) is never served. */
+	n = MK(name, 1, 7, 8, 0);
 	ck_assert_ptr_null(ephd_view_next(v, name, n));
 	/* From before the root: the first object */
 	ck_assert(HAS(ephd_view_next(v, root, EPHD_ROOT_LEN - 1), 1, 1, 1, 0));
@@ -386,6 +530,231 @@ START_TEST(mib_stale_and_failed)
 }
 END_TEST
 
+/* The row named root . tail, which must exist. */
+static const struct ephd_row *row_at(const struct ephd_view *v,
+				     const ephd_oid *tail, size_t n)
+{
+	ephd_oid name[EPHD_OID_MAX];
+	const struct ephd_row *r;
+
+	memcpy(name, root, sizeof(root));
+	memcpy(name + EPHD_ROOT_LEN, tail, n * sizeof(*tail));
+	r = ephd_view_get(v, name, EPHD_ROOT_LEN + n);
+	ck_assert_msg(r != NULL, "no row at tail .%u.%u.%u.%u", tail[0],
+		      tail[1], tail[2], n > 3 ? tail[3] : 0);
+	return r;
+}
+#define ROW(v, ...)                                                            \
+	row_at(v, (const ephd_oid[]){__VA_ARGS__},                             \
+	       sizeof((const ephd_oid[]){__VA_ARGS__}) / sizeof(ephd_oid))
+
+static void ck_row(const struct ephd_row *r, enum ephd_type type, int64_t x)
+{
+	ck_assert_int_eq(r->value.type, type);
+	if (type == EPHD_INTEGER)
+		ck_assert_int_eq(r->value.v.i, x);
+	else
+		ck_assert_uint_eq(r->value.v.u, (uint64_t)x);
+}
+
+START_TEST(mib_pressure_columns)
+{
+	struct eph_snapshot *snap = fixed_snapshot();
+	struct eph_proto_stats *u = &snap->proto[EPH_UDP];
+	struct ephd_view *v;
+
+	/* A UDP row: bind pressure only, the TCP-only columns 0 / true. */
+	snap->protocols |= 1u << EPH_UDP;
+	u->collected = true;
+	u->usable = 94;
+	u->ports_in_use = u->sockets_in_range = 3;
+	u->bind_bp = 319;
+	u->bind_exact = true;
+	u->owners_exact = true;
+	u->pressure_bp = 319;
+	u->pressure_kind = EPH_KIND_BIND;
+	snap->proto[EPH_TCP].pressure_kind = EPH_KIND_CONNECT;
+	snap->proto[EPH_TCP].pressure_bp = 1808;
+	v = build(snap, EPHD_OK);
+
+	/* ephRange...: .1.3.1.COL.ns.proto */
+	ck_row(ROW(v, 1, 3, 1, 24, 1, 1), EPHD_UNSIGNED, 2127);
+	ck_row(ROW(v, 1, 3, 1, 25, 1, 1), EPHD_INTEGER, 1);
+	ck_row(ROW(v, 1, 3, 1, 26, 1, 1), EPHD_GAUGE, 2);
+	ck_row(ROW(v, 1, 3, 1, 27, 1, 1), EPHD_INTEGER, 2);
+	ck_row(ROW(v, 1, 3, 1, 28, 1, 1), EPHD_UNSIGNED, 1808);
+	ck_row(ROW(v, 1, 3, 1, 29, 1, 1), EPHD_UNSIGNED, 212);
+	ck_row(ROW(v, 1, 3, 1, 30, 1, 1), EPHD_UNSIGNED, 1808);
+	ck_row(ROW(v, 1, 3, 1, 31, 1, 1), EPHD_INTEGER, 2); /* connect */
+	ck_row(ROW(v, 1, 3, 1, 32, 1, 1), EPHD_GAUGE, 1);
+	ck_row(ROW(v, 1, 3, 1, 33, 1, 1), EPHD_INTEGER, EPHD_ALARM_NORMAL);
+	ck_row(ROW(v, 1, 3, 1, 34, 1, 1), EPHD_INTEGER, EPHD_ALARM_NORMAL);
+	/* The deprecated columns keep the first model's numbers. */
+	ck_row(ROW(v, 1, 3, 1, 18, 1, 1), EPHD_UNSIGNED, 2127);
+	ck_row(ROW(v, 1, 3, 1, 20, 1, 1), EPHD_UNSIGNED, 2127);
+	ck_row(ROW(v, 1, 3, 1, 21, 1, 1), EPHD_INTEGER, 1);
+
+	ck_row(ROW(v, 1, 3, 1, 24, 1, 2), EPHD_UNSIGNED, 319);
+	ck_row(ROW(v, 1, 3, 1, 26, 1, 2), EPHD_GAUGE, 0);
+	ck_row(ROW(v, 1, 3, 1, 27, 1, 2), EPHD_INTEGER, 1);
+	ck_row(ROW(v, 1, 3, 1, 28, 1, 2), EPHD_UNSIGNED, 0);
+	ck_row(ROW(v, 1, 3, 1, 30, 1, 2), EPHD_UNSIGNED, 319);
+	ck_row(ROW(v, 1, 3, 1, 31, 1, 2), EPHD_INTEGER, 1); /* bind */
+	/* UDP has no connect alarm. */
+	ck_row(ROW(v, 1, 3, 1, 34, 1, 2), EPHD_INTEGER, EPHD_ALARM_OFF);
+
+	/* The kernel settings, in the namespace row. */
+	ck_row(ROW(v, 1, 2, 1, 4, 1), EPHD_INTEGER, 1);
+	ck_row(ROW(v, 1, 2, 1, 5, 1), EPHD_UNSIGNED, 1);
+	ck_row(ROW(v, 1, 2, 1, 6, 1), EPHD_UNSIGNED, 2500);
+	ck_row(ROW(v, 1, 2, 1, 7, 1), EPHD_UNSIGNED, 2);
+	ck_row(ROW(v, 1, 2, 1, 8, 1), EPHD_UNSIGNED, 0);
+
+	/* The thresholds in effect per kind, and the deprecated ones. */
+	ck_row(ROW(v, 1, 7, 1, 0), EPHD_UNSIGNED, 8000);
+	ck_row(ROW(v, 1, 7, 2, 0), EPHD_UNSIGNED, 7000);
+	ck_row(ROW(v, 1, 7, 3, 0), EPHD_INTEGER, 1);
+	ck_row(ROW(v, 1, 7, 4, 0), EPHD_UNSIGNED, 9000);
+	ck_row(ROW(v, 1, 7, 5, 0), EPHD_UNSIGNED, 6000);
+	ck_row(ROW(v, 1, 7, 6, 0), EPHD_UNSIGNED, 8500);
+	ck_row(ROW(v, 1, 7, 7, 0), EPHD_UNSIGNED, 5500);
+	ck_row(ROW(v, 1, 7, 8, 0), EPHD_INTEGER, 1);
+	free(snap);
+	ephd_view_free(v);
+}
+END_TEST
+
+START_TEST(mib_settings_need_a_snapshot)
+{
+	struct ephd_view *v = build(NULL, EPHD_FAILED);
+	ephd_oid name[EPHD_OID_MAX];
+	size_t n = MK(name, 1, 2, 1, 4, 1);
+
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	ephd_view_free(v);
+}
+END_TEST
+
+START_TEST(mib_alarm_states)
+{
+	struct eph_snapshot *snap = fixed_snapshot();
+	struct ephd_state st = {.snap = snap,
+				.status = EPHD_OK,
+				.interval = 10,
+				.connect_alarm = true,
+				.ns_name = "x"};
+	struct ephd_view *v;
+
+	st.alarm[EPH_TCP][EPH_KIND_CONNECT] = EPHD_ALARM_HIGH;
+	v = ephd_mib_build(&st);
+	ck_row(ROW(v, 1, 3, 1, 33, 1, 1), EPHD_INTEGER, EPHD_ALARM_NORMAL);
+	ck_row(ROW(v, 1, 3, 1, 34, 1, 1), EPHD_INTEGER, EPHD_ALARM_HIGH);
+	/* The deprecated state is high while either alarm is. */
+	ck_row(ROW(v, 1, 3, 1, 21, 1, 1), EPHD_INTEGER, 2);
+	ephd_view_free(v);
+
+	st.alarm[EPH_TCP][EPH_KIND_CONNECT] = EPHD_ALARM_NORMAL;
+	st.alarm[EPH_TCP][EPH_KIND_BIND] = EPHD_ALARM_HIGH;
+	st.connect_alarm = false;
+	v = ephd_mib_build(&st);
+	ck_row(ROW(v, 1, 3, 1, 33, 1, 1), EPHD_INTEGER, EPHD_ALARM_HIGH);
+	ck_row(ROW(v, 1, 3, 1, 34, 1, 1), EPHD_INTEGER, EPHD_ALARM_OFF);
+	ck_row(ROW(v, 1, 3, 1, 21, 1, 1), EPHD_INTEGER, 2);
+	ck_row(ROW(v, 1, 7, 3, 0), EPHD_INTEGER, 2);
+	ck_row(ROW(v, 1, 7, 8, 0), EPHD_INTEGER, 2);
+	free(snap);
+	ephd_view_free(v);
+}
+END_TEST
+
+static struct ephd_event event(enum eph_alarm_event kind, enum eph_kind alarm)
+{
+	struct eph_snapshot *snap = fixed_snapshot();
+	struct ephd_event e = {.kind = kind,
+			       .alarm = alarm,
+			       .proto = EPH_TCP,
+			       .rising_bp = 5000,
+			       .falling_bp = 3000,
+			       .ns_name = "net:[7]"};
+
+	e.stats = snap->proto[EPH_TCP];
+	free(snap);
+	return e;
+}
+
+START_TEST(mib_notification_bind)
+{
+	struct ephd_event e = event(EPH_ALARM_RAISED, EPH_KIND_BIND);
+	struct ephd_row rows[EPHD_NOTIFY_ROWS];
+	ephd_oid trap[EPHD_OID_MAX];
+	size_t trap_len, n;
+
+	n = ephd_mib_notification(&e, trap, &trap_len, rows, EPHD_NOTIFY_ROWS);
+	/* ephPressureHigh = ephNotifications.3 */
+	ck_assert_uint_eq(trap_len, EPHD_ROOT_LEN + 2);
+	ck_assert_uint_eq(trap[EPHD_ROOT_LEN], 0);
+	ck_assert_uint_eq(trap[EPHD_ROOT_LEN + 1], 3);
+	/* The OBJECTS, in order; no destination for a bind alarm. */
+	ck_assert_uint_eq(n, 9);
+	ck_assert(HAS(&rows[0], 1, 2, 1, 2, 1));
+	ck_assert_int_eq(rows[0].value.len, 7);
+	ck_assert(memcmp(rows[0].value.v.s, "net:[7]", 7) == 0);
+	ck_assert(HAS(&rows[1], 1, 8, 1, 0)); /* ephAlarmKind.0 = bind(1) */
+	ck_row(&rows[1], EPHD_INTEGER, 1);
+	ck_assert(HAS(&rows[2], 1, 3, 1, 24, 1, 1));
+	ck_row(&rows[2], EPHD_UNSIGNED, 2127);
+	ck_assert(HAS(&rows[3], 1, 3, 1, 28, 1, 1));
+	ck_row(&rows[3], EPHD_UNSIGNED, 1808);
+	ck_assert(HAS(&rows[4], 1, 3, 1, 8, 1, 1));
+	ck_row(&rows[4], EPHD_GAUGE, 20);
+	ck_assert(HAS(&rows[5], 1, 3, 1, 26, 1, 1));
+	ck_row(&rows[5], EPHD_GAUGE, 2);
+	ck_assert(HAS(&rows[6], 1, 3, 1, 6, 1, 1));
+	ck_row(&rows[6], EPHD_UNSIGNED, 94);
+	ck_assert(HAS(&rows[7], 1, 3, 1, 2, 1, 1));
+	ck_row(&rows[7], EPHD_UNSIGNED, 40000);
+	ck_assert(HAS(&rows[8], 1, 3, 1, 3, 1, 1));
+	ck_row(&rows[8], EPHD_UNSIGNED, 40099);
+
+	/* Too little room: nothing. */
+	ck_assert_uint_eq(ephd_mib_notification(&e, trap, &trap_len, rows, 8),
+			  0);
+}
+END_TEST
+
+START_TEST(mib_notification_connect)
+{
+	struct ephd_event e = event(EPH_ALARM_CLEARED, EPH_KIND_CONNECT);
+	struct ephd_row rows[EPHD_NOTIFY_ROWS];
+	ephd_oid trap[EPHD_OID_MAX];
+	size_t trap_len, n;
+
+	n = ephd_mib_notification(&e, trap, &trap_len, rows, EPHD_NOTIFY_ROWS);
+	/* ephPressureCleared = ephNotifications.4 */
+	ck_assert_uint_eq(trap[EPHD_ROOT_LEN + 1], 4);
+	ck_assert_uint_eq(n, 12);
+	ck_row(&rows[1], EPHD_INTEGER, 2); /* connect(2) */
+	/* The worst destination (::1 -> ::1:8080) follows, by its index. */
+#define V6_ONE 2, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
+	ck_assert(HAS(&rows[9], 1, 5, 1, 11, 1, 1, V6_ONE, V6_ONE, 8080));
+	ck_row(&rows[9], EPHD_UNSIGNED, 1808);
+	ck_assert(HAS(&rows[10], 1, 5, 1, 10, 1, 1, V6_ONE, V6_ONE, 8080));
+	ck_row(&rows[10], EPHD_GAUGE, 17);
+	ck_assert(HAS(&rows[11], 1, 5, 1, 6, 1, 1, V6_ONE, V6_ONE, 8080));
+	ck_row(&rows[11], EPHD_GAUGE, 15);
+#undef V6_ONE
+	/* No destination yet: the OBJECTS only. */
+	e.stats.has_worst = false;
+	ck_assert_uint_eq(
+	    ephd_mib_notification(&e, trap, &trap_len, rows, EPHD_NOTIFY_ROWS),
+	    9);
+	/* A connect alarm with a destination needs room for 12. */
+	e.stats.has_worst = true;
+	ck_assert_uint_eq(ephd_mib_notification(&e, trap, &trap_len, rows, 11),
+			  0);
+}
+END_TEST
+
 START_TEST(mib_objects_unique)
 {
 	ephd_oid a[EPHD_OID_MAX], b[EPHD_OID_MAX];
@@ -413,12 +782,19 @@ int main(void)
 	tcase_add_test(tc, config_defaults);
 	tcase_add_test(tc, config_bad);
 	tcase_add_test(tc, config_thresholds_cross_check);
+	tcase_add_test(tc, config_kind_thresholds);
+	tcase_add_test(tc, config_kind_thresholds_cross_check);
 	tcase_add_test(tc, config_missing_file);
 	tcase_add_test(tc, view_get_next);
 	tcase_add_test(tc, mib_rows_sorted_and_typed);
 	tcase_add_test(tc, mib_dest_table_order_and_index);
 	tcase_add_test(tc, mib_empty_tables);
 	tcase_add_test(tc, mib_stale_and_failed);
+	tcase_add_test(tc, mib_pressure_columns);
+	tcase_add_test(tc, mib_settings_need_a_snapshot);
+	tcase_add_test(tc, mib_alarm_states);
+	tcase_add_test(tc, mib_notification_bind);
+	tcase_add_test(tc, mib_notification_connect);
 	tcase_add_test(tc, mib_objects_unique);
 	suite_add_tcase(s, tc);
 	return eph_run_suite(s);

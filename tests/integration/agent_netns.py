@@ -26,7 +26,14 @@ bad = tempfile.mkdtemp(prefix="ephportd-bad-")
 for text, want in (("interval 5\nbogus 1\n", "bad.conf:2: unknown token 'bogus'"),
                    ("risingThreshold 50\nfallingThreshold 60\n",
                     "fallingThreshold (60.00%) must be below risingThreshold (50.00%)"),
-                   ("topDestinations 99\n", "bad.conf:1: topDestinations: expected a number from 0 to 32")):
+                   ("topDestinations 99\n", "bad.conf:1: topDestinations: expected a number from 0 to 32"),
+                   ("interval 5\n\nbindRisingThreshold 101\n",
+                    "bad.conf:3: bindRisingThreshold: expected a percent from 0 to 100 (got '101')"),
+                   ("connectFallingThreshold 7O\n",
+                    "bad.conf:1: connectFallingThreshold: expected a percent from 0 to 100 (got '7O')"),
+                   ("connectRisingThreshold 60\nconnectFallingThreshold 65\n",
+                    "connectFallingThreshold (65.00%) must be below connectRisingThreshold (60.00%)"
+                    " for the connect alarms")):
     with open(os.path.join(bad, "bad.conf"), "w") as f:
         f.write(text)
     r = subprocess.run([os.environ.get("EPHPORTD", "./ephportd"), "-f", "-C", "-c",
@@ -46,8 +53,17 @@ tmp = tempfile.mkdtemp(prefix="ephportd-test-")
 # test can break them later (the sockets still come from netlink).
 root = os.path.join(tmp, "proc")
 os.makedirs(os.path.join(root, "sys/net/ipv4"))
-for name in ("ip_local_port_range", "ip_local_reserved_ports"):
-    shutil.copy(f"/proc/sys/net/ipv4/{name}", os.path.join(root, "sys/net/ipv4", name))
+# With the kernel settings the model reads (tcp_tw_reuse is 0 here: no
+# TIME_WAIT socket is reusable, whatever its age).
+KNOBS = ("tcp_tw_reuse", "tcp_tw_reuse_delay", "tcp_timestamps", "ip_autobind_reuse")
+for name in ("ip_local_port_range", "ip_local_reserved_ports") + KNOBS:
+    if os.path.exists(f"/proc/sys/net/ipv4/{name}"):
+        shutil.copy(f"/proc/sys/net/ipv4/{name}", os.path.join(root, "sys/net/ipv4", name))
+
+
+def knob(name, default):
+    path = f"/proc/sys/net/ipv4/{name}"
+    return open(path).read().strip() if os.path.exists(path) else default
 
 master = su.Master(tmp)
 master.start()
@@ -86,6 +102,62 @@ for p, (name, js) in enumerate((("tcp", tcp), ("udp", udp)), start=1):
                       ("AlarmState", "1"), ("SocketSource", "2"), ("TotalsExact", "1")):
         ck.eq(f"ephRange{col}.{idx} ({name})", walk.get(f"ephRange{col}.{idx}"), want)
 ck.eq("tcp sockets in range (model)", walk["ephRangeSocketsInRange.1.1"], "25")
+
+
+def pct(bp):
+    """EphPercent as snmpwalk shows it (DISPLAY-HINT "d-2"; Net-SNMP
+    prints no leading zero below 1.00: 0 is ".00")."""
+    return f"{bp // 100 or ''}.{bp % 100:02d}"
+
+
+# The new model, by hand.  TCP pool ports in use: the listener on 40020,
+# 40060, 40070, 3 TIME_WAIT and 17 autobound, of which connect() may have
+# shared some between destinations: at most 23 of 94, as ephport counts
+# them (ephRangePortsInUse is checked against it above).  Bind-owned: the
+# listener only (netlink cannot see that 40060 and 40070 came from
+# bind(), so owners are not exact and connect pressures are lower bounds).
+# Blocked towards a destination: 1 bind-owned + its own sockets, none of
+# them reusable (tcp_tw_reuse 0): 127.0.0.1:8080 1 + 15, 127.0.0.2:9090
+# 1 + 6, [::1]:8080 1 + 3.
+in_use = int(walk["ephRangePortsInUse.1.1"])
+ck.eq("tcp ports in use (model)", 20 <= in_use <= 23, True)
+for col, want in (("BindPressure", pct(in_use * 10000 // 94)), ("BindExact", "1"),
+                  ("BindOwned", "1"), ("OwnersExact", "2"),
+                  ("ConnectPressure", pct(16 * 10000 // 94)),
+                  ("ConnectNewPressure", pct(1 * 10000 // 94)),
+                  ("Pressure", pct(in_use * 10000 // 94)), ("PressureKind", "1"),
+                  ("TimeWaitReusable", "0"), ("BindAlarmState", "1"),
+                  ("ConnectAlarmState", "1")):
+    ck.eq(f"ephRange{col}.1.1 (tcp, new model)", walk.get(f"ephRange{col}.1.1"), want)
+# UDP: 40030 and the two autobound clients; no connect pressure, no
+# connect alarm.
+for col, want in (("BindPressure", pct(3 * 10000 // 94)), ("BindExact", "1"),
+                  ("BindOwned", "0"), ("OwnersExact", "1"), ("ConnectPressure", pct(0)),
+                  ("ConnectNewPressure", pct(0)), ("Pressure", pct(3 * 10000 // 94)),
+                  ("PressureKind", "1"), ("TimeWaitReusable", "0"),
+                  ("BindAlarmState", "1"), ("ConnectAlarmState", "3")):
+    ck.eq(f"ephRange{col}.1.2 (udp, new model)", walk.get(f"ephRange{col}.1.2"), want)
+# The deprecated bind-side number is the bind pressure, unscaled.
+ck.eq("ephRangeHostExhaustion == ephRangeBindPressure",
+      walk["ephRangeHostExhaustion.1.1"], str(in_use * 10000 // 94))
+# The kernel settings the model used, as read in this namespace.
+for col, want in (("SettingsRead", "1"), ("TcpTwReuse", "0"),
+                  ("TcpTwReuseDelay", knob("tcp_tw_reuse_delay", "1000")),
+                  ("TcpTimestamps", knob("tcp_timestamps", "1")),
+                  ("IpAutobindReuse", knob("ip_autobind_reuse", "0"))):
+    ck.eq(f"ephNs{col}.1", walk.get(f"ephNs{col}.1"), want)
+# Units and the display hint, as a person reads them.
+r = su.snmp("snmpget", "-OQs", "ephRangeBindPressure.1.1", "ephRangeBindOwned.1.1",
+            "ephRangeTimeWaitReusable.1.1", "ephRangePressureKind.1.1",
+            "ephRangeConnectAlarmState.1.2", "ephNsTcpTwReuseDelay.1")
+ck.eq("ephRangeBindPressure shows as percent",
+      f"ephRangeBindPressure.1.tcp = {pct(in_use * 10000 // 94)} percent" in r.stdout, True)
+ck.eq("ephRangeBindOwned in ports", "ephRangeBindOwned.1.tcp = 1 ports" in r.stdout, True)
+ck.eq("ephRangeTimeWaitReusable in sockets",
+      "ephRangeTimeWaitReusable.1.tcp = 0 sockets" in r.stdout, True)
+ck.eq("ephRangePressureKind names the kind", "ephRangePressureKind.1.tcp = bind" in r.stdout, True)
+ck.eq("udp connect alarm off", "ephRangeConnectAlarmState.1.udp = off" in r.stdout, True)
+ck.eq("ephNsTcpTwReuseDelay in milliseconds", " milliseconds" in r.stdout, True)
 ck.eq("tcp TIME_WAIT (model)", walk["ephRangeTimeWait.1.1"], "3")
 ck.eq("udp sockets in range (model)", walk["ephRangeSocketsInRange.1.2"], "3")
 # All UDP sockets: scenario A's 4 and snmpd's 127.0.0.1:11161, plus the
@@ -116,11 +188,28 @@ ck.eq("ephDestSockets ::1->::1:8080", walk.get(f"ephDestSockets.1.1.{v6}"), "3")
 ck.eq("ephDestSockets udp 127.0.0.1->127.0.0.1:5353",
       walk.get("ephDestSockets.1.2.1.4.127.0.0.1.1.4.127.0.0.1.5353"), "2")
 ck.eq("dest rows", sum(1 for k in walk if k.startswith("ephDestSockets.")), 4)
+# Connect pressure per destination (blocked = 1 bind-owned + its own).
+for d, blocked in ((v4, 16), (v4b, 7), (v6, 4)):
+    ck.eq(f"ephDestBlocked.1.1.{d}", walk.get(f"ephDestBlocked.1.1.{d}"), str(blocked))
+    ck.eq(f"ephDestConnectPressure.1.1.{d}", walk.get(f"ephDestConnectPressure.1.1.{d}"),
+          pct(blocked * 10000 // 94))
+    ck.eq(f"ephDestTimeWaitReusable.1.1.{d}", walk.get(f"ephDestTimeWaitReusable.1.1.{d}"), "0")
+udp_d = "1.4.127.0.0.1.1.4.127.0.0.1.5353"
+ck.eq("udp destination: no connect pressure",
+      (walk.get(f"ephDestBlocked.1.2.{udp_d}"), walk.get(f"ephDestConnectPressure.1.2.{udp_d}")),
+      ("0", pct(0)))
 ck.eq("ephListenerState tcp 0.0.0.0:40020", walk.get("ephListenerState.1.1.1.4.0.0.0.0.40020"), "10")
 ck.eq("ephListenerState udp 127.0.0.1:40030", walk.get("ephListenerState.1.2.1.4.127.0.0.1.40030"), "7")
 ck.eq("listener rows", sum(1 for k in walk if k.startswith("ephListenerState.")), 2)
 ck.eq("ephThresholdRising", walk["ephThresholdRising.0"], "8000")
 ck.eq("ephThresholdFalling", walk["ephThresholdFalling.0"], "7000")
+ck.eq("ephDestAlarmEnabled", walk["ephDestAlarmEnabled.0"], "1")
+for name, want in (("ephBindThresholdRising", "80.00"), ("ephBindThresholdFalling", "70.00"),
+                   ("ephConnectThresholdRising", "80.00"),
+                   ("ephConnectThresholdFalling", "70.00"), ("ephConnectAlarmEnabled", "1")):
+    ck.eq(name, walk.get(f"{name}.0"), want)
+ck.eq("ephAlarmKind (accessible-for-notify) is not walked",
+      [k for k in walk if k.startswith("ephAlarmKind")], [])
 ck.eq("ephCollectionInterval", walk["ephCollectionInterval.0"], "1")
 ck.eq("ephSocketSource", walk["ephSocketSource.0"], "2")
 
@@ -142,8 +231,10 @@ r = su.snmp("snmpget", "-OQs", "ephRangeUsable.1.3", "ephRangeUsable.1.1", check
 ck.eq("missing instance", "ephRangeUsable.1.3 = No Such Instance" in r.stdout, True)
 r = su.snmp("snmpget", "-OQs", ".1.3.6.1.4.1.8072.9999.9999.7.1.99.0", check=False)
 ck.eq("unknown object", "No Such Object" in r.stdout, True)
+r = su.snmp("snmpget", "-OQs", "ephAlarmKind.0", check=False)
+ck.eq("ephAlarmKind.0 is for notifications only", "No Such Object" in r.stdout, True)
 # GETNEXT past the last object leaves our subtree.
-r = su.snmp("snmpgetnext", "-On", "ephDestAlarmEnabled.0", check=False)
+r = su.snmp("snmpgetnext", "-On", "ephConnectAlarmEnabled.0", check=False)
 ck.eq("GETNEXT past the end leaves the MIB",
       ".1.3.6.1.4.1.8072.9999.9999.7." not in r.stdout.split("=")[0], True)
 
