@@ -22,6 +22,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS };
 enum {
 	OPT_SOURCE = 256,
 	OPT_PROC_ROOT,
+	OPT_BPF_PIN,
 	OPT_DEST_CAP,
 	OPT_NO_TOTALS,
 	OPT_BIND_WARN,
@@ -38,6 +39,7 @@ static const struct option long_opts[] = {
     {"protocol", required_argument, NULL, 'P'},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"proc-root", required_argument, NULL, OPT_PROC_ROOT},
+    {"bpf-pin", required_argument, NULL, OPT_BPF_PIN},
     {"dest-cap", required_argument, NULL, OPT_DEST_CAP},
     {"no-state-totals", no_argument, NULL, OPT_NO_TOTALS},
     {"verbose", no_argument, NULL, 'v'},
@@ -69,7 +71,13 @@ static void usage(FILE *f)
 	    "default 5)\n"
 	    "  -P, --protocol P       tcp or udp; repeat for both (default "
 	    "both)\n"
-	    "      --source S         auto, netlink or procfs (default auto)\n"
+	    "      --source S         auto, bpf, netlink or procfs (default "
+	    "auto:\n"
+	    "                         bpf when ephport-bpf pinned it, else "
+	    "netlink)\n"
+	    "      --bpf-pin DIR      the pinned iterators (default "
+	    "/sys/fs/bpf/ephport;\n"
+	    "                         also $EPHPORT_BPF_PIN)\n"
 	    "      --proc-root DIR    read procfs files below DIR, not /proc\n"
 	    "                         (also $EPHPORT_PROC_ROOT)\n"
 	    "      --dest-cap N       destinations tracked exactly (default "
@@ -198,16 +206,21 @@ int main(int argc, char **argv)
 				cfg.source = EPH_PREFER_NETLINK;
 			else if (strcmp(optarg, "procfs") == 0)
 				cfg.source = EPH_PREFER_PROCFS;
+			else if (strcmp(optarg, "bpf") == 0)
+				cfg.source = EPH_PREFER_BPF;
 			else {
 				fprintf(stderr,
 					"ephport: --source: '%s' is not auto, "
-					"netlink or procfs\n",
+					"bpf, netlink or procfs\n",
 					optarg);
 				return usage_status;
 			}
 			break;
 		case OPT_PROC_ROOT:
 			cfg.proc_root = optarg;
+			break;
+		case OPT_BPF_PIN:
+			cfg.bpf_pin_dir = optarg;
 			break;
 		case OPT_DEST_CAP:
 			if (parse_uint("dest-cap", optarg, 1u << 24,

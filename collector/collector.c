@@ -20,6 +20,7 @@
 struct eph_collector {
 	struct eph_config cfg;
 	char proc_root[1024];
+	char bpf_pin_dir[1024];
 	struct eph_model *model[EPH_PROTO_COUNT];
 	struct eph_range range[EPH_PROTO_COUNT];
 	struct eph_knobs knobs;
@@ -33,6 +34,10 @@ struct eph_collector {
 	char note[600];
 	char rbuf[EPH_DIAG_RECV_BUF] __attribute__((aligned(8)));
 };
+
+/* What one read of a pinned iterator writes at most: the result and its
+ * top destinations (collector/bpf/iter.h), with room to spare. */
+#define BPF_READ_MAX (64 * 1024)
 
 void eph_config_init(struct eph_config *cfg)
 {
@@ -49,9 +54,15 @@ struct eph_collector *eph_collector_new(const struct eph_config *cfg)
 	struct eph_collector *c;
 	const char *root = cfg->proc_root ? cfg->proc_root : "/proc";
 
+	const char *pins =
+	    cfg->bpf_pin_dir ? cfg->bpf_pin_dir : getenv("EPHPORT_BPF_PIN");
+
+	if (!pins || !*pins)
+		pins = EPH_BPF_PIN_DIR;
 	if (cfg->top_n > EPH_TOP_MAX || strlen(root) >= sizeof(c->proc_root) ||
+	    strlen(pins) >= sizeof(c->bpf_pin_dir) ||
 	    cfg->protocols >= (1u << EPH_PROTO_COUNT) ||
-	    cfg->source > EPH_PREFER_PROCFS) {
+	    cfg->source > EPH_PREFER_BPF) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -65,6 +76,8 @@ struct eph_collector *eph_collector_new(const struct eph_config *cfg)
 		c->cfg.dest_cap = EPH_DEST_CAP_DEFAULT;
 	strcpy(c->proc_root, root);
 	c->cfg.proc_root = c->proc_root;
+	strcpy(c->bpf_pin_dir, pins);
+	c->cfg.bpf_pin_dir = c->bpf_pin_dir;
 	c->fd = -1;
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		c->model[p] = eph_model_new(c->cfg.dest_cap);
@@ -194,12 +207,73 @@ static int procfs_proto(struct eph_collector *c, enum eph_proto p)
 	return err == -ENOENT ? 0 : err;
 }
 
+/*
+ * The BPF source: the iterator's tally, plus (TCP) the bound-only sockets
+ * it cannot see (TCP_BOUND_INACTIVE lives in the bind hash only), from a
+ * sock_diag dump of that one state (Linux 6.8+; older kernels do not dump
+ * them to anyone).
+ */
+static int bpf_proto(struct eph_collector *c, enum eph_proto p)
+{
+	static char buf[BPF_READ_MAX];
+	struct eph_range *r = &c->range[p];
+	char req[256];
+	int err, len;
+
+	err = eph_bpf_read(c->bpf_pin_dir, p, r, c->model[p], buf, sizeof(buf),
+			   c->error, sizeof(c->error));
+	if (err < 0 || p != EPH_TCP)
+		return err;
+	if (c->fd < 0 && (c->fd = eph_diag_open()) < 0) {
+		c->fd = -1;
+		return 0;
+	}
+	c->seq++;
+	len =
+	    eph_diag_build_request(req, sizeof(req), 0, AF_INET, IPPROTO_TCP,
+				   1u << EPH_ST_BOUND, r->low, r->high, c->seq);
+	if (len > 0 &&
+	    eph_diag_dump(c->fd, req, (size_t)len, c->seq, c->rbuf,
+			  sizeof(c->rbuf), eph_model_add, c->model[p]) == 0) {
+		c->seq++;
+		len = eph_diag_build_request(req, sizeof(req), 0, AF_INET6,
+					     IPPROTO_TCP, 1u << EPH_ST_BOUND,
+					     r->low, r->high, c->seq);
+		if (len > 0)
+			eph_diag_dump(c->fd, req, (size_t)len, c->seq, c->rbuf,
+				      sizeof(c->rbuf), eph_model_add,
+				      c->model[p]);
+	}
+	return 0;
+}
+
+/* The BPF errors that mean "not loaded here": auto moves on. */
+static bool bpf_unavailable(int err)
+{
+	return err == -ENOENT || err == -EACCES || err == -EPERM ||
+	       err == -EPROTO || err == -EINVAL;
+}
+
 static int collect_proto(struct eph_collector *c, enum eph_proto p,
 			 enum eph_source *used)
 {
 	int err;
 
 	eph_model_begin(c->model[p], p, &c->range[p], &c->knobs);
+	if (c->cfg.source == EPH_PREFER_BPF ||
+	    (c->cfg.source == EPH_PREFER_AUTO &&
+	     eph_bpf_available(c->bpf_pin_dir))) {
+		err = bpf_proto(c, p);
+		if (err == 0) {
+			*used = EPH_SOURCE_BPF;
+			return 0;
+		}
+		if (c->cfg.source == EPH_PREFER_BPF || !bpf_unavailable(err))
+			return err;
+		snprintf(c->note, sizeof(c->note), "%s; read netlink instead",
+			 c->error);
+		eph_model_begin(c->model[p], p, &c->range[p], &c->knobs);
+	}
 	if (c->cfg.source != EPH_PREFER_PROCFS) {
 		err = netlink_proto(c, p);
 		if (err == 0) {
@@ -257,8 +331,8 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 	    eph_range_read(c->proc_root, c->range, c->error, sizeof(c->error));
 	if (err < 0)
 		return err;
-	err = eph_knobs_read(c->proc_root, &c->knobs, c->error,
-			     sizeof(c->error));
+	err =
+	    eph_knobs_read(c->proc_root, &c->knobs, c->error, sizeof(c->error));
 	if (err < 0)
 		return err;
 	s->knobs = c->knobs;

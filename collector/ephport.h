@@ -42,13 +42,17 @@ enum eph_source {
 	EPH_SOURCE_NONE = 0,
 	EPH_SOURCE_NETLINK = 1, /* NETLINK_SOCK_DIAG */
 	EPH_SOURCE_PROCFS = 2,	/* /proc/net/{tcp,udp}{,6} */
+	EPH_SOURCE_BPF = 3,	/* pinned socket iterators (ephport-bpf) */
 };
 
 /* Which socket source to use. */
 enum eph_source_pref {
-	EPH_PREFER_AUTO = 0, /* netlink, else procfs when diag is unavailable */
+	/* the BPF iterators when pinned, else netlink, else procfs when
+	 * diag is unavailable */
+	EPH_PREFER_AUTO = 0,
 	EPH_PREFER_NETLINK,
 	EPH_PREFER_PROCFS,
+	EPH_PREFER_BPF,
 };
 
 /*
@@ -251,6 +255,9 @@ struct eph_config {
 	 * which is cheaper on hosts with many sockets outside the range;
 	 * see eph_proto_stats.totals_exact. */
 	bool state_totals;
+	/* Where ephport-bpf pinned the iterators; NULL: $EPHPORT_BPF_PIN,
+	 * else /sys/fs/bpf/ephport. */
+	const char *bpf_pin_dir;
 };
 
 /* Fill *cfg with the defaults (both protocols, top 5, totals on). */

@@ -50,6 +50,7 @@ struct eph_model {
 	uint8_t bind_owned[EPH_BITMAP_BYTES];
 	uint32_t ports_in_use, bind_owned_ports;
 	bool owners_unknown; /* a connected socket's ownership was not seen */
+	uint64_t more_destinations; /* tallied elsewhere, beyond those added */
 	uint64_t tw_reusable;
 	uint64_t sockets_in_range, sockets_total;
 	uint64_t state_in_range[EPH_ST_COUNT];
@@ -126,6 +127,7 @@ void eph_model_begin(struct eph_model *t, enum eph_proto proto,
 	memset(t->bind_owned, 0, sizeof(t->bind_owned));
 	t->ports_in_use = t->bind_owned_ports = 0;
 	t->owners_unknown = false;
+	t->more_destinations = 0;
 	t->tw_reusable = 0;
 	t->sockets_in_range = t->sockets_total = 0;
 	memset(t->state_in_range, 0, sizeof(t->state_in_range));
@@ -339,6 +341,76 @@ void eph_model_add(void *model, const struct eph_sock *s)
 		     !reusable && !eph_bit_test(t->bind_owned, port));
 }
 
+static uint32_t pool_popcount(const struct eph_model *t, const uint8_t *bm)
+{
+	uint32_t n = 0;
+
+	for (unsigned p = t->range.low; p <= t->range.high; p++)
+		n += eph_bit_test(bm, p) && !eph_bit_test(t->range.reserved, p);
+	return n;
+}
+
+void eph_model_add_tally(struct eph_model *t, const struct eph_model_tally *a)
+{
+	t->sockets_total += a->sockets_total;
+	t->sockets_in_range += a->sockets_in_range;
+	for (unsigned st = 0; st < EPH_ST_COUNT; st++) {
+		unsigned to = st == EPH_ST_NEW_SYN_RECV ? EPH_ST_SYN_RECV : st;
+
+		t->state_total[to] += a->state_total[st];
+		t->state_in_range[to] += a->state_in_range[st];
+	}
+	t->tw_reusable += a->tw_reusable;
+	/* Only pool ports count, whatever the tally's range was. */
+	for (unsigned i = 0; i < EPH_BITMAP_BYTES; i++) {
+		t->in_use[i] |= a->in_use[i];
+		if (t->proto == EPH_TCP)
+			t->bind_owned[i] |= a->bind_owned[i];
+	}
+	t->ports_in_use = pool_popcount(t, t->in_use);
+	t->bind_owned_ports = pool_popcount(t, t->bind_owned);
+	if (!a->owners_exact)
+		t->owners_unknown = true;
+	t->listeners_in_range += a->listeners_in_range;
+	for (uint32_t i = 0; i < a->n_listeners; i++)
+		if (t->n_listeners < EPH_LISTENERS_MAX)
+			t->listeners[t->n_listeners++] = a->listeners[i];
+	/* Listener ports: their accepted sockets are nobody's
+	 * destination, also for sockets added after this tally. */
+	for (uint32_t i = 0; i < a->n_listeners; i++)
+		eph_bit_set(t->listening, a->listeners[i].port);
+	t->more_destinations += a->destinations;
+	t->untracked += a->dest_untracked;
+	if (a->dest_overflow)
+		t->overflow = true;
+}
+
+void eph_model_add_dest(struct eph_model *t, const struct eph_sock *key,
+			uint32_t sockets, uint32_t time_wait,
+			uint32_t tw_reusable, uint32_t blocking)
+{
+	uint32_t before = t->n_used;
+
+	if (sockets == 0)
+		return;
+	/* One socket makes the slot; the counts are then set whole. */
+	dest_account(t, key, false, false, false);
+	for (uint32_t i = 0; i < t->n_used; i++) {
+		struct dest_slot *d = &t->slots[t->used[i]];
+
+		if (d->gen == t->gen && dest_equal(d, key)) {
+			d->sockets += sockets - 1;
+			d->time_wait += time_wait;
+			d->tw_reusable += tw_reusable;
+			d->blocking += blocking;
+			break;
+		}
+	}
+	/* It was counted among the tally's destinations already. */
+	if (t->n_used > before && t->more_destinations > 0)
+		t->more_destinations--;
+}
+
 static void dest_export(const struct eph_model *t, const struct dest_slot *d,
 			uint32_t usable, struct eph_dest *out)
 {
@@ -406,7 +478,7 @@ void eph_model_end(struct eph_model *t, unsigned top_n,
 	out->n_listeners = t->n_listeners;
 	memcpy(out->listeners, t->listeners,
 	       t->n_listeners * sizeof(t->listeners[0]));
-	out->destinations = t->n_used;
+	out->destinations = t->n_used + t->more_destinations;
 	out->dest_overflow = t->overflow;
 	out->dest_untracked = t->untracked;
 

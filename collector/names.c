@@ -48,6 +48,8 @@ const char *eph_source_name(enum eph_source s)
 		return "netlink";
 	case EPH_SOURCE_PROCFS:
 		return "procfs";
+	case EPH_SOURCE_BPF:
+		return "bpf";
 	default:
 		return "none";
 	}

@@ -80,6 +80,32 @@ EPH_HIDDEN int eph_proc_read(const char *proc_root, enum eph_proto proto,
 			     int family, eph_sock_cb cb, void *ctx, char *why,
 			     size_t why_len);
 
+/*
+ * The BPF source (sockets_bpf.c): pinned iterators PIN_DIR/tcp and
+ * PIN_DIR/udp, made by ephport-bpf.
+ *
+ * eph_bpf_parse - check one iterator output (collector/bpf/iter.h) and
+ * merge it into m, begun over range.  Returns 0, -EBADMSG (malformed),
+ * -EPROTO (another layout version), -ESTALE (the kernel's range is not
+ * range: it changed between the two reads).
+ *
+ * eph_bpf_read - open and read PIN_DIR/<proto> into buf, then parse it.
+ * Returns 0 or -errno (-ENOENT: not loaded; -EACCES: the pin's mode
+ * forbids it; -EMSGSIZE: buf too small), why naming the pin.
+ *
+ * eph_bpf_available - whether PIN_DIR/tcp exists and is readable.
+ */
+struct eph_model;
+EPH_HIDDEN int eph_bpf_parse(const void *buf, size_t len, enum eph_proto proto,
+			     const struct eph_range *range,
+			     struct eph_model *m);
+EPH_HIDDEN int eph_bpf_read(const char *pin_dir, enum eph_proto proto,
+			    const struct eph_range *range, struct eph_model *m,
+			    char *buf, size_t buf_len, char *why,
+			    size_t why_len);
+EPH_HIDDEN int eph_bpf_available(const char *pin_dir);
+#define EPH_BPF_PIN_DIR "/sys/fs/bpf/ephport"
+
 /* Normalise an IPv4-mapped IPv6 address in s to AF_INET. */
 EPH_HIDDEN void eph_sock_unmap(struct eph_sock *s);
 

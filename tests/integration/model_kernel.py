@@ -15,6 +15,7 @@ the kernel did, what ephport said.
 """
 import errno
 import os
+import tempfile
 import socket
 import subprocess
 import sys
@@ -78,8 +79,14 @@ def listen(addr, port, family=socket.AF_INET):
     return s
 
 
-def snapshot():
-    return nsutil.ephport_json("--top", "32")
+def sources():
+    """netlink always; bpf too when the iterators are pinned for this run
+    (EPHPORT_BPF_PIN): then every prediction is checked for both."""
+    return ["netlink", "bpf"] if os.environ.get("EPHPORT_BPF_PIN") else ["netlink"]
+
+
+def snapshot(source="netlink"):
+    return nsutil.ephport_json("--top", "32", "--source", source)
 
 
 def pct(v):
@@ -101,8 +108,8 @@ class Scenario:
     def row(self, step, kernel, said):
         self.rows.append((self.name, step, kernel, said))
 
-    def tcp(self):
-        return snapshot()["protocols"]["tcp"]
+    def tcp(self, source="netlink"):
+        return snapshot(source)["protocols"]["tcp"]
 
     def dest(self, tcp, laddr, raddr, rport):
         for d in tcp["top_destinations"]:
@@ -110,50 +117,76 @@ class Scenario:
                 return d
         return None
 
+    def agree(self, step, snaps):
+        """netlink and bpf on the same sockets: the same numbers, except
+        what only bpf sees (bind ownership of connected sockets)."""
+        if len(snaps) < 2:
+            return
+        a, b = snaps["netlink"], snaps["bpf"]
+        for proto in ("tcp", "udp"):
+            x, y = a["protocols"][proto], b["protocols"][proto]
+            keys = ["ports_in_use", "sockets_in_range", "time_wait", "listeners_in_range",
+                    "bind_pressure_percent", "destinations", "states_in_range"]
+            diff = {k: (x[k], y[k]) for k in keys if x[k] != y[k]}
+            self.check(f"{step}: {proto} netlink == bpf", not diff, diff or "equal")
+            self.check(f"{step}: {proto} bpf owners_exact", y["owners_exact"] is True,
+                       y["owners_exact"])
+
     def predict_connect(self, step, laddr, raddr, rport, call, family=socket.AF_INET,
                         lower_bound_ok=False):
-        """ephport's connect pressure for (laddr, raddr, rport), then the
-        real connect(); 100 % must coincide with EADDRNOTAVAIL."""
-        tcp = self.tcp()
-        d = self.dest(tcp, laddr, raddr, rport)
-        p = d["connect_pressure_percent"] if d else tcp["connect_new_destination_percent"]
+        """Each source's connect pressure for (laddr, raddr, rport), then
+        the real connect(); 100 % must coincide with EADDRNOTAVAIL."""
+        said, snaps = {}, {}
+        for src in sources():
+            snaps[src] = snapshot(src)
+            tcp = snaps[src]["protocols"]["tcp"]
+            d = self.dest(tcp, laddr, raddr, rport)
+            said[src] = (d["connect_pressure_percent"] if d else
+                         tcp["connect_new_destination_percent"], d is None, tcp["owners_exact"])
+        self.agree(step, snaps)
         res, sock = outcome(call)
         kernel = "connect ok" if res == "ok" else f"connect {res}"
-        said = f"connect {pct(p)}" + ("" if d else " (new destination)")
-        if not tcp["owners_exact"]:
-            said += ", lower bound"
-        self.row(step, kernel, said)
-        predicted_fail = p >= 100.0
-        failed = res == "EADDRNOTAVAIL"
-        if lower_bound_ok and failed and not predicted_fail:
-            self.check(step, not tcp["owners_exact"],
-                       f"kernel {kernel}, ephport {said} (documented lower bound)")
-        else:
-            self.check(step, predicted_fail == failed and res in ("ok", "EADDRNOTAVAIL"),
-                       f"kernel {kernel}, ephport {said}")
+        text = []
+        for src, (p, new, exact) in said.items():
+            t = f"{src} {pct(p)}" + (" (new destination)" if new else "")
+            if not exact:
+                t += ", lower bound"
+            text.append(t)
+            predicted_fail, failed = p >= 100.0, res == "EADDRNOTAVAIL"
+            if src == "netlink" and lower_bound_ok and failed and not predicted_fail:
+                self.check(f"{step} [{src}]", not exact,
+                           f"kernel {kernel}, ephport {t} (documented lower bound)")
+            else:
+                self.check(f"{step} [{src}]",
+                           predicted_fail == failed and res in ("ok", "EADDRNOTAVAIL"),
+                           f"kernel {kernel}, ephport {t}")
+        self.row(step, kernel, "connect: " + "; ".join(text))
         return sock
 
     def predict_bind(self, step, proto="tcp", addr="0.0.0.0", family=socket.AF_INET):
-        """ephport's bind pressure, then a real bind(addr, 0)."""
-        st = snapshot()["protocols"][proto]
-        p = st["bind_pressure_percent"]
+        """Each source's bind pressure, then a real bind(addr, 0)."""
+        said = {src: snapshot(src)["protocols"][proto]["bind_pressure_percent"]
+                for src in sources()}
         kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
         res, sock = outcome(lambda: bind0(addr, family, kind))
         if sock:
             sock.close()
         kernel = f"bind(0) {'ok' if res == 'ok' else res}"
-        self.row(step, kernel, f"bind {pct(p)}")
-        self.check(step, (p >= 100.0) == (res == "EADDRINUSE") and res in ("ok", "EADDRINUSE"),
-                   f"kernel {kernel}, ephport bind {pct(p)}")
+        for src, p in said.items():
+            self.check(f"{step} [{src}]", (p >= 100.0) == (res == "EADDRINUSE") and
+                       res in ("ok", "EADDRINUSE"), f"kernel {kernel}, ephport bind {pct(p)}")
+        self.row(step, kernel, "bind: " + "; ".join(f"{k} {pct(v)}" for k, v in said.items()))
 
     def predict_autobind(self, step, raddr, rport):
-        """ephport's UDP bind pressure, then a real UDP connect() (autobind)."""
-        p = snapshot()["protocols"]["udp"]["bind_pressure_percent"]
+        """Each source's UDP bind pressure, then a real UDP connect()."""
+        said = {src: snapshot(src)["protocols"]["udp"]["bind_pressure_percent"]
+                for src in sources()}
         res, sock = outcome(lambda: udp_connect(raddr, rport))
         kernel = f"UDP autobind {'ok' if res == 'ok' else res}"
-        self.row(step, kernel, f"bind {pct(p)}")
-        self.check(step, (p >= 100.0) == (res == "EAGAIN") and res in ("ok", "EAGAIN"),
-                   f"kernel {kernel}, ephport bind {pct(p)}")
+        for src, p in said.items():
+            self.check(f"{step} [{src}]", (p >= 100.0) == (res == "EAGAIN") and
+                       res in ("ok", "EAGAIN"), f"kernel {kernel}, ephport bind {pct(p)}")
+        self.row(step, kernel, "bind: " + "; ".join(f"{k} {pct(v)}" for k, v in said.items()))
         return sock
 
 
@@ -375,6 +408,56 @@ SCENARIOS = {
 }
 
 
+def bpf_load():
+    """Pin the iterators on a private bpf filesystem; the pin directory,
+    or None when ephport-bpf is not built."""
+    exe = os.environ.get("EPHPORT_BPF")
+    if not exe or not os.access(exe, os.X_OK):
+        return None
+    mnt = tempfile.mkdtemp(prefix="ephport-bpffs.")
+    os.chmod(mnt, 0o755)
+    subprocess.check_call(["mount", "-t", "bpf", "none", mnt])
+    pins = os.path.join(mnt, "ephport")
+    r = subprocess.run([exe, "load", "-d", pins], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"FAIL ephport-bpf load: {r.stdout}{r.stderr}")
+        subprocess.call(["umount", mnt])
+        raise SystemExit(1)
+    return pins
+
+
+def bpf_unload(pins):
+    mnt = os.path.dirname(pins)
+    subprocess.call([os.environ["EPHPORT_BPF"], "unload", "-d", pins])
+    subprocess.call(["umount", mnt])
+    os.rmdir(mnt)
+
+
+def unprivileged_read(pins):
+    """A user with no capability reads the pinned iterators (open() and
+    read() only), in a namespace of its own; returns failures."""
+    script = (
+        "import socket, subprocess, json, os, sys\n"
+        "subprocess.check_call(['ip', 'link', 'set', 'lo', 'up'])\n"
+        "open('/proc/sys/net/ipv4/ip_local_port_range', 'w').write('40000 40009')\n"
+        "l = socket.socket(); l.bind(('127.0.0.1', 8001)); l.listen(10)\n"
+        "c = [socket.create_connection(('127.0.0.1', 8001)) for _ in range(3)]\n"
+        "r = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',\n"
+        "                    '--inh-caps=-all', '--bounding-set=-all', sys.argv[1],\n"
+        "                    '--source', 'bpf', '--json'], capture_output=True, text=True)\n"
+        "print(r.returncode, r.stderr)\n"
+        "t = json.loads(r.stdout)['protocols']['tcp']\n"
+        "print(json.dumps([t['ports_in_use'], t['sockets_in_range'], t['owners_exact']]))\n")
+    exe = os.environ.get("EPHPORT", "./ephport")
+    r = subprocess.run(["unshare", "-n", sys.executable, "-c", script, os.path.abspath(exe)],
+                       capture_output=True, text=True, env=dict(os.environ, EPHPORT_BPF_PIN=pins))
+    lines = r.stdout.strip().splitlines()
+    ok = r.returncode == 0 and lines and lines[-1] == "[3, 3, true]"
+    print(f"{'ok  ' if ok else 'FAIL'} unprivileged bpf read as uid 65534: "
+          f"{lines[-1] if lines else ''} {r.stderr[-500:] if not ok else ''}")
+    return 0 if ok else 1
+
+
 def run_one(name):
     fn, (low, high, reserved) = SCENARIOS[name]
     nsutil.setup_namespace(low, high, reserved)
@@ -400,10 +483,15 @@ def main():
         sys.exit(nsutil.SKIP)
     passed = failed = 0
     rows = []
+    bpf = bpf_load()
+    if not bpf:
+        print("SKIP: the BPF half (ephport-bpf not built or not loadable); netlink only")
     for name in SCENARIOS:
         r = subprocess.run(["unshare", "-n", sys.executable, os.path.abspath(__file__),
                             "--scenario", name], capture_output=True, text=True,
-                           env=dict(os.environ, EPH_IN_NETNS="1"), timeout=120)
+                           env=dict(os.environ, EPH_IN_NETNS="1",
+                                    **({"EPHPORT_BPF_PIN": bpf} if bpf else {})),
+                           timeout=120)
         for line in r.stdout.splitlines():
             if line.startswith("ROW\t"):
                 rows.append(line.split("\t")[1:])
@@ -417,8 +505,11 @@ def main():
     print("\n| scenario | step | the kernel | ephport said |\n|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    if bpf:
+        failed += unprivileged_read(bpf)
+        bpf_unload(bpf)
     print(f"\n{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed else 0 if bpf else nsutil.SKIP)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+/*
+ * irix.c - IRIX: the range is compiled in, IPPORT_RESERVED ..
+ * IPPORT_MAXPORT (1024-65535) in <netinet/in.h>, with no systune knob.
+ * The range "file" is optional: empty, or the header's #define lines
+ * (`grep IPPORT_ /usr/include/netinet/in.h`).  Sockets: BSD `netstat -an`.
+ */
+#include <string.h>
+
+#include "os/os.h"
+
+static int header_parse(const char *buf, size_t len, struct eph_os_range *out,
+			char *why, size_t why_len)
+{
+	enum { LOW, HIGH, N };
+	struct eph_kv kv[N] = {
+	    [LOW] = {.key = "IPPORT_RESERVED"},
+	    [HIGH] = {.key = "IPPORT_MAXPORT"},
+	};
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (eph_os_blank(buf, len))
+		return eph_os_set_range(out, (1u << EPH_TCP) | (1u << EPH_UDP),
+					1024, 65535, "IRIX", why, why_len);
+	err = eph_defines_parse(buf, len, kv, N, 1, why, why_len);
+	if (err < 0)
+		return err;
+	return eph_os_set_range(out, (1u << EPH_TCP) | (1u << EPH_UDP),
+				kv[LOW].value, kv[HIGH].value,
+				"IPPORT_RESERVED/IPPORT_MAXPORT", why, why_len);
+}
+
+const struct eph_os eph_os_irix = {
+    .name = "irix",
+    .label = "IRIX",
+    .range_cmd = "grep IPPORT_ /usr/include/netinet/in.h (optional)",
+    .sockets_cmd = "netstat -an",
+    .parse_range = header_parse,
+    .parse_sockets = eph_netstat_bsd_parse,
+    .range_optional = true,
+    .default_low = 1024,
+    .default_high = 65535,
+    .min_low = 1024,
+    .default_note = "TCP and UDP share the compiled-in 1024-65535; there is "
+		    "no second range",
+    .persist_note = "IRIX has no setting for the range (no sysctl, no "
+		    "systune variable): keep services off 1024-65535 or "
+		    "firewall them",
+};
