@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -271,34 +272,39 @@ static void send_event(const struct ephd_event *e)
 			set_value(vb, &rows[i]);
 	}
 	/* What will fail, in words. */
-	if (e->alarm == EPH_KIND_CONNECT && s->has_worst)
+	if (e->alarm == EPH_KIND_CONNECT && s->has_worst) {
+		bool v6 = s->worst.raddr.family == AF_INET6;
+
 		snprintf(what, sizeof(what),
-			 "connect() to %s -> %s:%u (%u of %u ports blocked%s)",
+			 "connect() from %s to %s%s%s:%u, %u of %u ports "
+			 "blocked%s",
 			 eph_addr_format(&s->worst.laddr, la, sizeof(la)),
+			 v6 ? "[" : "",
 			 eph_addr_format(&s->worst.raddr, ra, sizeof(ra)),
-			 s->worst.rport, s->worst.blocked, s->usable,
-			 s->owners_exact ? "" : ", a lower bound");
-	else if (e->alarm == EPH_KIND_CONNECT)
+			 v6 ? "]" : "", s->worst.rport, s->worst.blocked,
+			 s->usable, s->owners_exact ? "" : ", a lower bound");
+	} else if (e->alarm == EPH_KIND_CONNECT) {
 		snprintf(what, sizeof(what),
-			 "connect() to a new destination (%u of %u ports "
-			 "bind-owned%s)",
+			 "connect() to a new destination, %u of %u ports "
+			 "bind-owned%s",
 			 s->bind_owned, s->usable,
 			 s->owners_exact ? "" : ", a lower bound");
-	else
-		snprintf(what, sizeof(what), "%s (%u of %u ports in use%s)",
+	} else {
+		snprintf(what, sizeof(what), "%s, %u of %u ports in use%s",
 			 e->proto == EPH_UDP ? "UDP autobind"
 					     : "bind() to port 0",
 			 s->ports_in_use, s->usable,
 			 s->bind_exact ? "" : ", an upper bound");
+	}
 	snmp_log(LOG_NOTICE,
-		 "ephportd: %s %s %s pressure %u.%02u%%: %s (rising %u.%02u%%, "
-		 "falling %u.%02u%%)\n",
+		 "ephportd: %s %s %s pressure %u.%02u%% (rising %u.%02u%%, "
+		 "falling %u.%02u%%): %s\n",
 		 eph_proto_name(e->proto),
 		 e->kind == EPH_ALARM_RAISED ? "ephPressureHigh:"
 					     : "ephPressureCleared:",
-		 eph_kind_name(e->alarm), bp / 100, bp % 100, what,
+		 eph_kind_name(e->alarm), bp / 100, bp % 100,
 		 e->rising_bp / 100, e->rising_bp % 100, e->falling_bp / 100,
-		 e->falling_bp % 100);
+		 e->falling_bp % 100, what);
 	send_v2trap(vars);
 	snmp_free_varbind(vars);
 }

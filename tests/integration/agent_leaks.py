@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """ephportd is leak-free and memory-clean over a run of several hundred
-requests and several collections: under valgrind (memcheck, definite
-leaks and errors fail) or, in the sanitizer build, under ASan/LSan."""
+requests and several collections, with its bind and connect alarms raised
+(thresholds of 1 %: ephPressureHigh is built and sent through the master):
+under valgrind (memcheck, definite leaks and errors fail) or, in the
+sanitizer build, under ASan/LSan."""
 import os
 import re
 import shutil
@@ -33,7 +35,8 @@ vglog = os.path.join(tmp, "valgrind.log")
 wrapper = [] if asan else ["valgrind", "--quiet", f"--log-file={vglog}",
                            "--leak-check=full", "--errors-for-leak-kinds=definite",
                            "--error-exitcode=42"]
-agent = su.Agent(tmp, master, wrapper=wrapper)
+agent = su.Agent(tmp, master, wrapper=wrapper,
+                 extra="risingThreshold 1\nfallingThreshold 0\n")
 agent.start()
 ck.eq("ephportd serves", su.wait_for(
     lambda: su.values("snmpget", "ephCollectorStatus.0")["ephCollectorStatus.0"] == "1",
@@ -43,7 +46,10 @@ requests = 0
 for i in range(100):
     su.snmp("snmpget", "ephRangeUsable.1.1", "ephDataAge.0", "ephStateInRange.1.1.1")
     su.snmp("snmpgetnext", "ephDestSockets")
-    requests += 2
+    su.snmp("snmpget", "ephRangePressure.1.1", "ephRangeConnectAlarmState.1.1",
+            "ephNsTcpTwReuse.1", "ephConnectThresholdRising.0")
+    su.snmp("snmpgetnext", "ephDestConnectPressure")
+    requests += 4
 for i in range(20):
     out = su.snmp("snmpbulkwalk", "-Cr5", "ephemeralPortMIB").stdout
     requests += len(out.splitlines()) // 5 + 1
@@ -55,6 +61,11 @@ ck.eq("several hundred requests", requests >= 300, True)
 ck.eq("several collections", su.wait_for(
     lambda: int(su.values("snmpget", "ephCollectionsTotal.0")["ephCollectionsTotal.0"]) >= 5,
     timeout=60), True)
+
+log = open(agent.logpath).read()
+ck.eq("the alarms were raised and notified",
+      ("tcp ephPressureHigh: bind pressure" in log, "tcp ephPressureHigh: connect pressure" in log,
+       "udp ephPressureHigh: bind pressure" in log), (True, True, True))
 
 rc = agent.stop()
 master.stop()

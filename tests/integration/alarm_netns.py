@@ -236,9 +236,12 @@ ck.eq("re-armed: one new bind high trap",
       (len(t), "= ephPressureHigh" in t[-1], "ephAlarmKind.0 = bind" in t[-1]), (5, True, True))
 ck.eq("no deprecated ephExhaustionHigh / Cleared sent", traps("ephExhaustion"), [])
 log = open(agent.logpath).read()
-ck.eq("the agent logs what will fail",
-      "tcp ephPressureHigh: connect pressure 80.00%: connect() to 127.0.0.1 -> 127.0.0.1:8080 "
-      "(16 of 20 ports blocked" in log, True)
+ck.eq("the agent logs what will fail (connect)",
+      "tcp ephPressureHigh: connect pressure 80.00% (rising 70.00%, falling 50.00%): "
+      "connect() from 127.0.0.1 to 127.0.0.1:8080, 16 of 20 ports blocked" in log, True)
+ck.eq("the agent logs what will fail (bind)",
+      "tcp ephPressureCleared: bind pressure 30.00% (rising 50.00%, falling 30.00%): "
+      "bind() to port 0, 6 of 20 ports in use" in log, True)
 ck.eq("re-armed: one new collectd WARNING", (len(notifications()), "severity = WARNING" in notifications()[-1]), (3, True))
 cd.terminate()
 cd.wait(30)
