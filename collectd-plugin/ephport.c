@@ -3,7 +3,11 @@
  * of ephemeral ports, from the shared collector (libephport).
  *
  * Configuration, every value dispatched and how the names are built are in
- * ephport-collectd(5); contrib/collectd/ephport.conf is an example.
+ * ephport-collectd(5); contrib/collectd/ephport.conf is an example.  The
+ * accounting model (bind pressure, connect pressure per destination, the
+ * headline) is ephport-model(7); the collector computes it, the plugin only
+ * names and dispatches its numbers and watches two of them: bind pressure
+ * (every protocol) and connect pressure (TCP), each with its own alarm.
  *
  * Life cycle: the config callback only records settings, the init callback
  * builds the collector and registers the read callback, so a bad <Plugin
@@ -30,6 +34,19 @@
 /* collectd's value and file names: no '/', at most DATA_MAX_NAME_LEN - 1. */
 #define NAME_LEN DATA_MAX_NAME_LEN
 
+/* The pressures with an alarm of their own, indexed by kind_index(). */
+#define N_KINDS 2
+static const struct kind_opt {
+	enum eph_kind kind;
+	const char *rising, *falling; /* their threshold options */
+	const char *type_instance;    /* the value watched */
+} kind_opts[N_KINDS] = {
+    {EPH_KIND_BIND, "BindRisingThreshold", "BindFallingThreshold",
+     "bind_pressure"},
+    {EPH_KIND_CONNECT, "ConnectRisingThreshold", "ConnectFallingThreshold",
+     "connect_pressure"},
+};
+
 /* Settings from <Plugin ephport>; see ephport-collectd(5). */
 struct ephport_conf {
 	uint8_t protocols; /* bitmask of (1 << enum eph_proto); 0: both */
@@ -40,7 +57,11 @@ struct ephport_conf {
 	enum eph_source_pref source;
 	char proc_root[1024];	/* "" means /proc */
 	double rising, falling; /* alarm thresholds, percent */
-	bool dest_alarm;	/* watch the headline, not host only */
+	/* Per kind (kind_opts[]), percent; < 0: unset, the above apply. */
+	struct {
+		double rising, falling;
+	} kind[N_KINDS];
+	bool dest_alarm; /* the connect alarm is on */
 };
 
 /* The defaults, also what the unit test resets to between cases. */
@@ -48,11 +69,12 @@ struct ephport_conf {
 	{                                                                      \
 		.top_n = 5, .report_states = true, .report_listeners = true,   \
 		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
-		.dest_alarm = true,                                            \
+		.kind = {{-1, -1}, {-1, -1}}, .dest_alarm = true,              \
 	}
 static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
-/* One hysteresis alarm per protocol (see ephport.h, struct eph_alarm). */
-static struct eph_alarm alarms[EPH_PROTO_COUNT];
+/* One hysteresis alarm per protocol and kind (see ephport.h, struct
+ * eph_alarm); UDP's connect alarm is never fed (autobind is a bind). */
+static struct eph_alarm alarms[EPH_PROTO_COUNT][N_KINDS];
 /* Set by any bad option: init then refuses to start (see the top). */
 static bool config_failed;
 
@@ -173,6 +195,12 @@ static int config_option(const oconfig_item_t *ci)
 		return config_percent(ci, &conf.rising);
 	if (strcasecmp(ci->key, "FallingThreshold") == 0)
 		return config_percent(ci, &conf.falling);
+	for (int k = 0; k < N_KINDS; k++) {
+		if (strcasecmp(ci->key, kind_opts[k].rising) == 0)
+			return config_percent(ci, &conf.kind[k].rising);
+		if (strcasecmp(ci->key, kind_opts[k].falling) == 0)
+			return config_percent(ci, &conf.kind[k].falling);
+	}
 	if (strcasecmp(ci->key, "DestinationAlarm") == 0)
 		return config_bool(ci, &conf.dest_alarm);
 	if (strcasecmp(ci->key, "Protocol") == 0)
@@ -236,7 +264,7 @@ static void addr_name(const struct eph_addr *a, char *buf, size_t len)
 }
 
 /* "dest-<local>-<remote>-<port>" and optional "-<what>".  Returns -1 when
- * the name would not fit (it always does: 5+45+1+45+1+5+10 < 128). */
+ * the name would not fit (it always does: 5+45+1+45+1+5+17 < 128). */
 static int dest_name(const struct eph_dest *d, const char *what, char *buf,
 		     size_t len)
 {
@@ -308,6 +336,22 @@ static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
 		       s->listeners_in_range);
 	submit(&tmpl, "count", "destinations", (gauge_t)s->destinations);
 
+	/* The model (ephport-model(7)): 100 % means the next call of that
+	 * kind fails.  The headline is the higher of bind and connect. */
+	submit(&tmpl, "percent", "pressure", percent(s->pressure_bp));
+	submit(&tmpl, "percent", "bind_pressure", percent(s->bind_bp));
+	/* UDP has no connect pressure: its autobind is a bind. */
+	if (p == EPH_TCP) {
+		submit(&tmpl, "percent", "connect_pressure",
+		       percent(s->connect_bp));
+		submit(&tmpl, "percent", "connect_new_pressure",
+		       percent(s->connect_new_bp));
+		submit(&tmpl, "count", "bind_owned_ports", s->bind_owned);
+		submit(&tmpl, "count", "time_wait_reusable",
+		       (gauge_t)s->time_wait_reusable);
+	}
+
+	/* Deprecated: the first model's numbers (ephport-collectd(5)). */
 	submit(&tmpl, "percent", "exhaustion", percent(s->exhaustion_bp));
 	submit(&tmpl, "percent", "host_exhaustion",
 	       percent(s->host_exhaustion_bp));
@@ -342,6 +386,9 @@ static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
 		if (p == EPH_TCP &&
 		    dest_name(d, "time_wait", name, sizeof(name)) == 0)
 			submit(&tmpl, "count", name, d->time_wait);
+		if (p == EPH_TCP &&
+		    dest_name(d, "connect_pressure", name, sizeof(name)) == 0)
+			submit(&tmpl, "percent", name, percent(d->connect_bp));
 	}
 
 	/* The table filling is a property of the host, not of one read. */
@@ -374,17 +421,120 @@ static void submit_snapshot(const struct eph_snapshot *snap)
 
 /* --- notifications ------------------------------------------------------- */
 
-/* A crossing of the rising (WARNING) or falling (OKAY) threshold, with the
- * numbers as meta data, for notify_email, exec, the threshold plugin... */
+static int kind_index(enum eph_kind k)
+{
+	return k == EPH_KIND_CONNECT ? 1 : 0;
+}
+
+/* Hundredths of a percent, as the collector counts. */
+static uint32_t to_bp(double pct)
+{
+	return (uint32_t)(pct * 100 + 0.5);
+}
+
+/* Arm every alarm from the thresholds: per kind where set, else
+ * RisingThreshold / FallingThreshold, wherever the options stood in the
+ * block.  Every inconsistent pair is reported, naming the options it came
+ * from; then -1 (init refuses to start). */
+static int alarms_init(void)
+{
+	struct eph_alarm probe;
+	int status = 0;
+
+	if (eph_alarm_init(&probe, to_bp(conf.rising), to_bp(conf.falling)) <
+	    0) {
+		ERROR(LOG_PREFIX "FallingThreshold (%.2f) must be below "
+				 "RisingThreshold (%.2f): not started",
+		      conf.falling, conf.rising);
+		return -1;
+	}
+	for (int k = 0; k < N_KINDS; k++) {
+		const struct kind_opt *o = &kind_opts[k];
+		bool own_r = conf.kind[k].rising >= 0;
+		bool own_f = conf.kind[k].falling >= 0;
+		double r = own_r ? conf.kind[k].rising : conf.rising;
+		double f = own_f ? conf.kind[k].falling : conf.falling;
+
+		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+			if (eph_alarm_init(&alarms[p][k], to_bp(r), to_bp(f)) <
+			    0) {
+				ERROR(LOG_PREFIX
+				      "%s (%.2f) must be below %s (%.2f) for "
+				      "%s notifications: not started",
+				      own_f ? o->falling : "FallingThreshold",
+				      f, own_r ? o->rising : "RisingThreshold",
+				      r, eph_kind_name(o->kind));
+				status = -1;
+				break;
+			}
+		}
+	}
+	return status;
+}
+
+/* "[2001:db8::1]:443" or "192.0.2.1:443". */
+static void endpoint_format(const struct eph_addr *a, uint16_t port, char *buf,
+			    size_t len)
+{
+	char text[46];
+
+	eph_addr_format(a, text, sizeof(text));
+	if (a->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", text, port);
+	else
+		snprintf(buf, len, "%s:%u", text, port);
+}
+
+/* A crossing of a kind's rising (WARNING) or falling (OKAY) threshold: what
+ * will fail, how close it is, and the numbers as meta data, for
+ * notify_email, exec, logfile, the threshold plugin...  The message stays
+ * under NOTIF_MAX_MSG_LEN (256) even with two full IPv6 addresses. */
 static void notify(enum eph_proto p, const struct eph_proto_stats *s,
+		   enum eph_kind kind, const struct eph_alarm *a,
 		   enum eph_alarm_event e, cdtime_t t)
 {
 	notification_t n = {
 	    .severity = e == EPH_ALARM_RAISED ? NOTIF_WARNING : NOTIF_OKAY,
 	    .time = t,
 	};
-	uint32_t value = eph_alarm_value(s, conf.dest_alarm ? 0 : EPH_KIND_BIND);
-	char worst[160] = "none", la[64], ra[64];
+	const struct kind_opt *o = &kind_opts[kind_index(kind)];
+	uint32_t value = eph_alarm_value(s, kind);
+	uint32_t threshold =
+	    e == EPH_ALARM_RAISED ? a->rising_bp : a->falling_bp;
+	/* Sized for the longest addresses (46 bytes with the NUL), so no
+	 * part is ever cut. */
+	char la[46], ra[56], what[128], dest[112] = "new", counts[48];
+	const char *bound = "";
+
+	if (kind == EPH_KIND_CONNECT) {
+		if (s->has_worst) {
+			eph_addr_format(&s->worst.laddr, la, sizeof(la));
+			endpoint_format(&s->worst.raddr, s->worst.rport, ra,
+					sizeof(ra));
+			snprintf(dest, sizeof(dest), "%s -> %s", la, ra);
+			snprintf(what, sizeof(what), "connect() from %s to %s",
+				 la, ra);
+		} else {
+			snprintf(what, sizeof(what),
+				 "connect() to a new destination");
+		}
+		snprintf(counts, sizeof(counts), "%u of %u ports blocked",
+			 s->has_worst ? s->worst.blocked : s->bind_owned,
+			 s->usable);
+		/* Ports bound before connect() look like connect()'s own to
+		 * netlink and /proc: more may be blocked than is seen. */
+		if (!s->owners_exact)
+			bound = "; a lower bound";
+	} else {
+		snprintf(what, sizeof(what), "%s",
+			 p == EPH_UDP ? "bind(0) or autobind" : "bind(0)");
+		snprintf(counts, sizeof(counts), "%u of %u ports in use",
+			 s->ports_in_use, s->usable);
+		/* ip_autobind_reuse: a SO_REUSEADDR bind(0) may still find
+		 * a port when the range is full. */
+		if (!s->bind_exact)
+			bound = "; an upper bound";
+	}
 
 	snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
 	snprintf(n.plugin, sizeof(n.plugin), "%s", PLUGIN_NAME);
@@ -392,27 +542,40 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 		 eph_proto_name(p));
 	snprintf(n.type, sizeof(n.type), "percent");
 	snprintf(n.type_instance, sizeof(n.type_instance), "%s",
-		 conf.dest_alarm ? "exhaustion" : "host_exhaustion");
-	if (s->has_worst)
-		snprintf(worst, sizeof(worst), "%s -> %s:%u at %.2f%%",
-			 eph_addr_format(&s->worst.laddr, la, sizeof(la)),
-			 eph_addr_format(&s->worst.raddr, ra, sizeof(ra)),
-			 s->worst.rport, percent(s->worst.exhaustion_bp));
-	snprintf(n.message, sizeof(n.message),
-		 "%s ephemeral ports %.2f%% exhausted: %s %.2f%% (%u of %u "
-		 "ports in use, range %u-%u; worst destination %s)",
-		 eph_proto_name(p), percent(value),
-		 e == EPH_ALARM_RAISED ? "rose to or above"
-				       : "fell to or below",
-		 e == EPH_ALARM_RAISED ? conf.rising : conf.falling,
-		 s->ports_in_use, s->usable, s->low, s->high, worst);
-	plugin_notification_meta_add_double(&n, "exhaustion", percent(value));
+		 o->type_instance);
+	/* At most 239 bytes (two 39-byte IPv6 addresses, 65535 everywhere),
+	 * under NOTIF_MAX_MSG_LEN; should that ever change, the cut shows. */
+	if (snprintf(n.message, sizeof(n.message),
+		     "%s %s pressure %.2f%% %s %.2f%%: %s fails at 100%% (%s, "
+		     "range %u-%u)%s",
+		     eph_proto_name(p), eph_kind_name(kind), percent(value),
+		     e == EPH_ALARM_RAISED ? "rose to or above"
+					   : "fell to or below",
+		     percent(threshold), what, counts, s->low, s->high,
+		     bound) >= (int)sizeof(n.message))
+		memcpy(n.message + sizeof(n.message) - 4, "...", 4);
+	plugin_notification_meta_add_string(&n, "kind", eph_kind_name(kind));
+	plugin_notification_meta_add_double(&n, "pressure", percent(value));
+	plugin_notification_meta_add_double(&n, "threshold",
+					    percent(threshold));
 	plugin_notification_meta_add_double(&n, "ports_in_use",
 					    s->ports_in_use);
 	plugin_notification_meta_add_double(&n, "usable", s->usable);
 	plugin_notification_meta_add_double(&n, "range_low", s->low);
 	plugin_notification_meta_add_double(&n, "range_high", s->high);
-	plugin_notification_meta_add_string(&n, "worst_destination", worst);
+	if (kind == EPH_KIND_CONNECT) {
+		plugin_notification_meta_add_string(&n, "destination", dest);
+		plugin_notification_meta_add_double(
+		    &n, "blocked",
+		    s->has_worst ? s->worst.blocked : s->bind_owned);
+		plugin_notification_meta_add_double(&n, "bind_owned_ports",
+						    s->bind_owned);
+		plugin_notification_meta_add_boolean(&n, "lower_bound",
+						     !s->owners_exact);
+	} else {
+		plugin_notification_meta_add_boolean(&n, "upper_bound",
+						     !s->bind_exact);
+	}
 	plugin_dispatch_notification(&n);
 	if (n.meta)
 		plugin_notification_meta_free(n.meta);
@@ -422,15 +585,25 @@ static void check_alarms(const struct eph_snapshot *snap)
 {
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *s = &snap->proto[p];
-		enum eph_alarm_event e;
 
 		if (!s->collected)
 			continue;
-		e = eph_alarm_update(&alarms[p],
-				     eph_alarm_value(s, conf.dest_alarm ? 0 : EPH_KIND_BIND));
-		if (e != EPH_ALARM_NONE)
-			notify((enum eph_proto)p, s, e,
-			       US_TO_CDTIME_T(snap->taken_us));
+		for (int k = 0; k < N_KINDS; k++) {
+			enum eph_kind kind = kind_opts[k].kind;
+			enum eph_alarm_event e;
+
+			/* UDP: no connect pressure.  DestinationAlarm false:
+			 * bind only, as the first model's host alarm. */
+			if (kind == EPH_KIND_CONNECT &&
+			    (p != EPH_TCP || !conf.dest_alarm))
+				continue;
+			e = eph_alarm_update(&alarms[p][k],
+					     eph_alarm_value(s, kind));
+			if (e != EPH_ALARM_NONE)
+				notify((enum eph_proto)p, s, kind,
+				       &alarms[p][k], e,
+				       US_TO_CDTIME_T(snap->taken_us));
+		}
 	}
 }
 
@@ -492,18 +665,8 @@ static int ephport_init(void)
 				 "> block (errors above)");
 		return -1;
 	}
-	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-		/* Hundredths of a percent, as the collector counts. */
-		if (eph_alarm_init(&alarms[p],
-				   (uint32_t)(conf.rising * 100 + 0.5),
-				   (uint32_t)(conf.falling * 100 + 0.5)) < 0) {
-			ERROR(LOG_PREFIX
-			      "FallingThreshold (%.2f) must be below "
-			      "RisingThreshold (%.2f): not started",
-			      conf.falling, conf.rising);
-			return -1;
-		}
-	}
+	if (alarms_init() != 0)
+		return -1;
 	eph_config_init(&cfg);
 	cfg.protocols = conf.protocols; /* 0: both */
 	cfg.top_n = conf.top_n;

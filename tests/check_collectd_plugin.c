@@ -1,9 +1,10 @@
 /*
  * check_collectd_plugin - the collectd plugin's config parsing, value
- * naming and failure logging, without collectd: the plugin source is
- * compiled in (its functions are static) against a small mock of the
- * plugin and config API that records registrations, log lines and every
- * dispatched value.  Config trees are built by hand, as collectd's parser
+ * naming, per-kind notifications and failure logging, without collectd:
+ * the plugin source is compiled in (its functions are static) against a
+ * small mock of the plugin and config API that records registrations, log
+ * lines, every dispatched value and every notification with its meta
+ * data.  Config trees are built by hand, as collectd's parser
  * would hand them over.  Collections read the /proc stand-ins of
  * tests/fixtures through the plugin's ProcRoot and Source options.
  */
@@ -23,7 +24,17 @@
 
 #define MAX_LOG	   64
 #define MAX_VALUES 512
-#define MAX_NOTIFS 8
+#define MAX_NOTIFS 16
+#define MAX_META   16
+
+/* A notification's meta data, copied as dispatched. */
+struct meta {
+	char name[DATA_MAX_NAME_LEN];
+	int type;
+	double d;
+	bool b;
+	char str[160];
+};
 
 struct value {
 	char plugin[DATA_MAX_NAME_LEN], plugin_instance[DATA_MAX_NAME_LEN];
@@ -46,7 +57,8 @@ static struct {
 	int dispatch_status; /* what plugin_dispatch_values returns */
 	int n_notifs;
 	notification_t notifs[MAX_NOTIFS];
-	double notif_ports[MAX_NOTIFS];
+	int n_meta[MAX_NOTIFS];
+	struct meta meta[MAX_NOTIFS][MAX_META];
 } mock;
 
 int plugin_register_complex_config(const char *type,
@@ -102,11 +114,35 @@ int plugin_dispatch_notification(const notification_t *n)
 	ck_assert_int_lt(mock.n_notifs, MAX_NOTIFS);
 	mock.notifs[mock.n_notifs] = *n;
 	mock.notifs[mock.n_notifs].meta = NULL;
-	for (notification_meta_t *m = n->meta; m; m = m->next)
-		if (strcmp(m->name, "ports_in_use") == 0)
-			mock.notif_ports[mock.n_notifs] = m->nm_value.nm_double;
+	for (notification_meta_t *m = n->meta; m; m = m->next) {
+		int i = mock.n_meta[mock.n_notifs]++;
+		struct meta *c = &mock.meta[mock.n_notifs][i];
+
+		ck_assert_int_lt(i, MAX_META);
+		snprintf(c->name, sizeof(c->name), "%s", m->name);
+		c->type = m->type;
+		if (m->type == NM_TYPE_STRING)
+			snprintf(c->str, sizeof(c->str), "%s",
+				 m->nm_value.nm_string);
+		else if (m->type == NM_TYPE_BOOLEAN)
+			c->b = m->nm_value.nm_boolean;
+		else
+			c->d = m->nm_value.nm_double;
+	}
 	mock.n_notifs++;
 	return 0;
+}
+
+/* Notification i's meta data called name, of the given type. */
+static const struct meta *notif_meta(int i, const char *name, int type)
+{
+	for (int j = 0; j < mock.n_meta[i]; j++)
+		if (!strcmp(mock.meta[i][j].name, name)) {
+			ck_assert_int_eq(mock.meta[i][j].type, type);
+			return &mock.meta[i][j];
+		}
+	ck_abort_msg("notification %d has no meta data %s", i, name);
+	return NULL;
 }
 
 static int meta_add(notification_t *n, const char *name, int type, double d,
@@ -118,6 +154,8 @@ static int meta_add(notification_t *n, const char *name, int type, double d,
 	m->type = type;
 	if (type == NM_TYPE_STRING)
 		m->nm_value.nm_string = strdup(str);
+	else if (type == NM_TYPE_BOOLEAN)
+		m->nm_value.nm_boolean = d != 0;
 	else
 		m->nm_value.nm_double = d;
 	while (*tail)
@@ -136,6 +174,12 @@ int plugin_notification_meta_add_double(notification_t *n, const char *name,
 					double value)
 {
 	return meta_add(n, name, NM_TYPE_DOUBLE, value, NULL);
+}
+
+int plugin_notification_meta_add_boolean(notification_t *n, const char *name,
+					 bool value)
+{
+	return meta_add(n, name, NM_TYPE_BOOLEAN, value, NULL);
 }
 
 int plugin_notification_meta_free(notification_meta_t *m)
@@ -441,6 +485,33 @@ START_TEST(defaults)
 	ck_assert(!conf.kernel_filter);
 	ck_assert_int_eq(conf.source, EPH_PREFER_AUTO);
 	ck_assert_str_eq(conf.proc_root, "");
+	/* Per-kind thresholds unset: RisingThreshold / FallingThreshold. */
+	ck_assert(conf.rising == 80 && conf.falling == 70);
+	for (int k = 0; k < N_KINDS; k++)
+		ck_assert(conf.kind[k].rising < 0 && conf.kind[k].falling < 0);
+	ck_assert(conf.dest_alarm);
+}
+END_TEST
+
+START_TEST(per_kind_thresholds_parsed)
+{
+	opt_num(item("connectrisingthreshold"), 40.5);
+	opt_num(item("BindFallingThreshold"), 10);
+	opt_num(item("BINDRISINGTHRESHOLD"), 20);
+	opt_num(item("ConnectFallingThreshold"), 0);
+	opt_bool(item("DestinationAlarm"), false);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(conf.kind[kind_index(EPH_KIND_BIND)].rising == 20);
+	ck_assert(conf.kind[kind_index(EPH_KIND_BIND)].falling == 10);
+	ck_assert(conf.kind[kind_index(EPH_KIND_CONNECT)].rising == 40.5);
+	ck_assert(conf.kind[kind_index(EPH_KIND_CONNECT)].falling == 0);
+	ck_assert(!conf.dest_alarm);
+	ck_assert_int_eq(mock.n_log, 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_uint_eq(alarms[EPH_TCP][0].rising_bp, 2000);
+	ck_assert_uint_eq(alarms[EPH_UDP][0].falling_bp, 1000);
+	ck_assert_uint_eq(alarms[EPH_TCP][1].rising_bp, 4050);
+	ck_assert_uint_eq(alarms[EPH_TCP][1].falling_bp, 0);
 }
 END_TEST
 
@@ -500,6 +571,18 @@ static const struct bad_case bad_cases[] = {
     {"ProcRoot", 0, "", 0, "ProcRoot needs a directory name"},
     {"ProcRoot", 2, NULL, 0, "ProcRoot needs a directory name"},
     {"Protocol", 5, NULL, 0, "\"Protocol\" is not a block"},
+    {"RisingThreshold", 1, NULL, 100.5,
+     "RisingThreshold needs a percent from 0 to 100"},
+    {"BindRisingThreshold", 1, NULL, 101,
+     "BindRisingThreshold needs a percent from 0 to 100"},
+    {"BindFallingThreshold", 1, NULL, -1,
+     "BindFallingThreshold needs a percent from 0 to 100"},
+    {"ConnectRisingThreshold", 0, "50", 0,
+     "ConnectRisingThreshold needs a percent from 0 to 100"},
+    {"ConnectFallingThreshold", 4, NULL, 0,
+     "ConnectFallingThreshold needs a percent from 0 to 100"},
+    {"DestinationAlarm", 0, "perhaps", 0,
+     "DestinationAlarm needs true or false"},
 };
 
 START_TEST(bad_block)
@@ -593,6 +676,20 @@ START_TEST(values_from_fixture)
 	ck_value("tcp", "count", "time_wait_total", 1);
 	ck_value("tcp", "count", "listeners_in_range", 1);
 	ck_value("tcp", "count", "destinations", 2);
+	/* The model (procfs, default knobs): 40020 listens, so 1 port is
+	 * bind-owned; 127.0.0.1:8080 has 4 sockets on other ports, so a
+	 * connect() to it finds 1 + 4 of 94 ports blocked, ::1:8080 1 + 2.
+	 * bind: 7 of 94 ports held.  The TIME_WAIT is on a reserved port. */
+	ck_value("tcp", "percent", "pressure", 7.44);
+	ck_value("tcp", "percent", "bind_pressure", 7.44);
+	ck_value("tcp", "percent", "connect_pressure", 5.31);
+	ck_value("tcp", "percent", "connect_new_pressure", 1.06);
+	ck_value("tcp", "count", "bind_owned_ports", 1);
+	ck_value("tcp", "count", "time_wait_reusable", 0);
+	ck_value("tcp", "percent",
+		 "dest-127.0.0.1-127.0.0.1-8080-connect_pressure", 5.31);
+	ck_value("tcp", "percent", "dest-__1-__1-8080-connect_pressure", 3.19);
+	/* Deprecated, the first model's. */
 	ck_value("tcp", "percent", "exhaustion", 7.44);
 	ck_value("tcp", "percent", "host_exhaustion", 7.44);
 	ck_value("tcp", "percent", "worst_destination_exhaustion", 4.25);
@@ -611,7 +708,7 @@ START_TEST(values_from_fixture)
 			     count_type("tcp", "count") +
 			     count_type("tcp", "percent") +
 			     count_type("tcp", "tcp_connections"),
-			 32);
+			 40);
 
 	ck_value("udp", "gauge", "usable", 94);
 	ck_value("udp", "count", "ports_used", 4);
@@ -619,6 +716,8 @@ START_TEST(values_from_fixture)
 	ck_value("udp", "count", "sockets_in_range", 4);
 	ck_value("udp", "count", "listeners_in_range", 2);
 	ck_value("udp", "count", "destinations", 2);
+	ck_value("udp", "percent", "pressure", 4.25);
+	ck_value("udp", "percent", "bind_pressure", 4.25);
 	ck_value("udp", "percent", "exhaustion", 4.25);
 	ck_value("udp", "percent", "worst_destination_exhaustion", 1.06);
 	ck_value("udp", "count", "state-established", 2);
@@ -626,12 +725,18 @@ START_TEST(values_from_fixture)
 	ck_value("udp", "percent", "dest-127.0.0.1-127.0.0.1-5353", 1.06);
 	ck_value("udp", "count", "dest-127.0.0.1-127.0.0.1-5353-sockets", 1);
 	ck_value("udp", "count", "dest-__1-__1-53-sockets", 1);
-	/* No TIME_WAIT and no tcp_connections for UDP. */
+	/* No TIME_WAIT, no connect pressure, no tcp_connections for UDP. */
+	ck_no_value("udp", "percent", "connect_pressure");
+	ck_no_value("udp", "percent", "connect_new_pressure");
+	ck_no_value("udp", "count", "bind_owned_ports");
+	ck_no_value("udp", "count", "time_wait_reusable");
+	ck_no_value("udp", "percent",
+		    "dest-127.0.0.1-127.0.0.1-5353-connect_pressure");
 	ck_no_value("udp", "count", "time_wait");
 	ck_no_value("udp", "count", "time_wait_total");
 	ck_no_value("udp", "count", "dest-__1-__1-53-time_wait");
 	ck_assert_int_eq(count_type("udp", "tcp_connections"), 0);
-	ck_assert_int_eq(mock.n_values, 32 + 18);
+	ck_assert_int_eq(mock.n_values, 40 + 20);
 	ck_assert_int_eq(mock.n_log, 0);
 }
 END_TEST
@@ -650,10 +755,12 @@ static void put_file(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
-static void small_root(const char *dir, int clients)
+static void small_root_mix(const char *dir, int clients, int listeners,
+			   int others)
 {
 	char path[4200], text[8192];
 	size_t n = 0;
+	int port = 40000, sl = 0;
 
 	snprintf(path, sizeof(path), "%s/sys/net/ipv4", dir);
 	ck_assert_int_eq(system(strcat(strcpy(text, "mkdir -p "), path)), 0);
@@ -663,16 +770,64 @@ static void small_root(const char *dir, int clients)
 	put_file(dir, "sys/net/ipv4/ip_local_reserved_ports", "\n");
 	n = (size_t)snprintf(text, sizeof(text),
 			     "  sl  local_address rem_address   st\n");
+	/* Listeners first, as the kernel lists them. */
+	for (int i = 0; i < listeners; i++)
+		n += (size_t)snprintf(
+		    text + n, sizeof(text) - n,
+		    "   %d: 00000000:%04X 00000000:0000 0A "
+		    "00000000:00000000 00:00000000 00000000 0 0 1\n",
+		    sl++, port++);
 	for (int i = 0; i < clients; i++)
 		n += (size_t)snprintf(
 		    text + n, sizeof(text) - n,
 		    "   %d: 0100007F:%04X 0100007F:1F90 01 "
 		    "00000000:00000000 00:00000000 00000000 0 0 1\n",
-		    i, 40000 + i);
+		    sl++, port++);
+	/* To 127.0.0.2:9090. */
+	for (int i = 0; i < others; i++)
+		n += (size_t)snprintf(
+		    text + n, sizeof(text) - n,
+		    "   %d: 0100007F:%04X 0200007F:2382 01 "
+		    "00000000:00000000 00:00000000 00000000 0 0 1\n",
+		    sl++, port++);
 	put_file(dir, "net/tcp", text);
 	put_file(dir, "net/udp", "  sl  local_address rem_address   st\n");
 }
 
+static void small_root(const char *dir, int clients)
+{
+	small_root_mix(dir, clients, 0, 0);
+}
+
+static void set_addr(struct eph_addr *a, int family, const char *text)
+{
+	a->family = (uint8_t)family;
+	ck_assert_int_eq(inet_pton(family, text, a->bytes), 1);
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[4300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void ck_notif(int i, int severity, const char *type_instance,
+		     const char *kind)
+{
+	ck_assert_int_lt(i, mock.n_notifs);
+	ck_assert_int_eq(mock.notifs[i].severity, severity);
+	ck_assert_str_eq(mock.notifs[i].plugin, "ephport");
+	ck_assert_str_eq(mock.notifs[i].plugin_instance, "tcp");
+	ck_assert_str_eq(mock.notifs[i].type, "percent");
+	ck_assert_str_eq(mock.notifs[i].type_instance, type_instance);
+	ck_assert_str_eq(mock.notifs[i].host, "mockhost");
+	ck_assert_str_eq(notif_meta(i, "kind", NM_TYPE_STRING)->str, kind);
+}
+
+/* RisingThreshold / FallingThreshold alone arm both kinds.  n clients of
+ * one destination: bind and connect pressure are both n / 20. */
 START_TEST(notifications_with_hysteresis)
 {
 	char dir[] = "/tmp/ephport-plugin-XXXXXX";
@@ -690,38 +845,194 @@ START_TEST(notifications_with_hysteresis)
 	ck_assert_int_eq(mock.init(), 0);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int before = mock.n_notifs;
+		int sev = want[i] == 'R' ? NOTIF_WARNING : NOTIF_OKAY;
 
 		small_root(dir, steps[i]);
 		ck_assert_int_eq(mock.read(), 0);
-		switch (want[i]) {
-		case '.':
+		if (want[i] == '.') {
 			ck_assert_int_eq(mock.n_notifs, before);
-			break;
-		case 'R':
-		case 'C':
-			ck_assert_int_eq(mock.n_notifs, before + 1);
-			ck_assert_int_eq(mock.notifs[before].severity,
-					 want[i] == 'R' ? NOTIF_WARNING
-							: NOTIF_OKAY);
-			ck_assert_str_eq(mock.notifs[before].plugin, "ephport");
-			ck_assert_str_eq(mock.notifs[before].plugin_instance,
-					 "tcp");
-			ck_assert_str_eq(mock.notifs[before].type, "percent");
-			ck_assert_str_eq(mock.notifs[before].type_instance,
-					 "exhaustion");
-			ck_assert_str_eq(mock.notifs[before].host, "mockhost");
-			ck_assert(mock.notif_ports[before] == steps[i]);
+			continue;
 		}
+		/* One per kind, bind first. */
+		ck_assert_int_eq(mock.n_notifs, before + 2);
+		ck_notif(before, sev, "bind_pressure", "bind");
+		ck_notif(before + 1, sev, "connect_pressure", "connect");
+		ck_assert(
+		    notif_meta(before, "ports_in_use", NM_TYPE_DOUBLE)->d ==
+		    steps[i]);
+		ck_assert(
+		    notif_meta(before + 1, "blocked", NM_TYPE_DOUBLE)->d ==
+		    steps[i]);
 	}
+	ck_assert_str_eq(mock.notifs[0].message,
+			 "tcp bind pressure 60.00% rose to or above 50.00%: "
+			 "bind(0) fails at 100% (12 of 20 ports in use, range "
+			 "40000-40019)");
+	ck_assert_str_eq(mock.notifs[1].message,
+			 "tcp connect pressure 60.00% rose to or above 50.00%: "
+			 "connect() from 127.0.0.1 to 127.0.0.1:8080 fails at "
+			 "100% (12 of 20 ports blocked, range 40000-40019); a "
+			 "lower bound");
+	ck_assert(notif_meta(0, "pressure", NM_TYPE_DOUBLE)->d == 60);
+	ck_assert(notif_meta(0, "threshold", NM_TYPE_DOUBLE)->d == 50);
+	ck_assert(notif_meta(0, "usable", NM_TYPE_DOUBLE)->d == 20);
+	ck_assert(notif_meta(0, "range_low", NM_TYPE_DOUBLE)->d == 40000);
+	ck_assert(notif_meta(0, "range_high", NM_TYPE_DOUBLE)->d == 40019);
+	ck_assert(!notif_meta(0, "upper_bound", NM_TYPE_BOOLEAN)->b);
+	ck_assert_str_eq(notif_meta(1, "destination", NM_TYPE_STRING)->str,
+			 "127.0.0.1 -> 127.0.0.1:8080");
+	ck_assert(notif_meta(1, "lower_bound", NM_TYPE_BOOLEAN)->b);
+	ck_assert(notif_meta(1, "bind_owned_ports", NM_TYPE_DOUBLE)->d == 0);
+	ck_assert(strstr(mock.notifs[2].message,
+			 "bind pressure 30.00% fell to or below 30.00%"));
+	ck_assert(strstr(mock.notifs[3].message,
+			 "connect pressure 30.00% fell to or below 30.00%"));
+	rm_rf(dir);
+}
+END_TEST
+
+/* Each kind on its own thresholds (bind 50/30, connect 40/20; the generic
+ * ones, which would fire at every step, unused), on numbers that tell the
+ * kinds apart: bind counts every held port, connect the bind-owned ones
+ * (listeners) plus the worst destination's own sockets. */
+START_TEST(notifications_per_kind)
+{
+	char dir[] = "/tmp/ephport-plugin-XXXXXX";
+	static const struct {
+		int clients, listeners, others; /* bind %, connect % */
+		const char *want;		/* B/b bind raised/cleared,
+						 * C/c connect, . nothing */
+	} steps[] = {
+	    {4, 0, 0, "."},   /* 20, 20 */
+	    {4, 0, 6, "B"},   /* 50, 30 (127.0.0.2:9090) */
+	    {9, 0, 0, "C"},   /* 45, 45: bind stays up */
+	    {2, 4, 0, "b"},   /* 30, 4 + 2 = 30: connect stays up */
+	    {0, 4, 0, "c"},   /* 20, 4 bind-owned: a new destination */
+	    {0, 10, 0, "BC"}, /* 50, 50: both, bind first */
+	};
+	int seen = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), dir);
+	opt_str(item("Protocol"), "tcp");
+	opt_num(item("RisingThreshold"), 10);
+	opt_num(item("FallingThreshold"), 5);
+	opt_num(item("BindRisingThreshold"), 50);
+	opt_num(item("BindFallingThreshold"), 30);
+	opt_num(item("ConnectRisingThreshold"), 40);
+	opt_num(item("ConnectFallingThreshold"), 20);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		const char *w = steps[i].want;
+
+		small_root_mix(dir, steps[i].clients, steps[i].listeners,
+			       steps[i].others);
+		ck_assert_int_eq(mock.read(), 0);
+		for (; *w && *w != '.'; w++, seen++) {
+			bool bind = *w == 'B' || *w == 'b';
+			bool up = *w == 'B' || *w == 'C';
+
+			ck_notif(seen, up ? NOTIF_WARNING : NOTIF_OKAY,
+				 bind ? "bind_pressure" : "connect_pressure",
+				 bind ? "bind" : "connect");
+		}
+		ck_assert_msg(mock.n_notifs == seen, "step %zu: %d notifs", i,
+			      mock.n_notifs);
+	}
+	ck_assert_str_eq(mock.notifs[0].message,
+			 "tcp bind pressure 50.00% rose to or above 50.00%: "
+			 "bind(0) fails at 100% (10 of 20 ports in use, range "
+			 "40000-40019)");
+	ck_assert_str_eq(mock.notifs[1].message,
+			 "tcp connect pressure 45.00% rose to or above 40.00%: "
+			 "connect() from 127.0.0.1 to 127.0.0.1:8080 fails at "
+			 "100% (9 of 20 ports blocked, range 40000-40019); a "
+			 "lower bound");
+	ck_assert(strstr(mock.notifs[2].message,
+			 "tcp bind pressure 30.00% fell to or below 30.00%"));
+	/* No destination left: connect() to a new one; only listeners, so
+	 * every owner is known and the number is exact. */
+	ck_assert_str_eq(mock.notifs[3].message,
+			 "tcp connect pressure 20.00% fell to or below 20.00%: "
+			 "connect() to a new destination fails at 100% (4 of "
+			 "20 ports blocked, range 40000-40019)");
+	ck_assert_str_eq(notif_meta(3, "destination", NM_TYPE_STRING)->str,
+			 "new");
+	ck_assert(!notif_meta(3, "lower_bound", NM_TYPE_BOOLEAN)->b);
+	ck_assert(notif_meta(3, "bind_owned_ports", NM_TYPE_DOUBLE)->d == 4);
+	rm_rf(dir);
+}
+END_TEST
+
+/* DestinationAlarm false: bind notifications only. */
+START_TEST(destination_alarm_off)
+{
+	char dir[] = "/tmp/ephport-plugin-XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), dir);
+	opt_str(item("Protocol"), "tcp");
+	opt_num(item("BindRisingThreshold"), 90);
+	opt_num(item("ConnectRisingThreshold"), 50);
+	opt_num(item("ConnectFallingThreshold"), 40);
+	opt_bool(item("DestinationAlarm"), false);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	small_root(dir, 12); /* 60 % each */
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_notifs, 0);
+	ck_value("tcp", "percent", "connect_pressure", 60);
+	small_root(dir, 18); /* 90 % */
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_notifs, 1);
+	ck_notif(0, NOTIF_WARNING, "bind_pressure", "bind");
+	rm_rf(dir);
+}
+END_TEST
+
+/* The longest message, two full IPv6 addresses and 5-digit numbers,
+ * fits a notification (NOTIF_MAX_MSG_LEN) uncut. */
+START_TEST(longest_message_fits)
+{
+	struct eph_proto_stats s;
+	struct eph_alarm a;
+
+	memset(&s, 0, sizeof(s));
+	s.low = s.high = 65535;
+	s.usable = 65535;
+	s.has_worst = true;
+	set_addr(&s.worst.laddr, AF_INET6,
+		 "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+	set_addr(&s.worst.raddr, AF_INET6,
+		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe");
+	s.worst.rport = 65535;
+	s.worst.blocked = 65535;
+	s.connect_bp = 10000;
+	s.owners_exact = false;
+	ck_assert_int_eq(eph_alarm_init(&a, 10000, 9999), 0);
+	notify(EPH_TCP, &s, EPH_KIND_CONNECT, &a, EPH_ALARM_RAISED, 0);
+	ck_assert_int_eq(mock.n_notifs, 1);
 	ck_assert_str_eq(
 	    mock.notifs[0].message,
-	    "tcp ephemeral ports 60.00% exhausted: rose to or above "
-	    "50.00% (12 of 20 ports in use, range 40000-40019; worst "
-	    "destination 127.0.0.1 -> 127.0.0.1:8080 at 60.00%)");
-	ck_assert(strstr(mock.notifs[1].message,
-			 "30.00% exhausted: fell to or below 30.00%"));
-	ck_assert_int_eq(
-	    system(strcat(strcpy((char[4300]){0}, "rm -rf "), dir)), 0);
+	    "tcp connect pressure 100.00% rose to or above 100.00%: connect() "
+	    "from 2001:db8:ffff:ffff:ffff:ffff:ffff:ffff to "
+	    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535 fails at 100% "
+	    "(65535 of 65535 ports blocked, range 65535-65535); a lower bound");
+	ck_assert_str_eq(notif_meta(0, "destination", NM_TYPE_STRING)->str,
+			 "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff -> "
+			 "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535");
+	/* Bind, with ip_autobind_reuse: an upper bound. */
+	s.bind_bp = 10000;
+	s.bind_exact = false;
+	notify(EPH_UDP, &s, EPH_KIND_BIND, &a, EPH_ALARM_RAISED, 0);
+	ck_assert_str_eq(mock.notifs[1].message,
+			 "udp bind pressure 100.00% rose to or above 100.00%: "
+			 "bind(0) or autobind fails at 100% (0 of 65535 ports "
+			 "in use, range 65535-65535); an upper bound");
+	ck_assert(notif_meta(1, "upper_bound", NM_TYPE_BOOLEAN)->b);
 }
 END_TEST
 
@@ -743,6 +1054,53 @@ START_TEST(bad_thresholds)
 }
 END_TEST
 
+/* A per-kind pair that does not hold, naming the options it came from
+ * (its own or the generic one it defaults to): every bad pair is told,
+ * and the plugin does not start. */
+START_TEST(bad_per_kind_thresholds)
+{
+	opt_num(item("BindFallingThreshold"), 85); /* RisingThreshold 80 */
+	opt_num(item("ConnectRisingThreshold"), 50);
+	opt_num(item("ConnectFallingThreshold"), 50);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_int_eq(
+	    count_log("ephport plugin: BindFallingThreshold (85.00) must be "
+		      "below RisingThreshold (80.00) for bind notifications: "
+		      "not started"),
+	    1);
+	ck_assert_int_eq(count_log("ephport plugin: ConnectFallingThreshold "
+				   "(50.00) must be below "
+				   "ConnectRisingThreshold (50.00) for connect "
+				   "notifications: not started"),
+			 1);
+	ck_assert_int_eq(mock.n_log, 2);
+	ck_assert_ptr_null(mock.read);
+	ck_assert_ptr_null(collector);
+
+	/* The generic pair is checked as before, the per-kind ones after. */
+	setup();
+	opt_num(item("FallingThreshold"), 20);
+	opt_num(item("ConnectRisingThreshold"), 15);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_int_eq(
+	    count_log("FallingThreshold (20.00) must be below "
+		      "ConnectRisingThreshold (15.00) for connect"),
+	    1);
+	ck_assert_int_eq(mock.n_log, 1);
+
+	/* Lowering only the rising one below the default falling one. */
+	setup();
+	opt_num(item("BindRisingThreshold"), 70);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_int_eq(count_log("FallingThreshold (70.00) must be below "
+				   "BindRisingThreshold (70.00) for bind"),
+			 1);
+}
+END_TEST
+
 START_TEST(switches_drop_values)
 {
 	opt_str(item("Protocol"), "udp");
@@ -757,7 +1115,8 @@ START_TEST(switches_drop_values)
 	/* Aggregates stay: the worst destination is known without a list. */
 	ck_value("udp", "count", "destinations", 2);
 	ck_value("udp", "percent", "worst_destination_exhaustion", 1.06);
-	ck_assert_int_eq(mock.n_values, 4 + 4 + 3);
+	ck_value("udp", "percent", "bind_pressure", 4.25);
+	ck_assert_int_eq(mock.n_values, 4 + 4 + 5);
 }
 END_TEST
 
@@ -765,19 +1124,14 @@ START_TEST(top_destinations_limits_list)
 {
 	opt_num(item("TopDestinations"), 1);
 	run_basic();
-	ck_assert_int_eq(count_prefix("tcp", "dest-"), 3);
+	ck_assert_int_eq(count_prefix("tcp", "dest-"), 4);
 	ck_assert_int_eq(count_prefix("udp", "dest-"), 2);
 	ck_value("tcp", "count", "dest-127.0.0.1-127.0.0.1-8080-sockets", 4);
 }
 END_TEST
 
 /* Naming from a hand-made snapshot: the longest IPv6 text (39 bytes, so
- * at most 100 bytes per name) and the dotted form inet_ntop uses. */
-static void set_addr(struct eph_addr *a, int family, const char *text)
-{
-	a->family = (uint8_t)family;
-	ck_assert_int_eq(inet_pton(family, text, a->bytes), 1);
-}
+ * at most 107 bytes per name) and the dotted form inet_ntop uses. */
 
 START_TEST(destination_names)
 {
@@ -796,6 +1150,7 @@ START_TEST(destination_names)
 	s->top[0].rport = 65535;
 	s->top[0].sockets = 9;
 	s->top[0].exhaustion_bp = 1234;
+	s->top[0].connect_bp = 4321;
 	set_addr(&s->top[1].laddr, AF_INET, "10.0.0.1");
 	set_addr(&s->top[1].raddr, AF_INET, "192.0.2.7");
 	s->top[1].rport = 443;
@@ -816,6 +1171,16 @@ START_TEST(destination_names)
 		 12.34);
 	ck_value("tcp", "count", "dest-10.0.0.1-192.0.2.7-443-sockets", 0);
 	ck_value("tcp", "count", "dest-fe80__1-__ffff_192.0.2.1-1-sockets", 0);
+	/* The longest kind of name: 106 bytes here (2001:db8 is one byte
+	 * short of a full 39-byte address; 107 at most). */
+	ck_value(
+	    "tcp", "percent",
+	    "dest-2001_db8_ffff_ffff_ffff_ffff_ffff_ffff-"
+	    "ffff_ffff_ffff_ffff_ffff_ffff_ffff_fffe-65535-connect_pressure",
+	    43.21);
+	ck_assert_int_eq(
+	    dest_name(&s->top[0], "connect_pressure", name, sizeof(name)), 0);
+	ck_assert_int_eq((int)strlen(name), 106);
 	/* A name that does not fit is refused, never cut. */
 	ck_assert_int_eq(dest_name(&s->top[0], "time_wait", name, 40), -1);
 	ck_assert_int_eq(mock.values[0].time, US_TO_CDTIME_T(1700000000123456));
@@ -952,6 +1317,7 @@ static Suite *plugin_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, keys_case_insensitive_and_repeatable);
 	tcase_add_test(tc, top_destinations_bounds);
+	tcase_add_test(tc, per_kind_thresholds_parsed);
 	tcase_add_loop_test(tc, bad_block, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, every_bad_option_reported);
@@ -968,7 +1334,11 @@ static Suite *plugin_suite(void)
 	tcase_add_test(tc, failure_logged_once_and_recovers);
 	tcase_add_test(tc, shutdown_frees_and_is_idempotent);
 	tcase_add_test(tc, notifications_with_hysteresis);
+	tcase_add_test(tc, notifications_per_kind);
+	tcase_add_test(tc, destination_alarm_off);
+	tcase_add_test(tc, longest_message_fits);
 	tcase_add_test(tc, bad_thresholds);
+	tcase_add_test(tc, bad_per_kind_thresholds);
 	suite_add_tcase(s, tc);
 	return s;
 }

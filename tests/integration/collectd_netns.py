@@ -6,7 +6,12 @@ same known mix of sockets as cli_netns.py.  collectd loads a copy of the
 built ephport.so (collectd ignores symlinks in its PluginDir) and the stock
 csv writer; with the block of contrib/collectd/ephport.conf and with other
 switches, every value it records must be exactly the set `ephport --json`
-implies for the same config, with the same numbers.
+implies for the same config, with the same numbers, plus the accounting
+model's values (pressures, bind-owned ports, reusable TIME_WAIT), which are
+checked against the numbers the namespace's sockets give by construction
+(ephport-model(7)), with tcp_tw_reuse 0 and, in one run, 1.  Per-kind
+notifications (bind and connect, each on its own thresholds) are read from
+collectd's logfile plugin while sockets come and go.
 
 Also: bad <Plugin ephport> blocks stop collectd with an `ephport plugin:`
 line naming the key and no ephport values; a collection failure (ProcRoot
@@ -22,6 +27,8 @@ import glob
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -53,10 +60,60 @@ def dest_name(d):
                                   d["remote_port"])
 
 
+def bp_percent(num, den):
+    """The collector's percent: hundredths, rounded down (eph_ratio_bp)."""
+    return min(num * 10000 // den, 10000) / 100 if den else 100.0
+
+
+# Scenario A through the model, by construction (nsutil.scenario_a_sockets):
+# pool 94 ports.  TCP bind pressure: the ports held, at most 23 (25 sockets,
+# 40060 and 40070 each shared by two) but connect() may give a client a
+# port another destination's socket has, so the count is the kernel's
+# choice: taken from --json (ports_in_use).  Bind-owned: the listener on
+# 40020 only (netlink cannot tell bind()-then-connect() sockets apart, so
+# connect pressures are lower bounds).  A connect() to a destination cannot
+# use the bind-owned port nor its own sockets' ports, less the TIME_WAIT
+# tcp_twsk_unique() may take over: none with tcp_tw_reuse 0
+# (nsutil.setup_namespace), the 3 of 127.0.0.1:8080 with 1.  UDP: 40030
+# and the two connected clients, 3 ports (autobind never shares).
+TCP_PORTS_A, UDP_PORTS_A, USABLE_A = None, 3, 94   # TCP: set from --json
+DESTS_A = {"dest-127.0.0.1-127.0.0.1-8080": (15, 3),   # sockets, TIME_WAIT
+           "dest-127.0.0.1-127.0.0.2-9090": (6, 0),
+           "dest-__1-__1-8080": (3, 0)}
+
+
+def model_values(protocols=("tcp", "udp"), dests=tuple(DESTS_A), tw_reuse=0):
+    """The model's values of scenario A, {(pinst, type, tinst): value}."""
+    want = {}
+    bind_owned = 1
+    blocked = {d: bind_owned + n - (tw if tw_reuse else 0)
+               for d, (n, tw) in DESTS_A.items()}
+    if "tcp" in protocols:
+        bind = bp_percent(TCP_PORTS_A, USABLE_A)
+        connect = bp_percent(max(blocked.values()), USABLE_A)
+        want.update({
+            ("tcp", "percent", "pressure"): max(bind, connect),
+            ("tcp", "percent", "bind_pressure"): bind,
+            ("tcp", "percent", "connect_pressure"): connect,
+            ("tcp", "percent", "connect_new_pressure"):
+                bp_percent(bind_owned, USABLE_A),
+            ("tcp", "count", "bind_owned_ports"): float(bind_owned),
+            ("tcp", "count", "time_wait_reusable"): 3.0 if tw_reuse else 0.0})
+        for d in dests:
+            want[("tcp", "percent", d + "-connect_pressure")] = \
+                bp_percent(blocked[d], USABLE_A)
+    if "udp" in protocols:
+        want[("udp", "percent", "pressure")] = bp_percent(UDP_PORTS_A, USABLE_A)
+        want[("udp", "percent", "bind_pressure")] = \
+            bp_percent(UDP_PORTS_A, USABLE_A)
+    return want
+
+
 def expected_values(j, protocols=("tcp", "udp"), top=5, states=True,
                     listeners=True):
     """{(plugin_instance, type, type_instance): value} for one interval, from
-    `ephport --json --top N` output, as ephport-collectd(5) documents."""
+    `ephport --json --top N` output and, for the model's values, from the
+    construction of scenario A, as ephport-collectd(5) documents."""
     want = {}
     for proto in protocols:
         p = j["protocols"][proto]
@@ -91,6 +148,8 @@ def expected_values(j, protocols=("tcp", "udp"), top=5, states=True,
             put("count", dest_name(d) + "-sockets", d["sockets"])
             if proto == "tcp":
                 put("count", dest_name(d) + "-time_wait", d["time_wait"])
+    dests = [dest_name(d) for d in j["protocols"]["tcp"]["top_destinations"][:top]]
+    want.update(model_values(protocols, dests))
     return want
 
 
@@ -107,7 +166,8 @@ def contrib_block():
 class Collectd:
     """One collectd -f with a temp BaseDir, the plugin copy and csv."""
 
-    def __init__(self, plugin, block, wrapper=(), env=None, extra=""):
+    def __init__(self, plugin, block, wrapper=(), env=None, extra="",
+                 logfile=False):
         self.dir = tempfile.mkdtemp(prefix="eph-collectd-")
         plugdir = os.path.join(self.dir, "plugins")
         os.mkdir(plugdir)
@@ -116,6 +176,18 @@ class Collectd:
         shutil.copyfile(os.path.join(STOCK_PLUGINS, "csv.so"),
                         os.path.join(plugdir, "csv.so"))
         self.csv = os.path.join(self.dir, "csv")
+        # With logfile: collectd's log and the notifications go there.
+        self.notif_log = os.path.join(self.dir, "notifications")
+        if logfile:
+            shutil.copyfile(os.path.join(STOCK_PLUGINS, "logfile.so"),
+                            os.path.join(plugdir, "logfile.so"))
+            extra = f"""LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "{self.notif_log}"
+  Timestamp false
+</Plugin>
+{extra}"""
         self.log = os.path.join(self.dir, "stderr")
         self.conf = os.path.join(self.dir, "collectd.conf")
         with open(self.conf, "w") as f:
@@ -251,6 +323,17 @@ tcp = j["protocols"]["tcp"]
 ck.eq("json usable", tcp["range"]["usable"], 94)
 ck.eq("json time_wait", tcp["time_wait"], 3)
 ck.eq("json tcp destinations", tcp["destinations"], 3)
+# What model_values() builds on.
+TCP_PORTS_A = tcp["ports_in_use"]
+# 127.0.0.1:8080's 15 sockets need 15 ports, the listener one more; other
+# destinations' sockets may share theirs.
+ck.eq(f"json tcp ports in use ({TCP_PORTS_A}): 16 to 23", 16 <= TCP_PORTS_A <= 23,
+      True)
+ck.eq("json udp ports in use", j["protocols"]["udp"]["ports_in_use"], UDP_PORTS_A)
+ck.eq("json tcp listeners in range", tcp["listeners_in_range"], 1)
+ck.eq("json tcp destinations' sockets",
+      {dest_name(d): (d["sockets"], d["time_wait"]) for d in tcp["top_destinations"]},
+      DESTS_A)
 
 # --- 1. contrib/collectd/ephport.conf's block, every value ------------------
 want = expected_values(j)
@@ -271,6 +354,45 @@ ck.eq("csv IPv6 destination name",
 ck.eq("csv worst destination %",
       got.get(("tcp", "percent", "dest-127.0.0.1-127.0.0.1-8080")),
       int(15 * 10000 / 94) / 100)
+# The model, in numbers: bind 23 of 94 ports; connect() to 127.0.0.1:8080
+# finds its 15 sockets' ports and the listener's blocked.
+ck.eq("csv tcp pressure (bind)", got.get(("tcp", "percent", "pressure")),
+      bp_percent(TCP_PORTS_A, 94))
+ck.eq("csv tcp bind_pressure", got.get(("tcp", "percent", "bind_pressure")),
+      bp_percent(TCP_PORTS_A, 94))
+ck.eq("csv tcp connect_pressure",
+      got.get(("tcp", "percent", "connect_pressure")), 17.02)
+ck.eq("csv tcp connect_new_pressure",
+      got.get(("tcp", "percent", "connect_new_pressure")), 1.06)
+ck.eq("csv tcp bind_owned_ports", got.get(("tcp", "count", "bind_owned_ports")), 1.0)
+ck.eq("csv tcp time_wait_reusable (tcp_tw_reuse 0)",
+      got.get(("tcp", "count", "time_wait_reusable")), 0.0)
+ck.eq("csv IPv6 destination connect_pressure",
+      got.get(("tcp", "percent", "dest-__1-__1-8080-connect_pressure")), 4.25)
+ck.eq("csv udp bind_pressure", got.get(("udp", "percent", "bind_pressure")), 3.19)
+# And the same numbers as ephport --json's model keys (ephport(1)).
+MODEL_JSON = {"pressure": lambda p: p["pressure"]["percent"],
+              "bind_pressure": lambda p: p["bind_pressure_percent"],
+              "connect_pressure": lambda p: p["connect_pressure_percent"],
+              "connect_new_pressure":
+                  lambda p: p["connect_new_destination_percent"],
+              "bind_owned_ports": lambda p: p["bind_owned_ports"],
+              "time_wait_reusable": lambda p: p["time_wait_reusable"]}
+if "bind_pressure_percent" in tcp:
+    from_json = {}
+    for (proto, type_, inst) in model_values():
+        pj = j["protocols"][proto]
+        if inst in MODEL_JSON:
+            from_json[(proto, type_, inst)] = float(MODEL_JSON[inst](pj))
+    for d in tcp["top_destinations"]:
+        from_json[("tcp", "percent", dest_name(d) + "-connect_pressure")] = \
+            float(d["connect_pressure_percent"])
+    ck.eq("csv model values == ephport --json's",
+          {k: (got.get(k), v) for k, v in from_json.items() if got.get(k) != v}, {})
+else:
+    print("     (ephport --json has no model keys: cross-check skipped)")
+ck.eq("csv no udp connect pressure",
+      [k for k in got if k[0] == "udp" and "connect" in k[2]], [])
 ck.eq("no ephport log lines on a healthy run",
       [ln for ln in log.splitlines() if "ephport plugin" in ln], [])
 ck.eq("no sanitizer reports", "Sanitizer" in log or "runtime error" in log, False)
@@ -280,7 +402,165 @@ after = expected_values(nsutil.ephport_json("--top", "5"))
 ck.eq("sockets unchanged during the run",
       {k: (v, after.get(k)) for k, v in want.items() if after.get(k) != v}, {})
 
+# --- 1b. tcp_tw_reuse 1: the TIME_WAIT connect() may take over ---------------
+# The TIME_WAIT sockets are older than tcp_tw_reuse_delay (1 s) by now; the
+# knob is read at every collection, from the namespace.
+nsutil.write_sysctl("net/ipv4/tcp_tw_reuse", "1")
+try:
+    cd = Collectd(PLUGIN, '  Protocol "tcp"\n  ReportStates false', env=ASAN_ENV)
+    ck.eq("tw_reuse 1: 2 intervals", cd.wait_intervals(2, 30), True)
+    cd.stop()
+finally:
+    nsutil.write_sysctl("net/ipv4/tcp_tw_reuse", "0")
+got = check_interval("tw_reuse 1", cd, {
+    **expected_values(j, protocols=("tcp",), states=False),
+    **model_values(("tcp",), tw_reuse=1)})
+ck.eq("tw_reuse 1: time_wait_reusable",
+      got.get(("tcp", "count", "time_wait_reusable")), 3.0)
+ck.eq("tw_reuse 1: connect_pressure (1 + 15 - 3 of 94)",
+      got.get(("tcp", "percent", "connect_pressure")), 13.82)
+ck.eq("tw_reuse 1: worst destination connect_pressure",
+      got.get(("tcp", "percent", "dest-127.0.0.1-127.0.0.1-8080-connect_pressure")),
+      13.82)
+cd.cleanup()
+
+# --- 1c. notifications per kind, each on its own thresholds -----------------
+# Step 1: 8 sockets bound to free pool ports, then connected to
+# 127.0.0.3:7070: 8 more ports held (bind pressure), a destination of its
+# own (9 of 94 blocked: not the worst).  Step 2: 8 more the same way to
+# 127.0.0.1:8080: its connect pressure goes from 16 to 24 blocked ports.
+# Then an RST for all 16.  Thresholds lie between the last two values of
+# each step, so only the whole step crosses them and a read in the middle
+# of one sees nothing.  The generic thresholds are valid and never used.
+P = TCP_PORTS_A
+BIND_RISE = (bp_percent(P + 7, 94) + bp_percent(P + 8, 94)) / 2
+BIND_FALL = (bp_percent(P, 94) + bp_percent(P + 1, 94)) / 2
+CONNECT_RISE = (bp_percent(23, 94) + bp_percent(24, 94)) / 2   # 25.0
+CONNECT_FALL = (bp_percent(16, 94) + bp_percent(17, 94)) / 2   # 17.55
+NOTIFY_BLOCK = f"""  RisingThreshold 90
+  FallingThreshold 80
+  BindRisingThreshold {BIND_RISE:.2f}
+  BindFallingThreshold {BIND_FALL:.2f}
+  ConnectRisingThreshold {CONNECT_RISE:.2f}
+  ConnectFallingThreshold {CONNECT_FALL:.2f}"""
+
+
+def bound_clients(addr, port, n):
+    """n clients of addr:port, each bound first to a free pool port of
+    scenario A (not reserved, held by nothing): n more ports held."""
+    reserved = set(range(40010, 40015)) | {40050}
+    held = {int(r[2]) for r in nsutil.ss_sockets("tcp")}
+    out = []
+    for p in range(LOW, HIGH + 1):
+        if len(out) == n:
+            break
+        if p in reserved or p in held:
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            s.close()
+            continue
+        s.connect((addr, port))
+        out.append(s)
+    return out
+
+
+def notifications(cd):
+    """(severity, plugin_instance, type_instance, message) logged so far."""
+    out = []
+    try:
+        with open(cd.notif_log) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return out
+    for ln in text.splitlines():
+        if "Notification:" not in ln or "plugin = ephport" not in ln:
+            continue
+        fields = {}
+        head, _, message = ln.partition(", message = ")
+        for part in head.split("Notification: ", 1)[1].split(", "):
+            k, _, v = part.partition(" = ")
+            fields[k] = v
+        out.append((fields.get("severity"), fields.get("plugin_instance"),
+                    fields.get("type_instance"), message))
+    return out
+
+
+def wait_notifications(cd, n, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline and len(notifications(cd)) < n:
+        if cd.proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    # Two more intervals: nothing else may come.
+    time.sleep(2.2)
+    return notifications(cd)
+
+
+def rst_close(socks):
+    """Close with an RST: no TIME_WAIT, the ports are free at once."""
+    for s in socks:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+
+
+def notify_section():
+    cd = Collectd(PLUGIN, NOTIFY_BLOCK, env=ASAN_ENV, logfile=True)
+    ck.eq("notify: 2 quiet intervals", cd.wait_intervals(2, 30), True)
+    ck.eq("notify: nothing below the thresholds", wait_notifications(cd, 1, 0), [])
+    srv_c = nsutil.tcp_listen("127.0.0.3", 7070)
+    step1 = bound_clients("127.0.0.3", 7070, 8)
+    n1 = wait_notifications(cd, 1)
+    step2 = bound_clients("127.0.0.1", 8080, 8)
+    n2 = wait_notifications(cd, 2)
+    # 7070's first: until the last of 8080's goes, neither pressure is low.
+    rst_close(step1 + step2)
+    srv_c.close()
+    n3 = wait_notifications(cd, 4)
+    rc = cd.stop()
+    ck.eq("notify: collectd exited cleanly", rc, 0)
+    RANGE_A = "range 40000-40099"
+    ck.eq("notify: 8 more ports raise bind only", n1, [
+        ("WARNING", "tcp", "bind_pressure",
+         f"tcp bind pressure {bp_percent(P + 8, 94):.2f}% rose to or above "
+         f"{BIND_RISE:.2f}%: bind(0) fails at 100% ({P + 8} of 94 ports in "
+         f"use, {RANGE_A})")])
+    ck.eq("notify: 8 more to 127.0.0.1:8080 raise connect, naming it", n2[1:], [
+        ("WARNING", "tcp", "connect_pressure",
+         f"tcp connect pressure 25.53% rose to or above {CONNECT_RISE:.2f}%: "
+         "connect() from 127.0.0.1 to 127.0.0.1:8080 fails at 100% (24 of 94 "
+         f"ports blocked, {RANGE_A}); a lower bound")])
+    ck.eq("notify: closing them clears both, bind first", n3[2:], [
+        ("OKAY", "tcp", "bind_pressure",
+         f"tcp bind pressure {bp_percent(P, 94):.2f}% fell to or below "
+         f"{BIND_FALL:.2f}%: bind(0) fails at 100% ({P} of 94 ports in use, "
+         f"{RANGE_A})"),
+        ("OKAY", "tcp", "connect_pressure",
+         f"tcp connect pressure 17.02% fell to or below {CONNECT_FALL:.2f}%: "
+         "connect() from 127.0.0.1 to 127.0.0.1:8080 fails at 100% (16 of 94 "
+         f"ports blocked, {RANGE_A}); a lower bound")])
+    vals = cd.values()
+    ck.eq("notify: bind pressure rose by 8 ports twice and came back",
+          {bp_percent(P + k, 94) for k in (0, 8, 16)} <= set(
+              vals.get(("tcp", "percent", "bind_pressure"), {}).values()), True)
+    ck.eq("notify: connect pressure 16 -> 24 blocked and back",
+          {17.02, 25.53} <= set(
+              vals.get(("tcp", "percent", "connect_pressure"), {}).values()), True)
+    ck.eq("notify: no ephport errors",
+          [ln for ln in open(cd.notif_log) if "ephport plugin" in ln], [])
+    cd.cleanup()
+
+
+if os.path.isfile(os.path.join(STOCK_PLUGINS, "logfile.so")):
+    notify_section()
+else:
+    print(f"     (collectd's logfile plugin is not in {STOCK_PLUGINS}: "
+          "notifications not checked)")
+
 # --- 2. other switches, procfs source, kernel filter -------------------------
+
 want2 = expected_values(j, protocols=("tcp",), top=1, states=False, listeners=False)
 cd = Collectd(PLUGIN, """  Protocol "tcp"
   TopDestinations 1
@@ -305,7 +585,11 @@ BAD = [("unknown key", "  Protocol \"tcp\"\n  Frobnicate true",
        ("negative TopDestinations", "  TopDestinations -1",
         "ephport plugin: TopDestinations needs a whole number from 0 to 32"),
        ("string boolean", '  ReportStates "sometimes"',
-        "ephport plugin: ReportStates needs true or false")]
+        "ephport plugin: ReportStates needs true or false"),
+       ("per-kind threshold over 100", "  BindRisingThreshold 150",
+        "ephport plugin: BindRisingThreshold needs a percent from 0 to 100"),
+       ("per-kind threshold as a string", '  ConnectFallingThreshold "70"',
+        "ephport plugin: ConnectFallingThreshold needs a percent from 0 to 100")]
 for what, block, line in BAD:
     cd = Collectd(PLUGIN, block, env=ASAN_ENV)
     try:
@@ -322,6 +606,23 @@ for what, block, line in BAD:
     ck.eq(f"{what}: collectd refused the config", rc not in (None, 0), True)
     ck.eq(f"{what}: no ephport values", cd.values(), {})
     cd.cleanup()
+
+# --- 3b. per-kind thresholds that do not hold: init refuses ----------------
+# Only init can see the pair (options may come in any order, over several
+# blocks): collectd runs on without the plugin.
+cd = Collectd(PLUGIN, "  ConnectRisingThreshold 60\n  ConnectFallingThreshold 65",
+              env=ASAN_ENV)
+time.sleep(3)
+cd.stop()
+log = cd.log_text()
+ck.eq("bad pair: error names both options",
+      "ephport plugin: ConnectFallingThreshold (65.00) must be below "
+      "ConnectRisingThreshold (60.00) for connect notifications: not started"
+      in log, True)
+ck.eq("bad pair: collectd unloaded the plugin",
+      "Initialization of plugin `ephport' failed" in log, True)
+ck.eq("bad pair: no ephport values", cd.values(), {})
+cd.cleanup()
 
 # --- 4. a failing collection: logged once, back-off, recovery ---------------
 root = tempfile.mkdtemp(prefix="eph-proc-")
