@@ -33,11 +33,10 @@ struct eph_collector {
 	char error[512];
 	char note[600];
 	char rbuf[EPH_DIAG_RECV_BUF] __attribute__((aligned(8)));
+	/* What one read of a pinned iterator writes at most: the result
+	 * and its top destinations (collector/bpf/iter.h), with room. */
+	char bpf_buf[64 * 1024];
 };
-
-/* What one read of a pinned iterator writes at most: the result and its
- * top destinations (collector/bpf/iter.h), with room to spare. */
-#define BPF_READ_MAX (64 * 1024)
 
 void eph_config_init(struct eph_config *cfg)
 {
@@ -215,13 +214,12 @@ static int procfs_proto(struct eph_collector *c, enum eph_proto p)
  */
 static int bpf_proto(struct eph_collector *c, enum eph_proto p)
 {
-	static char buf[BPF_READ_MAX];
 	struct eph_range *r = &c->range[p];
 	char req[256];
 	int err, len;
 
-	err = eph_bpf_read(c->bpf_pin_dir, p, r, c->model[p], buf, sizeof(buf),
-			   c->error, sizeof(c->error));
+	err = eph_bpf_read(c->bpf_pin_dir, p, r, c->model[p], c->bpf_buf,
+			   sizeof(c->bpf_buf), c->error, sizeof(c->error));
 	if (err < 0 || p != EPH_TCP)
 		return err;
 	if (c->fd < 0 && (c->fd = eph_diag_open()) < 0) {

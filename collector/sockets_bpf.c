@@ -35,7 +35,7 @@ static int copy_addr(const struct eph_bpf_addr *a, uint8_t *family,
 int eph_bpf_parse(const void *buf, size_t len, enum eph_proto proto,
 		  const struct eph_range *range, struct eph_model *m)
 {
-	static struct eph_bpf_result r; /* 18 KiB: not on the stack */
+	struct eph_bpf_result r; /* 18 KiB, copied: buf may be unaligned */
 	struct eph_listener listeners[EPH_BPF_LISTENERS];
 	uint64_t state_total[EPH_BPF_STATES], state_in_range[EPH_BPF_STATES];
 	struct eph_model_tally t;
