@@ -122,8 +122,10 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 			c->source = EPH_PREFER_NETLINK;
 		else if (strcmp(val, "procfs") == 0)
 			c->source = EPH_PREFER_PROCFS;
+		else if (strcmp(val, "bpf") == 0)
+			c->source = EPH_PREFER_BPF;
 		else
-			return "source: expected auto, netlink or procfs";
+			return "source: expected auto, bpf, netlink or procfs";
 		return NULL;
 	}
 	for (size_t i = 0; i < sizeof(thresholds) / sizeof(thresholds[0]);

@@ -217,7 +217,16 @@ static int truth(bool x)
 
 static int source_enum(enum eph_source s)
 {
-	return s == EPH_SOURCE_NETLINK ? 2 : s == EPH_SOURCE_PROCFS ? 3 : 1;
+	switch (s) {
+	case EPH_SOURCE_NETLINK:
+		return 2;
+	case EPH_SOURCE_PROCFS:
+		return 3;
+	case EPH_SOURCE_BPF:
+		return 4;
+	default:
+		return 1;
+	}
 }
 
 /* InetAddressType, then the length-prefixed InetAddress. */

@@ -145,6 +145,7 @@ static int config_source(const oconfig_item_t *ci)
 	    {"auto", EPH_PREFER_AUTO},
 	    {"netlink", EPH_PREFER_NETLINK},
 	    {"procfs", EPH_PREFER_PROCFS},
+	    {"bpf", EPH_PREFER_BPF},
 	};
 	char name[32];
 
@@ -157,7 +158,8 @@ static int config_source(const oconfig_item_t *ci)
 			}
 		}
 	}
-	ERROR(LOG_PREFIX "%s needs \"auto\", \"netlink\" or \"procfs\"",
+	ERROR(LOG_PREFIX
+	      "%s needs \"auto\", \"bpf\", \"netlink\" or \"procfs\"",
 	      ci->key);
 	return -1;
 }

@@ -207,7 +207,7 @@ START_TEST(config_bad)
 	    {"procRoot relative",
 	     "t.conf:1: procRoot: expected an absolute path"},
 	    {"source magic",
-	     "t.conf:1: source: expected auto, netlink or procfs"},
+	     "t.conf:1: source: expected auto, bpf, netlink or procfs"},
 	    {"interval 99999999999999999999", "t.conf:1: interval"},
 	};
 

@@ -567,7 +567,7 @@ static const struct bad_case bad_cases[] = {
     {"ReportListeners", 1, NULL, 1, "ReportListeners needs true or false"},
     {"KernelFilter", 4, NULL, 0, "KernelFilter needs true or false"},
     {"Source", 0, "sysctl", 0,
-     "Source needs \"auto\", \"netlink\" or \"procfs\""},
+     "Source needs \"auto\", \"bpf\", \"netlink\" or \"procfs\""},
     {"ProcRoot", 0, "", 0, "ProcRoot needs a directory name"},
     {"ProcRoot", 2, NULL, 0, "ProcRoot needs a directory name"},
     {"Protocol", 5, NULL, 0, "\"Protocol\" is not a block"},
