@@ -183,5 +183,8 @@ void eph_print_json(FILE *f, const struct eph_report *r)
 			fputs(",\n", f);
 		json_proto(f, (enum eph_proto)p, &s->proto[p]);
 	}
-	fputs("\n  }\n}\n", f);
+	fputs("\n  }", f);
+	if (r->json_extra)
+		r->json_extra(f, r->json_extra_ctx);
+	fputs("\n}\n", f);
 }

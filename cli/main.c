@@ -16,9 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "captured.h"
 #include "output.h"
 
-enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS };
+enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS, FMT_ADVICE };
 enum {
 	OPT_SOURCE = 256,
 	OPT_PROC_ROOT,
@@ -49,6 +50,10 @@ static const struct option long_opts[] = {
     {"bind-critical", required_argument, NULL, OPT_BIND_CRIT},
     {"connect-warning", required_argument, NULL, OPT_CONNECT_WARN},
     {"connect-critical", required_argument, NULL, OPT_CONNECT_CRIT},
+    {"os", required_argument, NULL, EPH_OPT_OS},
+    {"range-file", required_argument, NULL, EPH_OPT_RANGE_FILE},
+    {"sockets-file", required_argument, NULL, EPH_OPT_SOCKETS_FILE},
+    {"firewall", required_argument, NULL, EPH_OPT_FIREWALL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -64,6 +69,7 @@ static void usage(FILE *f)
 	    "             [--bind-critical PERCENT] [--connect-warning "
 	    "PERCENT]\n"
 	    "             [--connect-critical PERCENT] [OPTION]...\n"
+	    "       ephport advise [--firewall LOW-HIGH] [OPTION]...\n"
 	    "Show how close this host is to running out of ephemeral ports.\n\n"
 	    "  -j, --json             JSON output (keys: ephport(1))\n"
 	    "  -m, --prometheus       node_exporter textfile output\n"
@@ -95,11 +101,18 @@ static void usage(FILE *f)
 	    "                         check: thresholds of one kind of "
 	    "pressure\n"
 	    "                         (default --warning, --critical)\n"
+	    "      --os NAME          analyse another host's captured "
+	    "outputs (%s)\n"
+	    "      --range-file FILE  --os: its range command's output\n"
+	    "      --sockets-file FILE  --os: its netstat/ss/sockstat "
+	    "output\n"
+	    "      --firewall LOW-HIGH  advise: the range the firewall "
+	    "opens\n"
 	    "  -h, --help             this help\n"
 	    "  -V, --version          version\n\n"
 	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
 	    "check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
-	    EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT);
+	    EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT, eph_captured_os_names());
 }
 
 static int parse_uint(const char *opt, const char *s, unsigned max,
@@ -146,6 +159,7 @@ int main(int argc, char **argv)
 	struct eph_snapshot snap;
 	struct eph_host host;
 	struct eph_report rep = {0};
+	struct eph_cli_extra x = {0};
 	enum format fmt = FMT_TEXT;
 	int opt, err, verbose = 0, check = 0, usage_status = 2, fail_status = 1;
 	struct eph_check_thresholds th = {0};
@@ -171,6 +185,10 @@ int main(int argc, char **argv)
 		/* Nagios shows a plugin's standard output only: say why there.
 		 */
 		dup2(STDOUT_FILENO, STDERR_FILENO);
+	} else if (argc > 1 && strcmp(argv[1], "advise") == 0) {
+		x.advise = true;
+		argv++;
+		argc--;
 	}
 	while ((opt = getopt_long(argc, argv, "jmt:P:vhVw:c:", long_opts,
 				  NULL)) != -1) {
@@ -269,6 +287,13 @@ int main(int argc, char **argv)
 			kind_set[k] = true;
 			break;
 		}
+		case EPH_OPT_OS:
+		case EPH_OPT_RANGE_FILE:
+		case EPH_OPT_SOCKETS_FILE:
+		case EPH_OPT_FIREWALL:
+			if (eph_cli_extra_option(&x, opt, optarg) < 0)
+				return usage_status;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -302,6 +327,14 @@ int main(int argc, char **argv)
 			return usage_status;
 	}
 
+	if (eph_cli_extra_check(&x, &cfg, check, fmt == FMT_JSON,
+				fmt == FMT_PROMETHEUS) < 0)
+		return usage_status;
+	if (x.os) {
+		if (eph_cli_captured(&x, &cfg, &snap, check) < 0)
+			return fail_status;
+		goto collected;
+	}
 	c = eph_collector_new(&cfg);
 	if (!c) {
 		fprintf(stderr, "ephport: cannot set up the collector: %s\n",
@@ -322,7 +355,7 @@ int main(int argc, char **argv)
 	if (verbose && *eph_collector_note(c))
 		fprintf(stderr, "ephport: %s\n", eph_collector_note(c));
 	eph_collector_free(c);
-
+collected:
 	if (check) {
 		int status = eph_print_check(stdout, &snap, &th);
 
@@ -331,6 +364,9 @@ int main(int argc, char **argv)
 	rep.snap = &snap;
 	rep.top_n = cfg.top_n;
 	rep.host = eph_host_read(&host) == 0 ? &host : NULL;
+	eph_cli_extra_report(&x, &rep);
+	if (x.advise && fmt == FMT_TEXT)
+		fmt = FMT_ADVICE;
 	switch (fmt) {
 	case FMT_JSON:
 		eph_print_json(stdout, &rep);
@@ -338,8 +374,12 @@ int main(int argc, char **argv)
 	case FMT_PROMETHEUS:
 		eph_print_prometheus(stdout, &rep);
 		break;
+	case FMT_ADVICE:
+		eph_print_advice(stdout, &snap, &x);
+		break;
 	default:
 		eph_print_text(stdout, &rep);
+		eph_cli_extra_text(stdout, &x);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "ephport: writing output: %s\n",

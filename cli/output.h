@@ -10,6 +10,10 @@ struct eph_report {
 	const struct eph_snapshot *snap;
 	const struct eph_host *host; /* NULL when libstatgrab failed */
 	unsigned top_n;
+	/* Extra top-level JSON members after "protocols", each printed as
+	 * ",\n  \"key\": value" (captured.h); NULL: none. */
+	void (*json_extra)(FILE *f, const void *ctx);
+	const void *json_extra_ctx;
 };
 
 void eph_print_text(FILE *f, const struct eph_report *r);

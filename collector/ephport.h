@@ -355,6 +355,55 @@ struct eph_host {
 };
 int eph_host_read(struct eph_host *h);
 
+/*
+ * Captured outputs of another host (`ephport --os NAME`): the range and
+ * socket table commands of that system (listed in ephport(1)), analysed
+ * with the same model.  The parsers are in collector/os/, one file per
+ * system, built everywhere.
+ */
+struct eph_captured {
+	const char *os;		  /* table name, "freebsd" */
+	const char *label;	  /* "FreeBSD" */
+	const char *default_note; /* which range applications get */
+	bool per_protocol;	  /* TCP and UDP have separate settings */
+	bool sockets;		  /* a socket table was analysed */
+	/* A second range applications must ask for (FreeBSD, macOS,
+	 * OpenBSD: IP_PORTRANGE_HIGH), and its ports held by sockets. */
+	bool has_alt;
+	uint16_t alt_low, alt_high;
+	uint32_t alt_ports_in_use[EPH_PROTO_COUNT];
+	/* FreeBSD/macOS IP_PORTRANGE_LOW ports (lowlast..lowfirst). */
+	bool has_reserved_range;
+	uint16_t resv_low, resv_high;
+	/* The reserved ports the range output listed (Linux), bit p set:
+	 * port p reserved. */
+	uint8_t reserved[EPH_BITMAP_BYTES];
+};
+
+/*
+ * eph_captured_collect - analyse captured outputs into *snap and *info.
+ * os: a name from eph_captured_os_names() (case-insensitive).  range_buf:
+ * the verbatim output of the system's range command (NULL or empty only
+ * for systems whose range is compiled in: IRIX, BSD/OS).  sockets_buf:
+ * its socket table command's output, or NULL (the range alone; every
+ * count is then 0).  cfg: protocols, top_n, dest_cap as for a live
+ * collection (NULL: defaults); protocols the range output does not give
+ * are left out.  Returns 0, or a negative errno with why (>= 256 bytes)
+ * saying what and where; *snap and *info are then unspecified:
+ *   -ENOENT   no such system,
+ *   -EINVAL   the range output is malformed or gives no asked protocol,
+ *   -EBADMSG  the socket table has a malformed line,
+ *   -ENOMEM.
+ */
+int eph_captured_collect(const char *os, const char *range_buf,
+			 size_t range_len, const char *sockets_buf,
+			 size_t sockets_len, const struct eph_config *cfg,
+			 struct eph_snapshot *snap, struct eph_captured *info,
+			 char *why, size_t why_len);
+
+/* The systems eph_captured_collect() knows, "linux, freebsd, ...". */
+const char *eph_captured_os_names(void);
+
 #ifdef __cplusplus
 }
 #endif

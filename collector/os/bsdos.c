@@ -25,10 +25,9 @@ static int header_parse(const char *buf, size_t len, struct eph_os_range *out,
 	err = eph_defines_parse(buf, len, kv, N, 1, why, why_len);
 	if (err < 0)
 		return err;
-	return eph_os_set_range(out, (1u << EPH_TCP) | (1u << EPH_UDP),
-				kv[LOW].value, kv[HIGH].value,
-				"IPPORT_DYNAMIC/IPPORT_DYNAMIC_LAST", why,
-				why_len);
+	return eph_os_set_range(
+	    out, (1u << EPH_TCP) | (1u << EPH_UDP), kv[LOW].value,
+	    kv[HIGH].value, "IPPORT_DYNAMIC/IPPORT_DYNAMIC_LAST", why, why_len);
 }
 
 const struct eph_os eph_os_bsdos = {

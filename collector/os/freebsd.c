@@ -41,9 +41,9 @@ static int portrange_parse(const char *buf, size_t len,
 	err = eph_kv_parse(buf, len, kv, N, 1, why, why_len);
 	if (err < 0)
 		return err;
-	err = eph_os_set_range(out, ALL, kv[FIRST].value, kv[LAST].value,
-			       "net.inet.ip.portrange.first/last", why,
-			       why_len);
+	err =
+	    eph_os_set_range(out, ALL, kv[FIRST].value, kv[LAST].value,
+			     "net.inet.ip.portrange.first/last", why, why_len);
 	if (err < 0)
 		return err;
 	if (kv[HIFIRST].found != kv[HILAST].found) {
@@ -108,10 +108,10 @@ long eph_sockstat_parse(const char *buf, size_t len, enum eph_proto proto,
 		if (pr != (int)proto)
 			continue;
 		memset(&s, 0, sizeof(s));
-		if (eph_os_colon_endpoint(f[5], fl[5], family, &s.family, s.laddr,
-				   &s.lport) < 0 ||
-		    eph_os_colon_endpoint(f[6], fl[6], s.family, &s.family, s.raddr,
-				   &s.rport) < 0)
+		if (eph_os_colon_endpoint(f[5], fl[5], family, &s.family,
+					  s.laddr, &s.lport) < 0 ||
+		    eph_os_colon_endpoint(f[6], fl[6], s.family, &s.family,
+					  s.raddr, &s.rport) < 0)
 			goto bad;
 		if (pr == EPH_UDP) {
 			s.state = s.rport ? EPH_ST_ESTABLISHED : EPH_ST_CLOSE;
@@ -133,7 +133,7 @@ long eph_sockstat_parse(const char *buf, size_t len, enum eph_proto proto,
 		cb(ctx, &s);
 		n++;
 		continue;
-bad:
+	bad:
 		snprintf(why, why_len,
 			 "line %ld: expected \"USER COMMAND PID FD PROTO "
 			 "LOCAL FOREIGN\": \"%.*s\"",
@@ -180,9 +180,10 @@ const struct eph_os eph_os_freebsd = {
 	"IP_PORTRANGE_LOW (privileged)",
     .cmd_now = "sysctl net.inet.ip.portrange.first={L} "
 	       "net.inet.ip.portrange.last={H}\n",
-    .cmd_persist = "echo 'net.inet.ip.portrange.first={L}' >> "
-		   "/etc/sysctl.conf\n"
-		   "echo 'net.inet.ip.portrange.last={H}' >> /etc/sysctl.conf\n",
+    .cmd_persist =
+	"echo 'net.inet.ip.portrange.first={L}' >> "
+	"/etc/sysctl.conf\n"
+	"echo 'net.inet.ip.portrange.last={H}' >> /etc/sysctl.conf\n",
     .persist_note = "/etc/sysctl.conf is applied at boot; remove older lines "
 		    "for the same names first",
 };

@@ -19,8 +19,8 @@
 #include "os/os.h"
 
 /* "10.0.0.1.22", "*.*", "fe80::1%em0.123", "::1.25" */
-static int endpoint(const char *s, size_t len, int family_hint,
-		    uint8_t *family, uint8_t addr[16], uint16_t *port)
+static int endpoint(const char *s, size_t len, int family_hint, uint8_t *family,
+		    uint8_t addr[16], uint16_t *port)
 {
 	const char *dot = NULL;
 
@@ -71,8 +71,7 @@ static long bad(char *why, size_t why_len, long lineno, const char *what,
 }
 
 long eph_netstat_bsd_parse(const char *buf, size_t len, enum eph_proto proto,
-			   eph_sock_cb cb, void *ctx, char *why,
-			   size_t why_len)
+			   eph_sock_cb cb, void *ctx, char *why, size_t why_len)
 {
 	const char *p = buf, *end = buf + len, *line;
 	size_t llen;

@@ -14,9 +14,9 @@
 #include "os/os.h"
 
 const struct eph_os *const eph_os_list[] = {
-    &eph_os_linux,   &eph_os_freebsd, &eph_os_macos, &eph_os_openbsd,
-    &eph_os_aix,     &eph_os_solaris, &eph_os_hpux,  &eph_os_tru64,
-    &eph_os_irix,    &eph_os_bsdos,   &eph_os_windows, NULL,
+    &eph_os_linux, &eph_os_freebsd, &eph_os_macos,   &eph_os_openbsd,
+    &eph_os_aix,   &eph_os_solaris, &eph_os_hpux,    &eph_os_tru64,
+    &eph_os_irix,  &eph_os_bsdos,   &eph_os_windows, NULL,
 };
 
 const struct eph_os *eph_os_find(const char *name)
@@ -24,11 +24,9 @@ const struct eph_os *eph_os_find(const char *name)
 	static const struct {
 		const char *alias, *name;
 	} aliases[] = {
-	    {"darwin", "macos"},    {"osx", "macos"},
-	    {"illumos", "solaris"}, {"sunos", "solaris"},
-	    {"hp-ux", "hpux"},	    {"osf1", "tru64"},
-	    {"bsdi", "bsdos"},	    {"bsd/os", "bsdos"},
-	    {"win32", "windows"},
+	    {"darwin", "macos"},  {"osx", "macos"},    {"illumos", "solaris"},
+	    {"sunos", "solaris"}, {"hp-ux", "hpux"},   {"osf1", "tru64"},
+	    {"bsdi", "bsdos"},	  {"bsd/os", "bsdos"}, {"win32", "windows"},
 	};
 
 	if (!name)
@@ -119,8 +117,8 @@ bool eph_os_next_line(const char **p, const char *end, const char **line,
 	return true;
 }
 
-size_t eph_os_fields(const char *line, size_t len, const char **f,
-		     size_t *flen, size_t max)
+size_t eph_os_fields(const char *line, size_t len, const char **f, size_t *flen,
+		     size_t max)
 {
 	size_t n = 0, i = 0;
 
@@ -255,8 +253,8 @@ int eph_kv_parse(const char *buf, size_t len, struct eph_kv *kv, size_t n,
 	return kv_missing(kv, n, why, why_len);
 }
 
-int eph_defines_parse(const char *buf, size_t len, struct eph_kv *kv,
-		      size_t n, unsigned min, char *why, size_t why_len)
+int eph_defines_parse(const char *buf, size_t len, struct eph_kv *kv, size_t n,
+		      unsigned min, char *why, size_t why_len)
 {
 	const char *p = buf, *end = buf + len, *line;
 	size_t llen;
@@ -297,9 +295,8 @@ int eph_defines_parse(const char *buf, size_t len, struct eph_kv *kv,
 	return kv_missing(kv, n, why, why_len);
 }
 
-int eph_os_set_range(struct eph_os_range *out, uint8_t protocols,
-		     unsigned low, unsigned high, const char *what, char *why,
-		     size_t why_len)
+int eph_os_set_range(struct eph_os_range *out, uint8_t protocols, unsigned low,
+		     unsigned high, const char *what, char *why, size_t why_len)
 {
 	if (low < 1 || high > 65535 || low > high) {
 		snprintf(why, why_len,
@@ -441,4 +438,3 @@ int eph_os_colon_endpoint(const char *s, size_t len, int family_hint,
 	}
 	return eph_os_addr_parse(s, alen, family_hint, family, addr);
 }
-

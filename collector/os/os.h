@@ -104,8 +104,8 @@ EPH_HIDDEN const struct eph_os *eph_os_find(const char *name);
 
 /*
  * eph_os_expand - copy template into buf replacing {L}, {H} and {N} by
- * low, high and high - low + 1, and {P} by ports (NULL: "").  Always NUL-terminates (when len > 0);
- * returns the length it needed, like snprintf.
+ * low, high and high - low + 1, and {P} by ports (NULL: "").  Always
+ * NUL-terminates (when len > 0); returns the length it needed, like snprintf.
  */
 EPH_HIDDEN size_t eph_os_expand(const char *template, unsigned low,
 				unsigned high, const char *ports, char *buf,
@@ -153,9 +153,9 @@ EPH_HIDDEN int eph_os_addr_parse(const char *s, size_t len, int family_hint,
  * print it: "*:22", "10.0.0.1:80", "[::1]:22", "[fe80::1%4]:139",
  * "::1:22" (the last ':' splits), "*:*".  0 or -EINVAL.
  */
-EPH_HIDDEN int eph_os_colon_endpoint(const char *s, size_t len,
-				     int family_hint, uint8_t *family,
-				     uint8_t addr[16], uint16_t *port);
+EPH_HIDDEN int eph_os_colon_endpoint(const char *s, size_t len, int family_hint,
+				     uint8_t *family, uint8_t addr[16],
+				     uint16_t *port);
 
 /* A port as netstat prints it: decimal 0..65535, "*" is 0.  0 or -EINVAL. */
 EPH_HIDDEN int eph_os_port_parse(const char *s, size_t len, uint16_t *port);
@@ -173,9 +173,9 @@ EPH_HIDDEN int eph_os_state_parse(const char *s, size_t len);
  * (other lines are skipped) into the n wanted names, values in
  * min..65535.  Returns 0, or -EINVAL (a bad value, a name missing).
  */
-EPH_HIDDEN int eph_defines_parse(const char *buf, size_t len,
-				 struct eph_kv *kv, size_t n, unsigned min,
-				 char *why, size_t why_len);
+EPH_HIDDEN int eph_defines_parse(const char *buf, size_t len, struct eph_kv *kv,
+				 size_t n, unsigned min, char *why,
+				 size_t why_len);
 
 /* Whether buf holds nothing but whitespace. */
 EPH_HIDDEN bool eph_os_blank(const char *buf, size_t len);
@@ -188,8 +188,8 @@ EPH_HIDDEN bool eph_os_next_line(const char **p, const char *end,
 /* Split a line into at most max whitespace-separated fields (pointers
  * into the line and lengths); returns how many there are (may exceed max:
  * only max are stored). */
-EPH_HIDDEN size_t eph_os_fields(const char *line, size_t len,
-				const char **f, size_t *flen, size_t max);
+EPH_HIDDEN size_t eph_os_fields(const char *line, size_t len, const char **f,
+				size_t *flen, size_t max);
 
 /* --- the systems (one file each) --------------------------------------- */
 
@@ -225,14 +225,12 @@ EPH_HIDDEN long eph_sockstat_parse(const char *buf, size_t len,
 /* Solaris/illumos netstat -an: "TCP: IPv4" sections, state last. */
 EPH_HIDDEN long eph_netstat_solaris_parse(const char *buf, size_t len,
 					  enum eph_proto proto, eph_sock_cb cb,
-					  void *ctx, char *why,
-					  size_t why_len);
+					  void *ctx, char *why, size_t why_len);
 /* Windows netstat -an / -ano: "TCP 10.0.0.1:50000 10.0.0.2:443
  * ESTABLISHED [PID]", CRLF. */
 EPH_HIDDEN long eph_netstat_windows_parse(const char *buf, size_t len,
 					  enum eph_proto proto, eph_sock_cb cb,
-					  void *ctx, char *why,
-					  size_t why_len);
+					  void *ctx, char *why, size_t why_len);
 /* Linux ss -tuan (Netid column; ss -tan without it is TCP only). */
 EPH_HIDDEN long eph_ss_parse(const char *buf, size_t len, enum eph_proto proto,
 			     eph_sock_cb cb, void *ctx, char *why,

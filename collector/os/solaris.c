@@ -7,7 +7,8 @@
  *   TCP: IPv4
  *      Local Address        Remote Address    Swind Send-Q Rwind Recv-Q State
  *   -------------------- -------------------- ----- ------ ----- ------ ------
- *   10.0.0.1.22          10.0.0.2.50000       64128      0 128872      0 ESTABLISHED
+ *   10.0.0.1.22          10.0.0.2.50000       64128      0 128872      0
+ * ESTABLISHED
  *
  *   UDP: IPv4
  *      Local Address        Remote Address      State
@@ -54,11 +55,12 @@ int eph_ndd_parse_range(const char *buf, size_t len, struct eph_os_range *out,
 		v[n++] = port;
 	}
 	if (n != 2 && n != 4) {
-		snprintf(why, why_len,
-			 "expected 2 values (tcp_smallest_anon_port, "
-			 "tcp_largest_anon_port) or 4 (then the udp_ ones), got "
-			 "%d",
-			 n);
+		snprintf(
+		    why, why_len,
+		    "expected 2 values (tcp_smallest_anon_port, "
+		    "tcp_largest_anon_port) or 4 (then the udp_ ones), got "
+		    "%d",
+		    n);
 		return -EINVAL;
 	}
 	err = eph_os_set_range(out, 1u << EPH_TCP, v[0], v[1],
@@ -120,14 +122,14 @@ static int ipadm_parse(const char *buf, size_t len, struct eph_os_range *out,
 				 "line %ld: %s %.*s: CURRENT is not a port "
 				 "from 1 to 65535: \"%.*s\"",
 				 lineno, pr == EPH_TCP ? "tcp" : "udp",
-				 (int)fl[1], f[1], (int)(fl[3] > 20 ? 20 : fl[3]),
-				 f[3]);
+				 (int)fl[1], f[1],
+				 (int)(fl[3] > 20 ? 20 : fl[3]), f[3]);
 			return -EINVAL;
 		}
 		v[pr][which] = port;
 		got[pr][which] = true;
 		continue;
-bad:
+	bad:
 		snprintf(why, why_len,
 			 "line %ld: expected \"PROTO PROPERTY PERM CURRENT "
 			 "...\", got \"%.*s\"",
@@ -182,8 +184,8 @@ static int range_parse(const char *buf, size_t len, struct eph_os_range *out,
 }
 
 /* "10.0.0.1.22", "*.*", "::1.22" */
-static int endpoint(const char *s, size_t len, int family_hint,
-		    uint8_t *family, uint8_t addr[16], uint16_t *port)
+static int endpoint(const char *s, size_t len, int family_hint, uint8_t *family,
+		    uint8_t addr[16], uint16_t *port)
 {
 	size_t i = len;
 
@@ -275,9 +277,9 @@ long eph_netstat_solaris_parse(const char *buf, size_t len,
 			if (endpoint(f[0], fl[0], family, &s.family, s.laddr,
 				     &s.lport) < 0)
 				goto bad;
-			if (st == 2 && endpoint(f[1], fl[1], s.family,
-						&s.family, s.raddr,
-						&s.rport) < 0)
+			if (st == 2 &&
+			    endpoint(f[1], fl[1], s.family, &s.family, s.raddr,
+				     &s.rport) < 0)
 				goto bad;
 			s.state = s.rport ? EPH_ST_ESTABLISHED : EPH_ST_CLOSE;
 		}
@@ -287,7 +289,7 @@ long eph_netstat_solaris_parse(const char *buf, size_t len,
 		cb(ctx, &s);
 		n++;
 		continue;
-bad:
+	bad:
 		snprintf(why, why_len, "line %ld: %s: \"%.*s\"", lineno, what,
 			 (int)(llen > 80 ? 80 : llen), line);
 		return -EBADMSG;

@@ -41,10 +41,9 @@ const struct eph_os eph_os_tru64 = {
 		    "ipport_userreserved; there is no second range",
     .cmd_now = "/sbin/sysconfig -r inet ipport_userreserved={H} "
 	       "ipport_userreserved_min={L}\n",
-    .cmd_persist =
-	"printf 'inet:\\n\\tipport_userreserved = {H}\\n\\t"
-	"ipport_userreserved_min = {L}\\n' > /tmp/inet.stanza\n"
-	"/sbin/sysconfigdb -m -f /tmp/inet.stanza inet\n",
+    .cmd_persist = "printf 'inet:\\n\\tipport_userreserved = {H}\\n\\t"
+		   "ipport_userreserved_min = {L}\\n' > /tmp/inet.stanza\n"
+		   "/sbin/sysconfigdb -m -f /tmp/inet.stanza inet\n",
     .persist_note = "sysconfigdb records the stanza in /etc/sysconfigtab, "
 		    "read at boot (-a instead of -m when there is no inet "
 		    "entry yet); the stanza's lines under \"inet:\" start with "
