@@ -61,10 +61,25 @@ int eph_range_parse_pair(const char *buf, size_t len, uint16_t *low,
 	return 0;
 }
 
+/* The first port >= p not marked yet (65536: none), halving the paths:
+ * next[p] == p for an unmarked port, else a port closer to the answer. */
+static uint32_t next_unmarked(uint32_t *next, uint32_t p)
+{
+	while (next[p] != p) {
+		next[p] = next[next[p]];
+		p = next[p];
+	}
+	return p;
+}
+
 int eph_reserved_parse(const char *buf, size_t len,
 		       uint8_t bitmap[EPH_BITMAP_BYTES])
 {
 	const char *p = buf, *end = buf + len;
+	/* Each port is marked once, however often the list names it: the
+	 * work is bounded by the text plus the port space, so a long list of
+	 * "1-65535," costs what one entry does. */
+	uint32_t *next = NULL;
 
 	memset(bitmap, 0, EPH_BITMAP_BYTES);
 	/* The kernel prints a bare newline for an empty list. */
@@ -83,14 +98,31 @@ int eph_reserved_parse(const char *buf, size_t len,
 			if (parse_port(&p, end, 65535, &b) < 0 || b < a)
 				goto bad;
 		}
-		for (unsigned port = a; port <= b; port++)
-			eph_bit_set(bitmap, port);
-		if (p == end)
+		if (a == b) {
+			eph_bit_set(bitmap, a);
+		} else {
+			if (!next) {
+				next = malloc(65537 * sizeof(*next));
+				if (!next)
+					goto bad;
+				for (uint32_t i = 0; i <= 65536; i++)
+					next[i] = i;
+			}
+			for (uint32_t port = next_unmarked(next, a); port <= b;
+			     port = next_unmarked(next, port)) {
+				eph_bit_set(bitmap, port);
+				next[port] = port + 1;
+			}
+		}
+		if (p == end) {
+			free(next);
 			return 0;
+		}
 		if (*p++ != ',' || p == end)
 			goto bad;
 	}
 bad:
+	free(next);
 	memset(bitmap, 0, EPH_BITMAP_BYTES);
 	return -EINVAL;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "range.h"
@@ -417,6 +418,42 @@ START_TEST(reserved_long_list)
 		n += (size_t)snprintf(s + n, cap - n, p ? ",%u" : "%u", p);
 	ck_assert_int_eq(reserved_n(s, n, bm), 0);
 	ck_assert_uint_eq(popcount_bm(bm), 65536);
+	free(s);
+}
+END_TEST
+
+/* Issue 16, defect 7: the work is bounded by the port space, not by the
+ * text.  A 456 KB list of "1-65535," (as long as eph_range_read accepts)
+ * once cost 7 s of CPU per collection. */
+START_TEST(reserved_cost_bounded)
+{
+	const char *item = "1-65535,";
+	size_t cap = 456 * 1024, n = 0, len = strlen(item);
+	char *s = malloc(cap);
+	uint8_t bm[EPH_BITMAP_BYTES];
+	struct timespec t0, t1;
+	double secs;
+
+	ck_assert_ptr_nonnull(s);
+	while (n + len + 8 < cap) {
+		memcpy(s + n, item, len);
+		n += len;
+	}
+	n += (size_t)snprintf(s + n, cap - n, "0-3\n");
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	ck_assert_int_eq(reserved_n(s, n, bm), 0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_uint_eq(popcount_bm(bm), 65536);
+	ck_assert_msg(secs < 0.5, "%zu bytes took %.2f s of CPU", n, secs);
+	/* Overlapping and nested ranges in any order still mark exactly. */
+	ck_assert_int_eq(
+	    reserved_n("500-600,100-200,150-550,700,699-701\n", 36, bm), 0);
+	ck_assert_uint_eq(popcount_bm(bm), 501 + 3);
+	ck_assert(eph_bit_test(bm, 100) && eph_bit_test(bm, 600) &&
+		  !eph_bit_test(bm, 99) && !eph_bit_test(bm, 601) &&
+		  eph_bit_test(bm, 699) && eph_bit_test(bm, 701));
 	free(s);
 }
 END_TEST
@@ -976,6 +1013,7 @@ static Suite *range_suite(void)
 	tcase_add_test(tc, reserved_extremes);
 	tcase_add_test(tc, reserved_duplicates_overlaps);
 	tcase_add_test(tc, reserved_long_list);
+	tcase_add_test(tc, reserved_cost_bounded);
 	tcase_add_test(tc, reserved_respects_len);
 	tcase_add_loop_test(
 	    tc, reserved_invalid, 0,
