@@ -57,7 +57,7 @@ int eph_knobs_read(const char *proc_root, struct eph_knobs *k, char *why,
 			continue;
 		if (n < 0) {
 			snprintf(why, why_len, "%s: %s", path,
-				 strerror((int)-n));
+				 eph_read_strerror(n));
 			return n == -EFBIG ? -EINVAL : (int)n;
 		}
 		if (eph_knob_parse(buf, (size_t)n, knobs[i].max, &v) < 0) {

@@ -67,8 +67,11 @@ EPH_HIDDEN int eph_knob_parse(const char *buf, size_t len, unsigned max,
 			      unsigned *out);
 
 /* Read a whole small file into buf (NUL-terminated); returns its length
- * or -errno (-EFBIG when it does not fit). */
+ * or -errno: -EFBIG when it does not fit, -EINVAL when it is not a regular
+ * file (a FIFO, a device, a directory: opened non-blocking, never read). */
 EPH_HIDDEN long eph_read_file(const char *path, char *buf, size_t len);
+/* eph_read_file's error in words ("not a regular file", "too large"...). */
+EPH_HIDDEN const char *eph_read_strerror(long err);
 
 static inline int eph_bit_test(const uint8_t *bm, unsigned p)
 {

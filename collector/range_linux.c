@@ -152,7 +152,7 @@ int eph_range_read(const char *proc_root, struct eph_range out[EPH_PROTO_COUNT],
 		 proc_root);
 	n = eph_read_file(path, small, sizeof(small));
 	if (n < 0) {
-		snprintf(why, why_len, "%s: %s", path, strerror((int)-n));
+		snprintf(why, why_len, "%s: %s", path, eph_read_strerror(n));
 		return n == -EFBIG ? -EINVAL : (int)n;
 	}
 	err = eph_range_parse_pair(small, (size_t)n, &out[EPH_TCP].low,
@@ -176,7 +176,7 @@ int eph_range_read(const char *proc_root, struct eph_range out[EPH_PROTO_COUNT],
 	n = eph_read_file(path, reserved_buf, RESERVED_MAX);
 	if (n < 0) {
 		free(reserved_buf);
-		snprintf(why, why_len, "%s: %s", path, strerror((int)-n));
+		snprintf(why, why_len, "%s: %s", path, eph_read_strerror(n));
 		return n == -EFBIG ? -EINVAL : (int)n;
 	}
 	err =

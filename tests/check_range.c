@@ -985,6 +985,46 @@ START_TEST(read_file_procfs)
 }
 END_TEST
 
+/* Issue 16, defect 3: a FIFO (or anything not a regular file) where a
+ * procfs file should be is refused at once with a clear error, never
+ * waited on (Check's timeout fails the test if open() or read() block). */
+START_TEST(read_file_not_regular)
+{
+	char root[] = "/tmp/check_range.XXXXXX", path[512], why[512], buf[64];
+	struct eph_range out[EPH_PROTO_COUNT];
+	struct eph_knobs k;
+	static const char *const dirs[] = {"/sys", "/sys/net", "/sys/net/ipv4"};
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+	}
+	snprintf(path, sizeof(path), "%s" RANGE_FILE, root);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(eph_read_file(path, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(eph_range_read(root, out, why, sizeof(why)), -EINVAL);
+	ck_assert_msg(strstr(why, RANGE_FILE) &&
+			  strstr(why, "not a regular file"),
+		      "%s", why);
+	unlink(path);
+	/* A directory is refused the same way. */
+	ck_assert_int_eq(eph_read_file(root, buf, sizeof(buf)), -EINVAL);
+	/* A knob that is a FIFO. */
+	snprintf(path, sizeof(path), "%s/sys/net/ipv4/tcp_tw_reuse", root);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(eph_knobs_read(root, &k, why, sizeof(why)), -EINVAL);
+	ck_assert_msg(strstr(why, "tcp_tw_reuse: not a regular file"), "%s",
+		      why);
+	unlink(path);
+	for (size_t i = 3; i-- > 0;) {
+		snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
+		rmdir(path);
+	}
+	rmdir(root);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 static Suite *range_suite(void)
@@ -1044,6 +1084,7 @@ static Suite *range_suite(void)
 	tcase_add_test(tc, read_live_proc);
 	tcase_add_test(tc, read_file_basic);
 	tcase_add_test(tc, read_file_procfs);
+	tcase_add_test(tc, read_file_not_regular);
 	tcase_add_test(tc, knobs_read_values);
 	tcase_add_test(tc, knobs_read_missing_defaults);
 	tcase_add_test(tc, knobs_read_garbage);
