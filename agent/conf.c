@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "conf.h"
+#include "range.h"
 
 void ephd_config_defaults(struct ephd_config *c)
 {
@@ -91,6 +92,14 @@ static int parse_protocols(char *s, uint8_t *out)
 	return 0;
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* Apply one "token value" pair; returns NULL or the reason it failed. */
 static const char *apply(struct ephd_config *c, const char *tok, char *val)
 {
@@ -158,16 +167,35 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 	if (strcasecmp(tok, "agentXSocket") == 0) {
 		if (strlen(val) >= sizeof(c->agentx_socket))
 			return "agentXSocket: too long";
+		if (has_control(val))
+			return "agentXSocket: control characters";
 		strcpy(c->agentx_socket, val);
 		return NULL;
 	}
 	if (strcasecmp(tok, "procRoot") == 0) {
-		if (strlen(val) >= sizeof(c->proc_root) || val[0] != '/')
+		if (strlen(val) >= sizeof(c->proc_root) || val[0] != '/' ||
+		    has_control(val))
 			return "procRoot: expected an absolute path";
 		strcpy(c->proc_root, val);
 		return NULL;
 	}
 	return "unknown token";
+}
+
+/* A token as the message names it: itself when it is a plain word,
+ * else quoted and escaped (it came from the file). */
+static const char *safe_token(const char *tok)
+{
+	static char q[160];
+
+	for (const char *p = tok; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
+			return eph_quote(tok, strlen(tok), 32, '\'', q,
+					 sizeof(q));
+	return strlen(tok) > 32
+		   ? eph_quote(tok, strlen(tok), 32, '\'', q, sizeof(q))
+		   : tok;
 }
 
 int ephd_config_parse(const char *buf, size_t len, const char *name,
@@ -199,24 +227,29 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 		val = strtok_r(NULL, " \t\r", &rest);
 		if (!val) {
 			snprintf(err, err_len, "%s:%u: %s: missing value", name,
-				 line, tok);
+				 line, safe_token(tok));
 			return -EINVAL;
 		}
 		if (strtok_r(NULL, " \t\r", &rest)) {
 			snprintf(err, err_len, "%s:%u: %s: one value expected",
-				 name, line, tok);
+				 name, line, safe_token(tok));
 			return -EINVAL;
 		}
 		why = apply(c, tok, val);
 		if (why) {
+			char q[160];
+
+			/* From the file: quoted, escaped and shortened. */
 			if (strcmp(why, "unknown token") == 0)
 				snprintf(err, err_len,
-					 "%s:%u: unknown token '%.64s'", name,
-					 line, tok);
+					 "%s:%u: unknown token %s", name, line,
+					 eph_quote(tok, strlen(tok), 32, '\'',
+						   q, sizeof(q)));
 			else
-				snprintf(err, err_len,
-					 "%s:%u: %s (got '%.64s')", name, line,
-					 why, val);
+				snprintf(err, err_len, "%s:%u: %s (got %s)",
+					 name, line, why,
+					 eph_quote(val, strlen(val), 32, '\'',
+						   q, sizeof(q)));
 			return -EINVAL;
 		}
 	}

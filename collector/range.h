@@ -72,6 +72,12 @@ EPH_HIDDEN int eph_knob_parse(const char *buf, size_t len, unsigned max,
 EPH_HIDDEN long eph_read_file(const char *path, char *buf, size_t len);
 /* eph_read_file's error in words ("not a regular file", "too large"...). */
 EPH_HIDDEN const char *eph_read_strerror(long err);
+/* Bytes from outside (a file, a config token) fit for a message: at most
+ * max of the len bytes of s, between q quotes, with q, backslash and
+ * control or non-ASCII bytes escaped (\\, \xNN), "..." after the closing
+ * quote when shortened.  Returns out (always NUL-terminated). */
+EPH_HIDDEN char *eph_quote(const char *s, size_t len, size_t max, char q,
+			   char *out, size_t out_len);
 
 static inline int eph_bit_test(const uint8_t *bm, unsigned p)
 {

@@ -158,11 +158,17 @@ int eph_range_read(const char *proc_root, struct eph_range out[EPH_PROTO_COUNT],
 	err = eph_range_parse_pair(small, (size_t)n, &out[EPH_TCP].low,
 				   &out[EPH_TCP].high);
 	if (err < 0) {
+		char got[80];
+
+		/* The file may be anything (a symlink to a secret, terminal
+		 * escapes): a short, escaped excerpt of its first line. */
 		small[strcspn(small, "\n")] = '\0';
-		snprintf(why, why_len,
-			 "%s: expected \"LOW HIGH\" with 1 <= LOW <= HIGH <= "
-			 "65535, got \"%.40s\"",
-			 path, small);
+		snprintf(
+		    why, why_len,
+		    "%s: expected \"LOW HIGH\" with 1 <= LOW <= HIGH <= "
+		    "65535, got %s",
+		    path,
+		    eph_quote(small, strlen(small), 16, '"', got, sizeof(got)));
 		return err;
 	}
 

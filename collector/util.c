@@ -63,3 +63,44 @@ const char *eph_read_strerror(long err)
 		return "too large";
 	return strerror((int)-err);
 }
+
+char *eph_quote(const char *s, size_t len, size_t max, char q, char *out,
+		size_t out_len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, shown = len < max ? len : max;
+
+	if (out_len < 8) {
+		if (out_len)
+			out[0] = '\0';
+		return out;
+	}
+	out[o++] = q;
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* Room for an escape, the quote, "..." and the NUL. */
+		if (o + 9 >= out_len) {
+			shown = i;
+			break;
+		}
+		if (c == (unsigned char)q || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = q;
+	if (shown < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}

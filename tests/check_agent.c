@@ -223,6 +223,30 @@ START_TEST(config_bad)
 }
 END_TEST
 
+/* Issue 16, defect 6: tokens and values from the file are quoted with
+ * control characters escaped and long ones shortened. */
+START_TEST(config_escaped)
+{
+	struct ephd_config c;
+	char err[256] = "";
+
+	ck_assert_int_eq(parse("bo\x1b[2Jgus 1\n", &c, err), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:1: unknown token 'bo\\x1b[2Jgus'");
+	ck_assert_int_eq(parse("interval 5\x07\n", &c, err), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:1: interval: expected seconds from 1 to "
+			      "86400 (got '5\\x07')");
+	ck_assert_int_eq(
+	    parse("interval 123456789012345678901234567890123456789\n", &c,
+		  err),
+	    -EINVAL);
+	ck_assert_str_eq(err,
+			 "t.conf:1: interval: expected seconds from 1 to "
+			 "86400 (got '12345678901234567890123456789012'...)");
+	ck_assert_int_eq(parse("procRoot /tmp/\x1b]0;x\n", &c, err), -EINVAL);
+	ck_assert(strchr(err, 0x1b) == NULL);
+}
+END_TEST
+
 START_TEST(config_thresholds_cross_check)
 {
 	struct ephd_config c;
@@ -781,6 +805,7 @@ int main(void)
 	tcase_add_test(tc, config_good);
 	tcase_add_test(tc, config_defaults);
 	tcase_add_test(tc, config_bad);
+	tcase_add_test(tc, config_escaped);
 	tcase_add_test(tc, config_thresholds_cross_check);
 	tcase_add_test(tc, config_kind_thresholds);
 	tcase_add_test(tc, config_kind_thresholds_cross_check);

@@ -1025,6 +1025,43 @@ START_TEST(read_file_not_regular)
 }
 END_TEST
 
+/* Issue 16, defect 6: what a bad range file holds is quoted, escaped and
+ * shortened in the message, never echoed raw (a symlink to a secret, or
+ * terminal escapes, would otherwise reach logs and terminals). */
+START_TEST(read_garbage_escaped)
+{
+	char root[] = "/tmp/check_range.XXXXXX", path[512], why[512];
+	struct eph_range out[EPH_PROTO_COUNT];
+	static const char *const dirs[] = {"/sys", "/sys/net", "/sys/net/ipv4"};
+	static const char secret[] = "\x1b[31mroot:$6$SECRETSECRETSECRETSECRET"
+				     "SECRETSECRET\r\x7f\n";
+	const char *got;
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+	}
+	snprintf(path, sizeof(path), "%s" RANGE_FILE, root);
+	write_file(path, secret, sizeof(secret) - 1);
+	ck_assert_int_eq(eph_range_read(root, out, why, sizeof(why)), -EINVAL);
+	got = strstr(why, "got ");
+	ck_assert_msg(got != NULL, "%s", why);
+	for (const char *c = why; *c; c++)
+		ck_assert_msg((unsigned char)*c >= 0x20 && *c != 0x7f,
+			      "raw control byte in: %s", why);
+	ck_assert_msg(strncmp(got, "got \"\\x1b[31mroot:$6$SEC\"...", 28) == 0,
+		      "%s", got);
+	ck_assert_msg(strstr(why, "SECRET") == NULL, "%s", why);
+	unlink(path);
+	for (size_t i = 3; i-- > 0;) {
+		snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
+		rmdir(path);
+	}
+	rmdir(root);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 static Suite *range_suite(void)
@@ -1085,6 +1122,7 @@ static Suite *range_suite(void)
 	tcase_add_test(tc, read_file_basic);
 	tcase_add_test(tc, read_file_procfs);
 	tcase_add_test(tc, read_file_not_regular);
+	tcase_add_test(tc, read_garbage_escaped);
 	tcase_add_test(tc, knobs_read_values);
 	tcase_add_test(tc, knobs_read_missing_defaults);
 	tcase_add_test(tc, knobs_read_garbage);
