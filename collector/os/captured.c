@@ -92,7 +92,9 @@ int eph_captured_collect(const char *os_name, const char *range_buf,
 		return -ENOENT;
 	}
 	if (!cfg) {
-		eph_config_init(&defaults);
+		/* eph_config_init()'s defaults, without needing collector.c */
+		memset(&defaults, 0, sizeof(defaults));
+		defaults.top_n = 5;
 		cfg = &defaults;
 	}
 	if (cfg->top_n > EPH_TOP_MAX) {

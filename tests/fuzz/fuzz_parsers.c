@@ -1,7 +1,9 @@
 /*
  * fuzz_parsers - libFuzzer harness for every parser that takes outside
  * input: netlink replies, /proc/net lines, the range and reserved-port
- * files, and ephportd.conf.  The first byte picks the parser.  Built and
+ * files, ephportd.conf, and every system's captured range and socket
+ * table outputs (collector/os/).  The first byte picks the parser; for
+ * the captured outputs (6, 7, 8) the second one picks the system.  Built and
  * run by scripts/fuzz (clang, -fsanitize=fuzzer,address,undefined).
  */
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include "conf.h"
 #include "sockets.h"
 #include "model.h"
+#include "os/os.h"
 
 static struct eph_model *tally;
 
@@ -31,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t used;
 	long bad;
 	uint16_t lo, hi;
+	struct eph_os_range *osr;
+	size_t nos = 0;
+	char why[512];
 	/* An exact-size copy, so ASan sees any read past the end. */
 	char *buf;
 
@@ -41,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf = malloc(size - 1 ? size - 1 : 1);
 	memcpy(buf, data + 1, size - 1);
 	eph_model_begin(tally, data[0] & 1 ? EPH_UDP : EPH_TCP, &range, NULL);
-	switch (data[0] % 6) {
+	while (eph_os_list[nos])
+		nos++;
+	switch (data[0] % 9) {
 	case 0:
 		eph_diag_parse(buf, size - 1, 1, count, tally);
 		break;
@@ -64,6 +72,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ephd_config_parse(buf, size - 1, "fuzz.conf", &cfg, err,
 				      sizeof(err)) == 0)
 			ephd_config_check(&cfg, err, sizeof(err));
+		break;
+	case 6: /* a system's range command output */
+		if (size < 2)
+			break;
+		osr = malloc(sizeof(*osr));
+		eph_os_list[data[1] % nos]->parse_range(buf + 1, size - 2, osr,
+							why, sizeof(why));
+		free(osr);
+		break;
+	case 7: /* a system's socket table, through the model */
+		if (size < 2)
+			break;
+		eph_os_list[data[1] % nos]->parse_sockets(
+		    buf + 1, size - 2, data[0] & 1 ? EPH_UDP : EPH_TCP, count,
+		    tally, why, sizeof(why));
+		break;
+	case 8: /* the formats no system's own entry reaches first */
+		if (size < 2)
+			break;
+		if (data[1] & 1)
+			eph_sockstat_parse(buf + 1, size - 2, EPH_TCP, count,
+					   tally, why, sizeof(why));
+		else
+			eph_netstat_bsd_parse(buf + 1, size - 2, EPH_UDP, count,
+					      tally, why, sizeof(why));
 		break;
 	}
 	stats = malloc(sizeof(*stats));
