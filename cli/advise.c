@@ -41,8 +41,11 @@ struct advice {
 	int n;
 	unsigned tlow, thigh; /* the range the commands set */
 	const char *target_why;
-	char now[CMD_LEN], persist[CMD_LEN], reserve[CMD_LEN];
-	char reserve_ports[1024];
+	bool current; /* the range already is the target */
+	char now[CMD_LEN], persist[CMD_LEN];
+	/* Room for a long reserved list, twice (command and file line). */
+	char reserve_ports[16384];
+	char reserve[2 * 16384 + 256];
 };
 
 static struct finding *add(struct advice *a, enum level l, const char *code,
@@ -67,8 +70,9 @@ static struct finding *add(struct advice *a, enum level l, const char *code,
 	return f;
 }
 
-/* "40000-40009,40020" from the bits of bm in [lo, hi]; "" when none. */
-static void list_ports(const uint8_t *bm, unsigned lo, unsigned hi, char *buf,
+/* "40000-40009,40020" from the bits of bm in [lo, hi]; "" when none.
+ * Returns false when it did not fit (buf then ends in "..."). */
+static bool list_ports(const uint8_t *bm, unsigned lo, unsigned hi, char *buf,
 		       size_t len)
 {
 	size_t n = 0;
@@ -91,6 +95,7 @@ static void list_ports(const uint8_t *bm, unsigned lo, unsigned hi, char *buf,
 	}
 	if (n >= len && len > 4)
 		strcpy(buf + len - 4, "...");
+	return n < len;
 }
 
 /* Ports of [a, b] outside [c, d], as at most two intervals. */
@@ -332,6 +337,11 @@ static void build(struct advice *a, const struct eph_snapshot *s,
 		    "no --sockets-file: listeners inside the range were not "
 		    "checked");
 	pick_target(a, s, x);
+	a->current = true;
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		if (s->proto[p].collected && (s->proto[p].low != a->tlow ||
+					      s->proto[p].high != a->thigh))
+			a->current = false;
 	if (a->os->cmd_now)
 		eph_os_expand(a->os->cmd_now, a->tlow, a->thigh, NULL, a->now,
 			      sizeof(a->now));
@@ -349,13 +359,18 @@ static void build(struct advice *a, const struct eph_snapshot *s,
 				any = true;
 			want[i] |= have[i];
 		}
-		if (any) {
-			list_ports(want, 1, 65535, a->reserve_ports,
-				   sizeof(a->reserve_ports));
+		/* A cut list would drop reservations: no command then. */
+		if (any && list_ports(want, 1, 65535, a->reserve_ports,
+				      sizeof(a->reserve_ports)))
 			eph_os_expand(a->os->cmd_reserve, a->tlow, a->thigh,
 				      a->reserve_ports, a->reserve,
 				      sizeof(a->reserve));
-		}
+		else if (any)
+			add(a, L_NOTE, "reserve_list_long", "",
+			    "the reserved list with the listeners' ports is "
+			    "too "
+			    "long to print: add them to "
+			    "net.ipv4.ip_local_reserved_ports by hand");
 	}
 	free(want);
 }
@@ -398,9 +413,16 @@ void eph_print_advice(FILE *f, const struct eph_snapshot *s,
 	}
 	if (!a->n)
 		fputs("  nothing to report\n", f);
-	fprintf(f, "\nTo set the range to %u-%u (%u ports, %s) on %s:\n",
-		a->tlow, a->thigh, a->thigh - a->tlow + 1, a->target_why,
-		a->os->label);
+	if (a->current)
+		fprintf(f,
+			"\nThe range already is %u-%u (%s); to set it on "
+			"another %s host:\n",
+			a->tlow, a->thigh, a->target_why, a->os->label);
+	else
+		fprintf(f,
+			"\nTo set the range to %u-%u (%u ports, %s) on %s:\n",
+			a->tlow, a->thigh, a->thigh - a->tlow + 1,
+			a->target_why, a->os->label);
 	if (a->now[0]) {
 		fputs("  now:\n", f);
 		print_lines(f, "    ", a->now);
@@ -484,9 +506,9 @@ void eph_print_advice_json(FILE *f, const struct eph_snapshot *s,
 	}
 	fprintf(f,
 		"%s],\n    \"target\": {\"low\": %u, \"high\": %u, \"size\": "
-		"%u, \"why\": ",
-		a->n ? "\n    " : "", a->tlow, a->thigh,
-		a->thigh - a->tlow + 1);
+		"%u, \"current\": %s, \"why\": ",
+		a->n ? "\n    " : "", a->tlow, a->thigh, a->thigh - a->tlow + 1,
+		a->current ? "true" : "false");
 	json_str(f, a->target_why);
 	fputs("},\n    \"commands\": {\"now\": ", f);
 	json_lines(f, a->now);

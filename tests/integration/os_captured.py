@@ -7,9 +7,10 @@ listener inside it: the advice must name both and print the commands."""
 import json
 import os
 import re
-import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nsutil  # noqa: E402
@@ -28,6 +29,7 @@ def run(*args):
     r = subprocess.run([EXE] + list(args), capture_output=True, text=True)
     if r.returncode < 0 or "Sanitizer" in r.stderr:
         print(r.stderr)
+    nsutil.capture_json(args, r)
     return r
 
 
@@ -217,6 +219,29 @@ for osname, rfile, needle in (
     if needle not in r.stdout:
         print(r.stdout)
 
+# A range that already is the target says so.
+r = run("advise", "--os", "hpux", "--range-file", fx("hpux", "ndd.txt"))
+ck.eq("advise hpux: already 49152-65535",
+      "The range already is 49152-65535 (IANA's dynamic range)" in r.stdout, True)
+
+# A reserved list too long to print whole gives no (cut, wrong) command.
+tmp = tempfile.mkdtemp(prefix="ephport-os-")
+with open(os.path.join(tmp, "range"), "w") as f:
+    f.write("net.ipv4.ip_local_port_range = 10000 60000\n"
+            "net.ipv4.ip_local_reserved_ports = "
+            + ",".join(str(p) for p in range(10000, 30000, 2)) + "\n")
+with open(os.path.join(tmp, "ss"), "w") as f:
+    f.write("Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
+            "tcp LISTEN 0 128 0.0.0.0:50001 0.0.0.0:*\n")
+d = json.loads(run("advise", "--json", "--os", "linux", "--range-file",
+                   os.path.join(tmp, "range"), "--sockets-file",
+                   os.path.join(tmp, "ss")).stdout)
+ck.eq("long reserved list: noted",
+      "reserve_list_long" in [f["code"] for f in d["advice"]["findings"]], True)
+ck.eq("long reserved list: no reserve command", d["advice"]["commands"]["reserve"], [])
+ck.eq("long reserved list: 10000 reserved", d["protocols"]["tcp"]["range"]["reserved"],
+      10000)
+shutil.rmtree(tmp)
 
 # --- advise live, in a private namespace --------------------------------------
 def live():
