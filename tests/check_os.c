@@ -239,6 +239,12 @@ START_TEST(aix_no)
 	/* `no -a | fgrep tcp_ephemeral`: TCP alone. */
 	ck_assert_int_eq(range_fixture("aix", "aix/no-a-tcp-only.txt"), 0);
 	assert_range(T, 32768, 65535, 0, 0);
+	/* no -F: restricted tunables under a '#' header. */
+	ck_assert_int_eq(range_str("aix", "tcp_ephemeral_low = 32768\n"
+					  "##Restricted tunables\n"
+					  "tcp_ephemeral_high = 65535\n"),
+			 0);
+	assert_range(T, 32768, 65535, 0, 0);
 }
 END_TEST
 
@@ -344,6 +350,13 @@ START_TEST(linux_sysctl)
 			       "net.ipv4.ip_local_reserved_ports = \r\n"),
 	    0);
 	assert_range(T | U, 1024, 65535, 1024, 65535);
+	/* Within `sysctl -a`. */
+	ck_assert_int_eq(range_str("linux",
+				   "net.ipv4.ip_forward = 0\n"
+				   "net.ipv4.ip_local_port_range = 2000\t3000\n"
+				   "net.ipv4.ip_no_pmtu_disc = 0\n"),
+			 0);
+	assert_range(T | U, 2000, 3000, 2000, 3000);
 }
 END_TEST
 
@@ -397,7 +410,9 @@ static const struct {
      "net.ipv4.ip_local_port_range = 1024 2000\n"
      "net.ipv4.ip_local_reserved_ports = 80,a\n",
      "ip_local_reserved_ports"},
-    {"linux", "net.ipv4.tcp_fin_timeout = 60\n", "line 1"},
+    {"linux", "net.ipv4.tcp_fin_timeout = 60\n",
+     "net.ipv4.ip_local_port_range missing"},
+    {"linux", "net.ipv4.ip_local_port_range = 1 2\n1 2\n", "line 2"},
     {"freebsd",
      "net.inet.ip.portrange.first: 1024\nnet.inet.ip.portrange.first: "
      "1025\nnet.inet.ip.portrange.last: 5000\n",

@@ -1,9 +1,10 @@
 /*
  * linux.c - Linux captured on another host: `sysctl
  * net.ipv4.ip_local_port_range net.ipv4.ip_local_reserved_ports` (or the
- * bare contents of /proc/sys/net/ipv4/ip_local_port_range) and `ss
- * -tuan`.  The live reader stays in range_linux.c; this file only parses
- * what an operator brought along.
+ * bare contents of /proc/sys/net/ipv4/ip_local_port_range; other
+ * "name = value" lines, as in `sysctl -a`, are skipped) and `ss -tuan`.  The
+ * live reader stays in range_linux.c; this file only parses what an operator
+ * brought along.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,9 +66,11 @@ static int range_parse(const char *buf, size_t len, struct eph_os_range *out,
 			got_reserved = true;
 			continue;
 		}
-		if ((eq && !(klen == strlen(KEY_RANGE) &&
-			     memcmp(f[0], KEY_RANGE, klen) == 0)) ||
-		    got_range ||
+		/* Other sysctls (`sysctl -a`) are not ours. */
+		if (eq && !(klen == strlen(KEY_RANGE) &&
+			    memcmp(f[0], KEY_RANGE, klen) == 0))
+			continue;
+		if (got_range ||
 		    eph_range_parse_pair(val, vlen, &lo, &hi) < 0) {
 			snprintf(why, why_len,
 				 "line %ld: expected \"" KEY_RANGE

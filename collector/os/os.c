@@ -218,8 +218,8 @@ int eph_kv_parse(const char *buf, size_t len, struct eph_kv *kv, size_t n,
 
 		lineno++;
 		trim(&key, &llen);
-		if (llen == 0)
-			continue;
+		if (llen == 0 || key[0] == '#')
+			continue; /* blank, a comment (sysctl.conf, no -F) */
 		for (size_t i = 0; i < llen; i++) {
 			if (key[i] == '=' || key[i] == ':') {
 				sep = key + i;

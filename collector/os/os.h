@@ -123,8 +123,8 @@ struct eph_kv {
 
 /*
  * eph_kv_parse - scan "key = value" / "key: value" / "key=value" lines
- * (spaces, tabs, CRLF; blank lines and lines ending in ':' with no value,
- * section headers, are skipped).  For the n wanted keys the value must
+ * (spaces, tabs, CRLF; blank lines, '#' comments and lines ending in ':'
+ * with no value, section headers, are skipped).  For the n wanted keys the value must
  * be a decimal number in min..65535 and appear once.  Keys not wanted
  * are ignored whatever their value.  Returns 0, or -EINVAL: a line with
  * no separator, a bad value or a repeated key (why names the line), or a
