@@ -65,15 +65,19 @@ enum kind {
 	K_COLLECT_TCP,
 	K_COLLECT_NT,
 	K_COLLECT_UNPRIV,
+	K_COLLECT_BPF,
+	K_COLLECT_BPF_FAST,
 	K_WALK,
 	K_DUMP,
 	K_SS,
 	K_PROC
 };
 
-static const char *const kind_names[] = {
-    "collect", "collect-tcp", "collect-nt", "collect-unpriv",
-    "walk",    "dump",	      "ss",	    "proc"};
+static const char *const kind_names[] = {"collect",	"collect-tcp",
+					 "collect-nt",	"collect-unpriv",
+					 "collect-bpf", "collect-bpf-fast",
+					 "walk",	"dump",
+					 "ss",		"proc"};
 
 struct mode {
 	enum kind kind;
@@ -225,6 +229,8 @@ static void run_one(struct mode *m, int rep)
 	case K_COLLECT_TCP:
 	case K_COLLECT_NT:
 	case K_COLLECT_UNPRIV:
+	case K_COLLECT_BPF:
+	case K_COLLECT_BPF_FAST:
 		if (m->kind == K_COLLECT_UNPRIV)
 			net_admin(0);
 		err = eph_collect(m->c, &m->snap);
@@ -374,7 +380,7 @@ int main(int argc, char **argv)
 		if (k == sizeof(kind_names) / sizeof(kind_names[0]))
 			die("unknown mode '%s'", argv[i]);
 		m->kind = (enum kind)k;
-		if (k <= K_COLLECT_UNPRIV) {
+		if (k <= K_COLLECT_BPF_FAST) {
 			struct eph_config cfg;
 
 			eph_config_init(
@@ -383,6 +389,13 @@ int main(int argc, char **argv)
 			cfg.state_totals = m->kind != K_COLLECT_NT;
 			if (m->kind == K_COLLECT_TCP)
 				cfg.protocols = 1u << EPH_TCP;
+			/* The pinned iterators ($EPHPORT_BPF_PIN), or netlink:
+			 * never auto, which would pick them for every mode. */
+			cfg.source = m->kind == K_COLLECT_BPF ||
+					     m->kind == K_COLLECT_BPF_FAST
+					 ? EPH_PREFER_BPF
+					 : EPH_PREFER_NETLINK;
+			cfg.bpf_bound_dump = m->kind != K_COLLECT_BPF_FAST;
 			m->c = eph_collector_new(&cfg);
 			if (!m->c)
 				die("eph_collector_new: %s", strerror(errno));

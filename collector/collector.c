@@ -46,6 +46,7 @@ void eph_config_init(struct eph_config *cfg)
 	cfg->dest_cap = EPH_DEST_CAP_DEFAULT;
 	cfg->source = EPH_PREFER_AUTO;
 	cfg->state_totals = true;
+	cfg->bpf_bound_dump = true;
 }
 
 struct eph_collector *eph_collector_new(const struct eph_config *cfg)
@@ -210,7 +211,9 @@ static int procfs_proto(struct eph_collector *c, enum eph_proto p)
  * The BPF source: the iterator's tally, plus (TCP) the bound-only sockets
  * it cannot see (TCP_BOUND_INACTIVE lives in the bind hash only), from a
  * sock_diag dump of that one state (Linux 6.8+; older kernels do not dump
- * them to anyone).
+ * them to anyone).  That dump walks the bind hash and then the whole
+ * established hash: about one more kernel walk, which bpf_bound_dump =
+ * false saves at the price of not seeing those (rare) sockets.
  */
 static int bpf_proto(struct eph_collector *c, enum eph_proto p)
 {
@@ -220,28 +223,20 @@ static int bpf_proto(struct eph_collector *c, enum eph_proto p)
 
 	err = eph_bpf_read(c->bpf_pin_dir, p, r, c->model[p], c->bpf_buf,
 			   sizeof(c->bpf_buf), c->error, sizeof(c->error));
-	if (err < 0 || p != EPH_TCP)
+	if (err < 0 || p != EPH_TCP || !c->cfg.bpf_bound_dump)
 		return err;
 	if (c->fd < 0 && (c->fd = eph_diag_open()) < 0) {
 		c->fd = -1;
 		return 0;
 	}
+	/* One legacy request: both families in one walk. */
 	c->seq++;
 	len =
-	    eph_diag_build_request(req, sizeof(req), 0, AF_INET, IPPROTO_TCP,
+	    eph_diag_build_request(req, sizeof(req), 1, AF_INET, IPPROTO_TCP,
 				   1u << EPH_ST_BOUND, r->low, r->high, c->seq);
-	if (len > 0 &&
-	    eph_diag_dump(c->fd, req, (size_t)len, c->seq, c->rbuf,
-			  sizeof(c->rbuf), eph_model_add, c->model[p]) == 0) {
-		c->seq++;
-		len = eph_diag_build_request(req, sizeof(req), 0, AF_INET6,
-					     IPPROTO_TCP, 1u << EPH_ST_BOUND,
-					     r->low, r->high, c->seq);
-		if (len > 0)
-			eph_diag_dump(c->fd, req, (size_t)len, c->seq, c->rbuf,
-				      sizeof(c->rbuf), eph_model_add,
-				      c->model[p]);
-	}
+	if (len > 0)
+		eph_diag_dump(c->fd, req, (size_t)len, c->seq, c->rbuf,
+			      sizeof(c->rbuf), eph_model_add, c->model[p]);
 	return 0;
 }
 
@@ -249,7 +244,7 @@ static int bpf_proto(struct eph_collector *c, enum eph_proto p)
 static bool bpf_unavailable(int err)
 {
 	return err == -ENOENT || err == -EACCES || err == -EPERM ||
-	       err == -EPROTO || err == -EINVAL;
+	       err == -EPROTO || err == -EINVAL || err == -EAGAIN;
 }
 
 static int collect_proto(struct eph_collector *c, enum eph_proto p,

@@ -258,6 +258,9 @@ struct eph_config {
 	/* Where ephport-bpf pinned the iterators; NULL: $EPHPORT_BPF_PIN,
 	 * else /sys/fs/bpf/ephport. */
 	const char *bpf_pin_dir;
+	/* The BPF source also asks sock_diag for the bound-only sockets the
+	 * iterator cannot see (default true; false saves one kernel walk). */
+	bool bpf_bound_dump;
 };
 
 /* Fill *cfg with the defaults (both protocols, top 5, totals on). */

@@ -46,6 +46,9 @@ int eph_bpf_parse(const void *buf, size_t len, enum eph_proto proto,
 	memcpy(&r, p, sizeof(r));
 	if (r.magic != EPH_BPF_MAGIC || r.version != EPH_BPF_VERSION)
 		return -EPROTO;
+	/* Another reader held this session's slot: read again. */
+	if (r.flags & EPH_BPF_PARTIAL)
+		return len == sizeof(r) ? -EAGAIN : -EBADMSG;
 	if (r.protocol != (proto == EPH_TCP ? 6u : 17u) ||
 	    r.n_top > EPH_BPF_TOP || r.n_listeners > EPH_BPF_LISTENERS ||
 	    len != sizeof(r) + (size_t)r.n_top * sizeof(struct eph_bpf_dest))
@@ -109,14 +112,14 @@ int eph_bpf_available(const char *pin_dir)
 	return access(path, R_OK) == 0;
 }
 
-int eph_bpf_read(const char *pin_dir, enum eph_proto proto,
-		 const struct eph_range *range, struct eph_model *m, char *buf,
-		 size_t buf_len, char *why, size_t why_len)
+static int read_once(const char *pin_dir, enum eph_proto proto,
+		     const struct eph_range *range, struct eph_model *m,
+		     char *buf, size_t buf_len, char *why, size_t why_len)
 {
 	char path[4096];
 	struct stat st;
 	size_t got = 0;
-	int fd, err;
+	int fd, err, again = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", pin_dir, eph_proto_name(proto));
 	/* O_NONBLOCK: a FIFO put there must not hang us. */
@@ -134,7 +137,11 @@ int eph_bpf_read(const char *pin_dir, enum eph_proto proto,
 	for (;;) {
 		ssize_t n = read(fd, buf + got, buf_len - got);
 
-		if (n < 0 && errno == EINTR)
+		/* EAGAIN: the kernel stops a read after 1M objects with no
+		 * output yet (MAX_ITER_OBJECTS in kernel/bpf/bpf_iter.c);
+		 * the walk goes on with the next read.  Bounded: 64M. */
+		if (n < 0 &&
+		    (errno == EINTR || (errno == EAGAIN && ++again < 64)))
 			continue;
 		if (n < 0) {
 			err = -errno;
@@ -157,9 +164,23 @@ int eph_bpf_read(const char *pin_dir, enum eph_proto proto,
 	err = eph_bpf_parse(buf, got, proto, range, m);
 	if (err < 0)
 		snprintf(why, why_len, "%s: %s", path,
-			 err == -EPROTO	  ? "written by another ephport-bpf "
+			 err == -EAGAIN	  ? "busy: other readers held its slot"
+			 : err == -EPROTO ? "written by another ephport-bpf "
 					    "version (run ephport-bpf load)"
 			 : err == -ESTALE ? "the range changed during the read"
 					  : "malformed iterator output");
+	return err;
+}
+
+int eph_bpf_read(const char *pin_dir, enum eph_proto proto,
+		 const struct eph_range *range, struct eph_model *m, char *buf,
+		 size_t buf_len, char *why, size_t why_len)
+{
+	int err = -EAGAIN;
+
+	/* A partial walk merged nothing into m: reading again is safe. */
+	for (int i = 0; i < 4 && err == -EAGAIN; i++)
+		err = read_once(pin_dir, proto, range, m, buf, buf_len, why,
+				why_len);
 	return err;
 }

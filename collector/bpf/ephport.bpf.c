@@ -12,8 +12,16 @@
  * seen, tw_entry_stamp against tcp_tw_reuse_delay).
  *
  * Concurrent readers: every read of the pinned iterator is its own seq
- * session (bpf_iter_meta.session_id); all state is keyed by it, in
- * `sessions` and `dests`, and removed when the session's walk ends.
+ * session (bpf_iter_meta.session_id); all state is keyed by it: a slot of
+ * `sessions` (an array, so that the per-socket lookup costs no hashing;
+ * the slot records whose it is) and the destinations in `dests`, removed
+ * when the session's walk ends.  A session that finds its slot taken by
+ * another live one writes a result flagged EPH_BPF_PARTIAL, and the
+ * reader reads again.
+ *
+ * Kernel pointers are read with plain CO-RE loads (the verifier makes
+ * them fault-safe), not bpf_probe_read_kernel(): the per-socket path is
+ * the cost.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -37,6 +45,8 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct scratch {
+	__u64 session;	  /* owner of the slot; 0: free */
+	__u64 claimed_ns; /* when: a reader that went away leaves it */
 	struct eph_bpf_result r;
 	__u8 reserved[EPH_BPF_PORT_BYTES];
 	__u8 listening[EPH_BPF_PORT_BYTES];
@@ -58,11 +68,12 @@ struct dest_val {
 	__u32 sockets, time_wait, tw_reusable, blocking;
 };
 
+#define SESSION_SLOTS 16
+#define SLOT_STALE_NS (30ull * 1000000000)
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SESSION_SLOTS);
+	__type(key, __u32);
 	__type(value, struct scratch);
 } sessions SEC(".maps");
 
@@ -74,12 +85,21 @@ struct {
 	__type(value, struct dest_val);
 } dests SEC(".maps");
 
-/* A zeroed session, and what an empty walk writes. */
+/* A zeroed slot; what an empty walk writes, and one that could not get a slot.
+ */
 static const struct scratch zero_scratch;
 static const struct eph_bpf_result empty_tcp = {
     .magic = EPH_BPF_MAGIC, .version = EPH_BPF_VERSION, .protocol = 6};
 static const struct eph_bpf_result empty_udp = {
     .magic = EPH_BPF_MAGIC, .version = EPH_BPF_VERSION, .protocol = 17};
+static const struct eph_bpf_result partial_tcp = {.magic = EPH_BPF_MAGIC,
+						  .version = EPH_BPF_VERSION,
+						  .protocol = 6,
+						  .flags = EPH_BPF_PARTIAL};
+static const struct eph_bpf_result partial_udp = {.magic = EPH_BPF_MAGIC,
+						  .version = EPH_BPF_VERSION,
+						  .protocol = 17,
+						  .flags = EPH_BPF_PARTIAL};
 
 /* One socket, normalised as collector/sockets.h does. */
 struct rec {
@@ -98,35 +118,62 @@ static __always_inline void bit_set(__u8 *bm, __u16 port)
 	bm[(port >> 3) & (EPH_BPF_PORT_BYTES - 1)] |= (__u8)(1u << (port & 7));
 }
 
-static struct scratch *session(__u64 sid, struct net *net, __u32 protocol)
+static struct scratch *slot_of(__u64 sid)
 {
-	struct scratch *s = bpf_map_lookup_elem(&sessions, &sid);
+	__u32 i = (__u32)(sid % SESSION_SLOTS);
+
+	return bpf_map_lookup_elem(&sessions, &i);
+}
+
+/* This session's scratch: claimed on its first socket.  NULL when the slot
+ * belongs to another session still walking (or this one gave up). */
+static struct scratch *session(struct bpf_iter_meta *meta, struct net *net,
+			       __u32 protocol)
+{
+	__u64 sid = meta->session_id;
+	__u32 i = (__u32)(sid % SESSION_SLOTS);
+	struct scratch *s = bpf_map_lookup_elem(&sessions, &i);
 	unsigned long *reserved;
+	__u64 claimed;
 	__u32 range;
 
-	if (s)
-		return s;
-	if (bpf_map_update_elem(&sessions, &sid, &zero_scratch, BPF_NOEXIST))
-		return NULL;
-	s = bpf_map_lookup_elem(&sessions, &sid);
 	if (!s)
 		return NULL;
+	if (s->session == sid)
+		return s->r.magic ? s : NULL;
+	/* Only a walk's first socket may claim a slot: one refused once
+	 * stays refused, rather than counting half its sockets. */
+	if (meta->seq_num != 0)
+		return NULL;
+	/* Busy: the walk ends as partial, unless its owner is long gone
+	 * (a reader closed the iterator before the end). */
+	if (s->session != 0 &&
+	    bpf_ktime_get_ns() - s->claimed_ns < SLOT_STALE_NS)
+		return NULL;
+	claimed = bpf_ktime_get_ns();
+	/* Zero the slot (36 KiB: too big for an inline memset). */
+	if (bpf_map_update_elem(&sessions, &i, &zero_scratch, BPF_ANY))
+		return NULL;
+	s = bpf_map_lookup_elem(&sessions, &i);
+	if (!s)
+		return NULL;
+	s->session = sid;
+	s->claimed_ns = claimed;
 	s->r.magic = EPH_BPF_MAGIC;
 	s->r.version = EPH_BPF_VERSION;
 	s->r.protocol = protocol;
 	/* The namespace's range ("low | high << 16" since 6.3). */
-	range = BPF_CORE_READ(net, ipv4.ip_local_ports.range);
+	range = net->ipv4.ip_local_ports.range;
 	s->r.low = range & 0xffff;
 	s->r.high = range >> 16;
-	s->r.tw_reuse = BPF_CORE_READ(net, ipv4.sysctl_tcp_tw_reuse);
-	s->r.timestamps = BPF_CORE_READ(net, ipv4.sysctl_tcp_timestamps);
-	s->r.autobind_reuse = BPF_CORE_READ(net, ipv4.sysctl_ip_autobind_reuse);
+	s->r.tw_reuse = net->ipv4.sysctl_tcp_tw_reuse;
+	s->r.timestamps = net->ipv4.sysctl_tcp_timestamps;
+	s->r.autobind_reuse = net->ipv4.sysctl_ip_autobind_reuse;
 	if (bpf_core_field_exists(net->ipv4.sysctl_tcp_tw_reuse_delay))
-		s->r.tw_reuse_delay_ms =
-		    BPF_CORE_READ(net, ipv4.sysctl_tcp_tw_reuse_delay);
+		s->r.tw_reuse_delay_ms = net->ipv4.sysctl_tcp_tw_reuse_delay;
 	else
 		s->r.tw_reuse_delay_ms = 1000;
-	reserved = BPF_CORE_READ(net, ipv4.sysctl_local_reserved_ports);
+	reserved = net->ipv4.sysctl_local_reserved_ports;
 	if (reserved)
 		bpf_probe_read_kernel(s->reserved, sizeof(s->reserved),
 				      reserved);
@@ -154,12 +201,11 @@ static void add_listener(struct scratch *s, const struct rec *k)
 	}
 }
 
-static void add_dest(struct scratch *s, __u64 sid, const struct rec *k,
-		     bool tw, bool blocking)
+static void add_dest(struct scratch *s, __u64 sid, const struct rec *k, bool tw,
+		     bool blocking)
 {
-	struct dest_key key = {.session = sid,
-			       .family = k->family,
-			       .rport = k->rport};
+	struct dest_key key = {
+	    .session = sid, .family = k->family, .rport = k->rport};
 	struct dest_val *v, nv = {};
 
 	__builtin_memcpy(key.laddr, k->laddr, 16);
@@ -218,7 +264,8 @@ static void account(struct scratch *s, __u64 sid, bool tcp, struct rec *k)
 		return;
 	}
 	if (bit_test(s->listening, k->lport))
-		return; /* accepted: the listener's port, nobody's destination */
+		return; /* accepted: the listener's port, nobody's destination
+			 */
 	if (k->owner_bind && !bit_test(s->r.bind_owned, k->lport)) {
 		bit_set(s->r.bind_owned, k->lport);
 		s->r.bind_owned_ports++;
@@ -233,8 +280,8 @@ static void addresses(struct sock_common *skc, struct rec *k)
 {
 	k->family = skc->skc_family;
 	if (k->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&k->laddr, skc, skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&k->raddr, skc, skc_v6_daddr);
+		__builtin_memcpy(k->laddr, &skc->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(k->raddr, &skc->skc_v6_daddr, 16);
 		/* ::ffff:a.b.c.d (eph_sock_unmap()). */
 		if (k->laddr[10] == 0xff && k->laddr[11] == 0xff &&
 		    !(k->laddr[0] | k->laddr[1] | k->laddr[2] | k->laddr[3] |
@@ -247,8 +294,8 @@ static void addresses(struct sock_common *skc, struct rec *k)
 			__builtin_memset(k->raddr + 4, 0, 12);
 		}
 	} else {
-		__be32 l = BPF_CORE_READ(skc, skc_rcv_saddr);
-		__be32 r = BPF_CORE_READ(skc, skc_daddr);
+		__be32 l = skc->skc_rcv_saddr;
+		__be32 r = skc->skc_daddr;
 
 		k->family = AF_INET;
 		__builtin_memcpy(k->laddr, &l, 4);
@@ -262,16 +309,17 @@ static bool bucket_bind_owned(struct inet_bind_bucket *tb)
 {
 	if (!tb)
 		return false;
-	return BPF_CORE_READ(tb, fastreuse) >= 0 ||
-	       BPF_CORE_READ(tb, fastreuseport) >= 0;
+	return tb->fastreuse >= 0 || tb->fastreuseport >= 0;
 }
 
 static bool is_loopback(const struct rec *k)
 {
 	if (k->family == AF_INET)
 		return k->laddr[0] == 127 || k->raddr[0] == 127;
-	return (k->laddr[15] == 1 && !(k->laddr[0] | k->laddr[10] | k->laddr[11])) ||
-	       (k->raddr[15] == 1 && !(k->raddr[0] | k->raddr[10] | k->raddr[11]));
+	return (k->laddr[15] == 1 &&
+		!(k->laddr[0] | k->laddr[10] | k->laddr[11])) ||
+	       (k->raddr[15] == 1 &&
+		!(k->raddr[0] | k->raddr[10] | k->raddr[11]));
 }
 
 /* tcp_twsk_unique(), for a connect() now. */
@@ -292,8 +340,8 @@ static bool tw_reusable(struct scratch *s, struct tcp_timewait_sock *tw,
 	if (!bpf_core_field_exists(tw->tw_sk.tw_entry_stamp))
 		return true;
 	now_ms = (__u32)(bpf_ktime_get_ns() / 1000000);
-	thresh = BPF_CORE_READ(tw, tw_sk.tw_entry_stamp) +
-		 s->r.tw_reuse_delay_ms;
+	thresh =
+	    BPF_CORE_READ(tw, tw_sk.tw_entry_stamp) + s->r.tw_reuse_delay_ms;
 	return (__s32)(now_ms - thresh) > 0;
 }
 
@@ -318,10 +366,16 @@ static long pick_top(struct bpf_map *map, struct dest_key *key,
 	struct eph_bpf_dest d = {};
 	__u32 n, i;
 
-	if (key->session != c->sid)
+	if (key->session != c->sid) {
+		struct scratch *o = slot_of(key->session);
+
+		/* Left by a session that never finished: drop it. */
+		if (o && o->session != key->session)
+			bpf_map_delete_elem(map, key);
 		return 0;
-	s = bpf_map_lookup_elem(&sessions, &c->sid);
-	if (!s)
+	}
+	s = slot_of(c->sid);
+	if (!s || s->session != c->sid)
 		return 1;
 	d.laddr.family = d.raddr.family = key->family;
 	__builtin_memcpy(d.laddr.bytes, key->laddr, 16);
@@ -365,19 +419,23 @@ static int finish(struct bpf_iter_meta *meta, bool tcp)
 {
 	__u64 sid = meta->session_id;
 	struct finish_ctx c = {.sid = sid};
-	struct scratch *s = bpf_map_lookup_elem(&sessions, &sid);
+	struct scratch *s = slot_of(sid);
 	__u32 n;
 
-	if (!s) {
-		/* No socket at all in this namespace. */
-		bpf_seq_write(meta->seq, tcp ? &empty_tcp : &empty_udp,
-			      sizeof(empty_tcp));
+	if (!s)
+		return 0;
+	if (s->session != sid) {
+		/* No socket at all in this namespace, or no slot. */
+		if (s->session == 0)
+			bpf_seq_write(meta->seq, tcp ? &empty_tcp : &empty_udp,
+				      sizeof(empty_tcp));
+		else
+			bpf_seq_write(meta->seq,
+				      tcp ? &partial_tcp : &partial_udp,
+				      sizeof(partial_tcp));
 		return 0;
 	}
 	bpf_for_each_map_elem(&dests, pick_top, &c, 0);
-	s = bpf_map_lookup_elem(&sessions, &sid);
-	if (!s)
-		return 0;
 	n = s->n_top;
 	if (n > EPH_BPF_TOP)
 		n = EPH_BPF_TOP;
@@ -386,7 +444,7 @@ static int finish(struct bpf_iter_meta *meta, bool tcp)
 	if (n)
 		bpf_seq_write(meta->seq, s->top,
 			      n * sizeof(struct eph_bpf_dest));
-	bpf_map_delete_elem(&sessions, &sid);
+	s->session = 0; /* the slot is free again */
 	return 0;
 }
 
@@ -400,27 +458,28 @@ int ephport_tcp(struct bpf_iter__tcp *ctx)
 
 	if (!skc)
 		return finish(meta, true);
-	s = session(meta->session_id, skc->skc_net.net, 6);
+	s = session(meta, skc->skc_net.net, 6);
 	if (!s)
 		return 0;
 	addresses(skc, &k);
 	k.state = skc->skc_state;
 	if (k.state == TCP_TIME_WAIT) {
-		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+		struct tcp_timewait_sock *tw =
+		    bpf_skc_to_tcp_timewait_sock(skc);
 
 		if (!tw)
 			return 0;
 		/* inet_twsk_diag_fill() reports the substate. */
-		k.state = BPF_CORE_READ(tw, tw_sk.tw_substate);
-		k.owner_bind = bucket_bind_owned(BPF_CORE_READ(tw, tw_sk.tw_tb));
-		k.tw_reusable = k.state == TCP_TIME_WAIT && tw_reusable(s, tw, &k);
+		k.state = tw->tw_sk.tw_substate;
+		k.owner_bind = bucket_bind_owned(tw->tw_sk.tw_tb);
+		k.tw_reusable =
+		    k.state == TCP_TIME_WAIT && tw_reusable(s, tw, &k);
 	} else if (k.state != TCP_NEW_SYN_RECV) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
 
 		if (!tp)
 			return 0;
-		k.owner_bind =
-		    bucket_bind_owned(BPF_CORE_READ(tp, inet_conn.icsk_bind_hash));
+		k.owner_bind = bucket_bind_owned(tp->inet_conn.icsk_bind_hash);
 	}
 	account(s, meta->session_id, true, &k);
 	return 0;
@@ -438,12 +497,12 @@ int ephport_udp(struct bpf_iter__udp *ctx)
 	if (!udp)
 		return finish(meta, false);
 	skc = &udp->inet.sk.__sk_common;
-	s = session(meta->session_id, BPF_CORE_READ(skc, skc_net.net), 17);
+	s = session(meta, skc->skc_net.net, 17);
 	if (!s)
 		return 0;
 	addresses(skc, &k);
 	/* UDP: ESTABLISHED when connected, else CLOSE, as sock_diag says. */
-	k.state = BPF_CORE_READ(skc, skc_state);
+	k.state = skc->skc_state;
 	account(s, meta->session_id, false, &k);
 	return 0;
 }
