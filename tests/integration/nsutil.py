@@ -48,7 +48,25 @@ def ephport(*args, check=True):
     r = subprocess.run([exe] + list(args), capture_output=True, text=True)
     if check and r.returncode != 0:
         raise AssertionError(f"ephport {args} exited {r.returncode}: {r.stderr}")
+    capture_json(args, r)
     return r
+
+
+_captured = [0]
+
+
+def capture_json(args, r):
+    """With $EPH_JSON_CAPTURE (a directory), keep each successful --json
+    output there: tests/integration/consumers.py validates them all against
+    doc/ephport.schema.json."""
+    d = os.environ.get("EPH_JSON_CAPTURE")
+    if not d or r.returncode != 0 or not ({"--json", "-j"} & set(args)):
+        return
+    os.makedirs(d, exist_ok=True)
+    _captured[0] += 1
+    test = os.path.basename(sys.argv[0])
+    with open(os.path.join(d, f"{test}-{os.getpid()}-{_captured[0]}.json"), "w") as f:
+        json.dump({"test": test, "args": list(args), "stdout": r.stdout}, f)
 
 
 def ephport_json(*args):
