@@ -172,9 +172,11 @@ static void range_findings(struct advice *a, const struct eph_proto_stats *s,
 	if (s->reserved)
 		add(a, s->reserved * 2 > s->size ? L_WARNING : L_NOTE,
 		    "reserved_ports", protos,
-		    "%u ports inside the range are reserved "
-		    "(ip_local_reserved_ports): %u of %u stay usable",
-		    s->reserved, s->usable, s->size);
+		    "%u ports inside the range are reserved (%s): %u of %u "
+		    "stay usable",
+		    s->reserved,
+		    a->os->reserved_name ? a->os->reserved_name : "reserved",
+		    s->usable, s->size);
 }
 
 static void firewall_findings(struct advice *a, const struct eph_cli_extra *x,

@@ -313,6 +313,13 @@ START_TEST(windows_netsh)
 	ck_assert_int_eq(
 	    range_fixture("windows", "windows/dynamicport-xp-like.txt"), 0);
 	assert_range(T, 1025, 5000, 0, 0);
+	/* excludedportrange appended: the protocol's reserved ports. */
+	ck_assert_int_eq(
+	    range_fixture("windows", "windows/dynamicport-excluded.txt"), 0);
+	assert_range(T, 49152, 65535, 0, 0);
+	ck_assert_uint_eq(
+	    eph_reserved_count(R.proto[EPH_TCP].reserved, 49152, 65535), 161);
+	ck_assert(eph_bit_test(R.proto[EPH_TCP].reserved, 5357));
 	/* LF only, ipv4 and ipv6 outputs concatenated, agreeing. */
 	ck_assert_int_eq(range_str("windows",
 				   "Protocol udp Dynamic Port Range\n"
@@ -440,6 +447,13 @@ static const struct {
      "Ports : 16384\r\n",
      "line 2"},
     {"linux", "0 60999\n", "LOW HIGH"},
+    {"windows",
+     "Protocol tcp Dynamic Port Range\nStart Port : 49152\nNumber of "
+     "Ports : 16384\nProtocol tcp Port Exclusion Ranges\nStart Port End "
+     "Port\n 50000 49000\n",
+     "line 6: expected an excluded range"},
+    {"windows", "Protocol tcp Port Exclusion Ranges\n 80 x\n",
+     "line 2: expected an excluded range"},
     /* low > high */
     {"freebsd",
      "net.inet.ip.portrange.first: 5000\nnet.inet.ip.portrange.last: "

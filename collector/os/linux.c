@@ -174,6 +174,7 @@ const struct eph_os eph_os_linux = {
     .persist_note = "files in /etc/sysctl.d are applied at boot; the "
 		    "setting is per network namespace (containers have their "
 		    "own)",
+    .reserved_name = "ip_local_reserved_ports",
     .cmd_reserve = "sysctl -w net.ipv4.ip_local_reserved_ports={P}\n"
 		   "echo 'net.ipv4.ip_local_reserved_ports = {P}' > "
 		   "/etc/sysctl.d/61-reserved-ports.conf\n",

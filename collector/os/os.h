@@ -90,6 +90,9 @@ struct eph_os {
 	const char *cmd_now;
 	const char *cmd_persist;
 	const char *persist_note;
+	/* What the system calls the ports it keeps out of the range
+	 * (reported as reserved); NULL: no such setting. */
+	const char *reserved_name;
 	/* How to reserve ports {P} ("8080,9000-9010") inside the range;
 	 * NULL: the system has no such setting. */
 	const char *cmd_reserve;
@@ -124,9 +127,9 @@ struct eph_kv {
 /*
  * eph_kv_parse - scan "key = value" / "key: value" / "key=value" lines
  * (spaces, tabs, CRLF; blank lines, '#' comments and lines ending in ':'
- * with no value, section headers, are skipped).  For the n wanted keys the value must
- * be a decimal number in min..65535 and appear once.  Keys not wanted
- * are ignored whatever their value.  Returns 0, or -EINVAL: a line with
+ * with no value, section headers, are skipped).  For the n wanted keys the
+ * value must be a decimal number in min..65535 and appear once.  Keys not
+ * wanted are ignored whatever their value.  Returns 0, or -EINVAL: a line with
  * no separator, a bad value or a repeated key (why names the line), or a
  * key not optional missing (why names it).
  */

@@ -15,8 +15,18 @@
  *     UDP    [::]:500               *:*                                    4012
  *
  * netsh prints the same text for ipv4 and ipv6: one file may hold both as
- * long as they agree.  English output only (other languages translate the
- * labels and the state names).
+ * long as they agree.  `netsh int ipv4 show excludedportrange
+ * protocol=tcp` (Hyper-V, WinNAT and administrators reserve ports so) may
+ * follow: its ranges are the protocol's reserved ports,
+ *
+ *   Protocol tcp Port Exclusion Ranges
+ *
+ *   Start Port    End Port
+ *   ----------    --------
+ *        50000       50059     *
+ *
+ *   * - Administered port exclusions.  English output only (other languages
+ * translate the labels and the state names).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -56,7 +66,7 @@ static int netsh_parse(const char *buf, size_t len, struct eph_os_range *out,
 	const char *p = buf, *end = buf + len, *line;
 	size_t llen;
 	long lineno = 0;
-	int cur = -1;
+	int cur = -1, excl = -1; /* the section's protocol */
 	unsigned start[EPH_PROTO_COUNT], num[EPH_PROTO_COUNT];
 	bool got_start[EPH_PROTO_COUNT] = {false};
 	bool got_num[EPH_PROTO_COUNT] = {false};
@@ -114,12 +124,38 @@ static int netsh_parse(const char *buf, size_t len, struct eph_os_range *out,
 		if (nf == 0 || f[0][0] == '-')
 			continue;
 		if (is_word(f[0], fl[0], "Protocol") && nf >= 2) {
+			int pr;
+
 			if (fl[1] == 3 && memcmp(f[1], "tcp", 3) == 0)
-				cur = EPH_TCP;
+				pr = EPH_TCP;
 			else if (fl[1] == 3 && memcmp(f[1], "udp", 3) == 0)
-				cur = EPH_UDP;
+				pr = EPH_UDP;
 			else
 				goto bad;
+			/* "Protocol tcp Port Exclusion Ranges" */
+			if (nf >= 4 && is_word(f[3], fl[3], "Exclusion")) {
+				excl = pr;
+			} else {
+				excl = -1;
+				cur = pr;
+			}
+			continue;
+		}
+		if (excl >= 0) {
+			uint16_t a, b;
+
+			/* "Start Port    End Port", "* - Administered port
+			 * exclusions.", "  50000   50059     *" */
+			if (is_word(f[0], fl[0], "Start") || f[0][0] == '*')
+				continue;
+			if ((nf != 2 &&
+			     !(nf == 3 && is_word(f[2], fl[2], "*"))) ||
+			    eph_os_port_parse(f[0], fl[0], &a) < 0 ||
+			    eph_os_port_parse(f[1], fl[1], &b) < 0 || a == 0 ||
+			    b < a)
+				goto exclusion;
+			for (unsigned port = a; port <= b; port++)
+				eph_bit_set(out->proto[excl].reserved, port);
 			continue;
 		}
 		if (cur >= 0 && is_word(f[0], fl[0], "Start") && nf >= 3 &&
@@ -140,6 +176,12 @@ static int netsh_parse(const char *buf, size_t len, struct eph_os_range *out,
 		snprintf(why, why_len,
 			 "line %ld: not `netsh int ipv4 show dynamicport` "
 			 "output: \"%.*s\"",
+			 lineno, (int)(llen > 40 ? 40 : llen), line);
+		return -EINVAL;
+	exclusion:
+		snprintf(why, why_len,
+			 "line %ld: expected an excluded range \"START END\" "
+			 "with 1 <= START <= END <= 65535: \"%.*s\"",
 			 lineno, (int)(llen > 40 ? 40 : llen), line);
 		return -EINVAL;
 	value:
@@ -243,7 +285,10 @@ const struct eph_os eph_os_windows = {
     .name = "windows",
     .label = "Windows",
     .range_cmd = "netsh int ipv4 show dynamicport tcp (and udp; also "
-		 "netsh int ipv6)",
+		 "netsh int ipv6; and netsh int ipv4 show excludedportrange "
+		 "protocol=tcp)",
+    .reserved_name = "excluded port ranges (netsh int ipv4 show "
+		     "excludedportrange)",
     .sockets_cmd = "netstat -ano (or netstat -an)",
     .parse_range = netsh_parse,
     .parse_sockets = eph_netstat_windows_parse,

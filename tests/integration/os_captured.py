@@ -27,6 +27,7 @@ FIX = os.path.join(os.environ.get("EPH_FIXTURES", "tests/fixtures"), "os")
 
 def run(*args):
     r = subprocess.run([EXE] + list(args), capture_output=True, text=True)
+    nsutil.capture_json(args, r)  # for the schema check (consumers.py)
     if r.returncode < 0 or "Sanitizer" in r.stderr:
         print(r.stderr)
     nsutil.capture_json(args, r)
@@ -218,6 +219,17 @@ for osname, rfile, needle in (
     ck.eq(f"advise {osname}: prints {needle!r}", needle in r.stdout, True)
     if needle not in r.stdout:
         print(r.stdout)
+
+# Windows' excluded port ranges are its reserved ports.
+d = json.loads(run("advise", "--json", "--os", "windows", "--range-file",
+                   fx("windows", "dynamicport-excluded.txt"), "--sockets-file",
+                   fx("windows", "netstat-ano.txt")).stdout)
+ck.eq("windows excludedportrange: reserved", d["protocols"]["tcp"]["range"]["reserved"], 161)
+ck.eq("windows excludedportrange: usable", d["protocols"]["tcp"]["range"]["usable"], 16223)
+ck.eq("windows excludedportrange: advised",
+      [f["message"] for f in d["advice"]["findings"] if f["code"] == "reserved_ports"],
+      ["161 ports inside the range are reserved (excluded port ranges (netsh int "
+       "ipv4 show excludedportrange)): 16223 of 16384 stay usable"])
 
 # A range that already is the target says so.
 r = run("advise", "--os", "hpux", "--range-file", fx("hpux", "ndd.txt"))
