@@ -10,8 +10,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "netns.h"
 #include "sockets.h"
 #include "model.h"
 
@@ -20,6 +23,10 @@
 struct eph_collector {
 	struct eph_config cfg;
 	char proc_root[1024];
+	/* Where net/{tcp,udp,sockstat}... are read: proc_root, or
+	 * /proc/thread-self inside another namespace (/proc/net is the
+	 * process's, not the thread's). */
+	const char *net_root;
 	char bpf_pin_dir[1024];
 	struct eph_model *model[EPH_PROTO_COUNT];
 	struct eph_range range[EPH_PROTO_COUNT];
@@ -76,6 +83,7 @@ struct eph_collector *eph_collector_new(const struct eph_config *cfg)
 		c->cfg.dest_cap = EPH_DEST_CAP_DEFAULT;
 	strcpy(c->proc_root, root);
 	c->cfg.proc_root = c->proc_root;
+	c->net_root = c->proc_root;
 	strcpy(c->bpf_pin_dir, pins);
 	c->cfg.bpf_pin_dir = c->bpf_pin_dir;
 	c->fd = -1;
@@ -196,12 +204,12 @@ out:
 
 static int procfs_proto(struct eph_collector *c, enum eph_proto p)
 {
-	int err = eph_proc_read(c->proc_root, p, AF_INET, eph_model_add,
+	int err = eph_proc_read(c->net_root, p, AF_INET, eph_model_add,
 				c->model[p], c->error, sizeof(c->error));
 
 	if (err < 0)
 		return err;
-	err = eph_proc_read(c->proc_root, p, AF_INET6, eph_model_add,
+	err = eph_proc_read(c->net_root, p, AF_INET6, eph_model_add,
 			    c->model[p], c->error, sizeof(c->error));
 	/* No /proc/net/tcp6 when IPv6 is disabled. */
 	return err == -ENOENT ? 0 : err;
@@ -312,6 +320,35 @@ static int64_t now_us(clockid_t clk)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The collecting thread's namespace, and its ip netns name if it has one. */
+static void netns_identity(struct eph_snapshot *s)
+{
+	struct stat self, st;
+	struct dirent *de;
+	DIR *d;
+
+	if (stat("/proc/thread-self/ns/net", &self) < 0)
+		return;
+	s->netns_inode = self.st_ino;
+	d = opendir("/run/netns");
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[300];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+		if (stat(path, &st) == 0 && st.st_ino == self.st_ino &&
+		    st.st_dev == self.st_dev) {
+			snprintf(s->netns_name, sizeof(s->netns_name), "%.*s",
+				 (int)sizeof(s->netns_name) - 1, de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+}
+
 int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 {
 	struct eph_snapshot *s = &c->scratch;
@@ -343,15 +380,69 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 		if (used == EPH_SOURCE_NETLINK && !c->cfg.state_totals) {
 			ps->totals_exact = false;
 			if (p == EPH_TCP)
-				sockstat_time_wait(c->proc_root,
+				sockstat_time_wait(c->net_root,
 						   &ps->time_wait_total);
 		}
 		if (s->source != EPH_SOURCE_PROCFS)
 			s->source = used;
 		s->protocols |= (uint8_t)(1u << p);
 	}
+	netns_identity(s);
 	s->duration_us = (uint32_t)(now_us(CLOCK_MONOTONIC) - start);
 	s->taken_us = now_us(CLOCK_REALTIME);
 	*snap = *s;
 	return 0;
+}
+
+struct in_ns_job {
+	struct eph_collector *c;
+	struct eph_snapshot *snap;
+};
+
+static int collect_job(void *ctx)
+{
+	struct in_ns_job *job = ctx;
+	struct eph_collector *c = job->c;
+	int saved_fd = c->fd, err;
+
+	/* A netlink socket is bound to the namespace it was made in: this
+	 * collection makes and drops its own. */
+	c->fd = -1;
+	if (strcmp(c->proc_root, "/proc") == 0)
+		c->net_root = "/proc/thread-self";
+	err = eph_collect(c, job->snap);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = saved_fd;
+	c->net_root = c->proc_root;
+	return err;
+}
+
+int eph_collect_in(struct eph_collector *c, const struct eph_netns *ns,
+		   struct eph_snapshot *snap)
+{
+	struct eph_snapshot *tmp = calloc(1, sizeof(*tmp));
+	struct in_ns_job job = {.c = c, .snap = tmp};
+	int err;
+
+	if (!tmp)
+		return -ENOMEM;
+	if (ns->kind == EPH_NS_SELF) {
+		err = eph_collect(c, tmp);
+	} else {
+		err = eph_netns_run(ns->path, collect_job, &job);
+		if (err < 0 && !c->error[0])
+			snprintf(c->error, sizeof(c->error),
+				 "network namespace %s (%s): %s",
+				 ns->name[0] ? ns->name : "(own)", ns->path,
+				 strerror(-err));
+	}
+	if (err == 0) {
+		tmp->netns_inode = ns->inode;
+		snprintf(tmp->netns_name, sizeof(tmp->netns_name), "%s",
+			 ns->name);
+		*snap = *tmp;
+	}
+	free(tmp);
+	return err;
 }

@@ -242,6 +242,10 @@ struct eph_snapshot {
 	uint8_t
 	    protocols; /* bit (1 << enum eph_proto) per protocol collected */
 	struct eph_knobs knobs; /* the settings the model used */
+	/* The namespace collected: its inode (0 if unknown) and ip netns
+	 * name ("" when it has none), or eph_netns.name for eph_collect_in. */
+	uint64_t netns_inode;
+	char netns_name[128];
 	struct eph_proto_stats proto[EPH_PROTO_COUNT];
 };
 
@@ -349,6 +353,60 @@ uint32_t eph_alarm_value(const struct eph_proto_stats *s, int kind);
 const char *eph_kind_name(enum eph_kind k);
 /* Feed one value; says whether the alarm was raised or cleared by it. */
 enum eph_alarm_event eph_alarm_update(struct eph_alarm *a, uint32_t value_bp);
+
+/*
+ * Network namespaces (netns.c).  Each has its own range, reserved ports,
+ * sysctls and sockets.  Listing other processes' namespaces needs
+ * CAP_SYS_PTRACE, collecting in one CAP_SYS_ADMIN (setns()).
+ */
+#define EPH_NETNS_MAX 1024
+enum eph_ns_kind {
+	EPH_NS_SELF = 0,      /* the caller's own */
+	EPH_NS_NAMED = 1,     /* /run/netns/NAME (ip netns) */
+	EPH_NS_CONTAINER = 2, /* held by a process whose cgroup names it */
+	EPH_NS_PID = 3,	      /* held by a process, nothing else known */
+};
+struct eph_netns {
+	uint64_t inode, dev; /* identity: the nsfs inode */
+	int kind;	     /* enum eph_ns_kind */
+	int pid;	     /* a process in it; 0 if none was seen */
+	/* The best name: the ip netns name, else "docker:<id>",
+	 * "containerd:<id>", "crio:<id>", "pod:<uid>", else "pid:N";
+	 * "" for the caller's own when it has no ip netns name. */
+	char name[128];
+	char path[256]; /* what to open to enter it */
+};
+
+/*
+ * eph_netns_list - every network namespace this process can see, each
+ * once (by inode): its own first, then /run/netns (netns_dir; NULL:
+ * "/run/netns"), then those held by processes under proc_root (NULL:
+ * "/proc").  *n entries are filled, at most cap.  Returns 0, -ENOSPC
+ * (more than cap; the first cap are filled), or -errno when proc_root
+ * cannot be read.  Namespaces come and go: one listed may be gone when it
+ * is used.
+ */
+int eph_netns_list(const char *proc_root, const char *netns_dir,
+		   struct eph_netns *out, size_t cap, size_t *n);
+
+/*
+ * eph_netns_resolve - one namespace from what a person typed: an ip netns
+ * name, a PID, a path to a namespace file, or a name eph_netns_list()
+ * gives ("docker:0123456789ab").  Returns 0, -ENOENT (no such namespace),
+ * -EINVAL (empty or malformed), -ENOMEM.
+ */
+int eph_netns_resolve(const char *proc_root, const char *netns_dir,
+		      const char *spec, struct eph_netns *out);
+
+/*
+ * eph_collect_in - eph_collect() inside namespace ns: the range, sysctls
+ * and sockets are that namespace's (its netlink socket, BPF pin and
+ * /proc/sys files are opened from a thread that setns()es there).
+ * snap->netns_* name it.  Errors as eph_collect(), plus -EPERM (no
+ * CAP_SYS_ADMIN), -ENOENT (the namespace is gone).
+ */
+int eph_collect_in(struct eph_collector *c, const struct eph_netns *ns,
+		   struct eph_snapshot *snap);
 
 /* Host facts via libstatgrab. */
 struct eph_host {
