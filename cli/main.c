@@ -102,17 +102,21 @@ static void usage(FILE *f)
 	    "pressure\n"
 	    "                         (default --warning, --critical)\n"
 	    "      --os NAME          analyse another host's captured "
-	    "outputs (%s)\n"
-	    "      --range-file FILE  --os: its range command's output\n"
-	    "      --sockets-file FILE  --os: its netstat/ss/sockstat "
+	    "outputs: linux,\n"
+	    "                         freebsd, macos, openbsd, aix, solaris, "
+	    "hpux,\n"
+	    "                         tru64, irix, bsdos or windows\n"
+	    "      --range-file FILE  --os: that system's range command "
 	    "output\n"
-	    "      --firewall LOW-HIGH  advise: the range the firewall "
-	    "opens\n"
+	    "      --sockets-file FILE\n"
+	    "                         --os: its netstat/ss/sockstat output\n"
+	    "      --firewall LOW-HIGH\n"
+	    "                         advise: the range a firewall opens\n"
 	    "  -h, --help             this help\n"
 	    "  -V, --version          version\n\n"
 	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
 	    "check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
-	    EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT, eph_captured_os_names());
+	    EPH_TOP_MAX, EPH_DEST_CAP_DEFAULT);
 }
 
 static int parse_uint(const char *opt, const char *s, unsigned max,

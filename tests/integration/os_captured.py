@@ -153,6 +153,13 @@ ck.eq("hpux range only: sockets_file", d["captured"]["sockets_file"], None)
 d = json.loads(run("--json", "--os", "bsdos").stdout)
 ck.eq("bsdos without a range file", d["protocols"]["udp"]["range"]["low"], 49152)
 
+# --help names every system, in 80 columns.
+r = run("--help")
+ck.eq("--help names every system",
+      [n for n in ("linux", "freebsd", "macos", "openbsd", "aix", "solaris", "hpux",
+                   "tru64", "irix", "bsdos", "windows") if n not in r.stdout], [])
+ck.eq("--help fits 80 columns", [l for l in r.stdout.splitlines() if len(l) > 80], [])
+
 # --- errors -------------------------------------------------------------------
 r = run("--os", "plan9", "--range-file", fx("aix", "no-a.txt"))
 ck.eq("unknown os: exit 2", r.returncode, 2)
