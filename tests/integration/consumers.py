@@ -71,6 +71,7 @@ class Section:
     def __enter__(self):
         self.start = ck.failures
         self.checks = ck.checks
+        self.t0 = time.time()
         print(f"--- {self.output}: {self.consumer}")
         return self
 
@@ -87,7 +88,8 @@ class Section:
             print(f"FAIL {self.consumer}: {et.__name__}: {ev}")
         bad = ck.failures - self.start
         verdicts.append((self.output, self.consumer, "FAIL" if bad else "PASS",
-                         f"{ck.checks - self.checks - bad}/{ck.checks - self.checks} checks"))
+                         f"{ck.checks - self.checks - bad}/{ck.checks - self.checks} checks, "
+                         f"{time.time() - self.t0:.1f}s"))
         return True
 
 
@@ -601,6 +603,24 @@ else:
             with open(os.path.join(gdir, "snmp.yml")) as f:
                 fresh = f.read()
             ck.eq("shipped snmp.yml is the generator's output", fresh == shipped, True)
+            # The defect the overrides fix: a module made from the MIB alone
+            # has TruthValues as gauges of true(1)/false(2).
+            import yaml
+            bare = os.path.join(gdir, "bare")
+            os.makedirs(bare)
+            with open(os.path.join(bare, "generator.yml"), "w") as f:
+                f.write("modules:\n  ephport:\n    walk: [ephemeralPortMIB]\n")
+            subprocess.run([gen, "generate", "-o", "snmp.yml"], cwd=bare,
+                           capture_output=True, env=dict(os.environ, MIBDIRS=mibs))
+            types = {}
+            for where, path in (("bare", os.path.join(bare, "snmp.yml")),
+                                ("shipped", os.path.join(contrib, "snmp.yml"))):
+                with open(path) as f:
+                    types[where] = {m["name"]: m["type"]
+                                    for m in yaml.safe_load(f)["ephport"]["metrics"]}
+            ck.eq("ephRangeAllReserved: gauge from the MIB alone, a state set shipped",
+                  (types["bare"].get("ephRangeAllReserved"),
+                   types["shipped"].get("ephRangeAllReserved")), ("gauge", "EnumAsStateSet"))
             log = open(os.path.join(tmp, "snmp_exporter.log"), "w")
             proc = subprocess.Popen([exp, f"--config.file={os.path.join(contrib, 'snmp.yml')}",
                                      f"--web.listen-address=127.0.0.1:{SNMPEXP_PORT}"],
