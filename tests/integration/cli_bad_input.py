@@ -51,6 +51,7 @@ def run(*args, env=None, prefix=()):
                        text=True, env=env)
     if r.returncode < 0 or "Sanitizer" in r.stderr:
         print(r.stderr)
+    nsutil.capture_json(args, r)
     return r
 
 
