@@ -545,6 +545,8 @@ START_TEST(freebsd_sockstat)
 {
 	const struct eph_sock *s;
 
+	/* 9 TCP lines: the listener of three nginx workers and a socket
+	 * passed to another count once. */
 	ck_assert_int_eq(
 	    sockets_fixture("freebsd", EPH_TCP, "freebsd/sockstat.txt"), 6);
 	s = find(10001, 443);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -79,12 +80,70 @@ static int portrange_parse(const char *buf, size_t len,
 	return 0;
 }
 
+/*
+ * sockstat lists a socket once per process and descriptor holding it (a
+ * listener shared by forked workers, a descriptor passed on): a set of
+ * the endpoints seen keeps one.  Two sockets with the same endpoints are
+ * one socket when connected; for listeners only SO_REUSEPORT makes two,
+ * and their port is one port either way.
+ */
+struct seen {
+	uint64_t *slot; /* 0: free */
+	size_t mask;
+};
+
+static uint64_t sock_hash(const struct eph_sock *s)
+{
+	uint8_t key[1 + 16 + 16 + 2 + 2 + 1];
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	key[0] = s->family;
+	memcpy(key + 1, s->laddr, 16);
+	memcpy(key + 17, s->raddr, 16);
+	key[33] = (uint8_t)(s->lport >> 8);
+	key[34] = (uint8_t)s->lport;
+	key[35] = (uint8_t)(s->rport >> 8);
+	key[36] = (uint8_t)s->rport;
+	key[37] = s->state;
+	for (size_t i = 0; i < sizeof(key); i++)
+		h = (h ^ key[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+/* True the first time s's endpoints are seen. */
+static bool first_time(struct seen *t, const struct eph_sock *s)
+{
+	uint64_t h = sock_hash(s);
+
+	for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+		if (t->slot[i] == h)
+			return false;
+		if (t->slot[i] == 0) {
+			t->slot[i] = h;
+			return true;
+		}
+	}
+}
+
 long eph_sockstat_parse(const char *buf, size_t len, enum eph_proto proto,
 			eph_sock_cb cb, void *ctx, char *why, size_t why_len)
 {
 	const char *p = buf, *end = buf + len, *line;
-	size_t llen;
+	size_t llen, lines = 1;
 	long lineno = 0, n = 0;
+	struct seen seen;
+
+	/* At most one socket per line: the table stays under half full. */
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	for (seen.mask = 15; seen.mask < 2 * lines;
+	     seen.mask = 2 * seen.mask + 1)
+		;
+	seen.slot = calloc(seen.mask + 1, sizeof(*seen.slot));
+	if (!seen.slot) {
+		snprintf(why, why_len, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 
 	while (eph_os_next_line(&p, end, &line, &llen)) {
 		const char *f[9];
@@ -123,13 +182,16 @@ long eph_sockstat_parse(const char *buf, size_t len, enum eph_proto proto,
 					 "line %ld: unknown TCP state \"%.*s\"",
 					 lineno, (int)(fl[7] > 20 ? 20 : fl[7]),
 					 f[7]);
-				return -EBADMSG;
+				n = -EBADMSG;
+				break;
 			}
 		} else {
 			/* No state column: a peer means connected. */
 			s.state = s.rport ? EPH_ST_ESTABLISHED : EPH_ST_LISTEN;
 		}
 		s.owner = EPH_OWNER_UNKNOWN;
+		if (!first_time(&seen, &s))
+			continue;
 		cb(ctx, &s);
 		n++;
 		continue;
@@ -138,8 +200,10 @@ long eph_sockstat_parse(const char *buf, size_t len, enum eph_proto proto,
 			 "line %ld: expected \"USER COMMAND PID FD PROTO "
 			 "LOCAL FOREIGN\": \"%.*s\"",
 			 lineno, (int)(llen > 80 ? 80 : llen), line);
-		return -EBADMSG;
+		n = -EBADMSG;
+		break;
 	}
+	free(seen.slot);
 	return n;
 }
 

@@ -221,7 +221,8 @@ EPH_HIDDEN long eph_netstat_bsd_parse(const char *buf, size_t len,
 				      enum eph_proto proto, eph_sock_cb cb,
 				      void *ctx, char *why, size_t why_len);
 /* FreeBSD sockstat -46 (optionally -s): "USER COMMAND PID FD PROTO LOCAL
- * FOREIGN [STATE]". */
+ * FOREIGN [STATE]".  A socket listed once per process holding it is
+ * handed over once; -ENOMEM when the set of those seen cannot be had. */
 EPH_HIDDEN long eph_sockstat_parse(const char *buf, size_t len,
 				   enum eph_proto proto, eph_sock_cb cb,
 				   void *ctx, char *why, size_t why_len);
