@@ -40,7 +40,7 @@ with open(trapconf, "w") as f:
     f.write("disableAuthorization yes\n")
 traplog = os.path.join(tmp, "traps.log")
 env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=tmp)
-trapd = subprocess.Popen(
+trapd = nsutil.spawn(
     ["snmptrapd", "-f", "-C", "-c", trapconf, "-Lf", traplog,
      "-M", su.mib_path(), "-m", "EPHEMERAL-PORT-MIB:SNMPv2-MIB", "-OQsbU",
      "-F", "TRAP %v\\n", f"udp:127.0.0.1:{TRAP_PORT}"], env=env)
@@ -89,8 +89,8 @@ cdenv = dict(os.environ)
 if needs_asan(plugin):
     cdenv["LD_PRELOAD"] = asan_runtime()
     cdenv["ASAN_OPTIONS"] = "detect_leaks=0"
-cd = subprocess.Popen([collectd, "-f", "-C", os.path.join(cdir, "collectd.conf")],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=cdenv)
+cd = nsutil.spawn([collectd, "-f", "-C", os.path.join(cdir, "collectd.conf")],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=cdenv)
 
 
 def notifications(bind_only=True):

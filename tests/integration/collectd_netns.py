@@ -211,7 +211,7 @@ LoadPlugin ephport
 """)
         # No log plugin: collectd writes log lines to stderr.
         self.err = open(self.log, "w")
-        self.proc = subprocess.Popen(
+        self.proc = nsutil.spawn(
             list(wrapper) + [COLLECTD, "-f", "-C", self.conf],
             stdout=self.err, stderr=subprocess.STDOUT,
             env=dict(os.environ, **(env or {})))

@@ -3,14 +3,65 @@ with a tiny ephemeral range, real sockets, and `ss` as the cross-check.
 
 Exit codes follow automake: 0 pass, 1 fail, 77 skip (no root / no netns).
 """
+import atexit
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 
 SKIP = 77
+
+# Every daemon a test starts (snmpd, snmptrapd, collectd, ephportd, under
+# valgrind too) goes through spawn(): each in a process group of its own,
+# all stopped when the test ends, whether it passed, failed (an exception,
+# sys.exit) or was interrupted (SIGTERM, SIGINT, SIGHUP).
+_spawned = []
+
+
+def spawn(args, **kw):
+    """subprocess.Popen in a new process group, stopped at exit."""
+    proc = subprocess.Popen(args, start_new_session=True, **kw)
+    _spawned.append(proc)
+    return proc
+
+
+def stop_spawned(timeout=10):
+    """SIGTERM every group still running, newest first; SIGKILL what is
+    left after timeout seconds."""
+    live = [p for p in reversed(_spawned) if p.poll() is None]
+    for p in live:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + timeout
+    for p in live:
+        try:
+            p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            pass
+    for p in _spawned:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)   # stragglers of any group
+        except (ProcessLookupError, PermissionError):
+            pass
+        if p.poll() is None:
+            p.wait(5)
+    _spawned.clear()
+
+
+def _on_signal(sig, frame):
+    # Unwinds through finally blocks, then atexit stops the daemons.
+    raise SystemExit(128 + sig)
+
+
+atexit.register(stop_spawned)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    if signal.getsignal(_sig) in (signal.SIG_DFL, signal.default_int_handler):
+        signal.signal(_sig, _on_signal)
 
 
 def enter_private_netns(argv):
@@ -22,11 +73,26 @@ def enter_private_netns(argv):
         sys.exit(SKIP)
     env = dict(os.environ, EPH_IN_NETNS="1")
     try:
-        rc = subprocess.call(["unshare", "-n", sys.executable] + argv, env=env)
+        child = subprocess.Popen(["unshare", "-n", sys.executable] + argv, env=env)
     except FileNotFoundError:
         print("SKIP: unshare not found", file=sys.stderr)
         sys.exit(SKIP)
-    sys.exit(rc)
+
+    # An interrupted test run signals this process: pass it on, so the
+    # test in the namespace stops what it started and ends.
+    def forward(sig, frame):
+        try:
+            child.send_signal(sig)
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    try:
+        rc = child.wait(3600)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        rc = child.wait()
+    sys.exit(rc if rc >= 0 else 128 - rc)
 
 
 def setup_namespace(low, high, reserved=""):

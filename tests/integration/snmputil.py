@@ -6,6 +6,8 @@ import signal
 import subprocess
 import time
 
+import nsutil
+
 PORT = 11161
 CLIENT_PORT = 11170
 COMMUNITY = "public"
@@ -44,7 +46,7 @@ rouser {V3_USER} priv
     def start(self):
         env = dict(os.environ, SNMP_PERSISTENT_DIR=self.persist)
         self.log = open(os.path.join(self.tmpdir, "snmpd.log"), "a")
-        self.proc = subprocess.Popen(
+        self.proc = nsutil.spawn(
             ["snmpd", "-f", "-Lo", "-C", "-c", self.conf, "-p",
              os.path.join(self.tmpdir, "snmpd.pid")],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -57,29 +59,50 @@ rouser {V3_USER} priv
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(10)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         if os.path.exists(self.socket):
             os.unlink(self.socket)
 
 
 class Agent:
-    """ephportd in the foreground with a config file in tmpdir."""
+    """ephportd in the foreground with a config file in tmpdir.  Lines of
+    extra replace the default of the same token (ephportd.conf refuses a
+    token given twice) or are added."""
 
-    def __init__(self, tmpdir, master, extra="", wrapper=()):
-        self.tmpdir = tmpdir
-        self.conf = os.path.join(tmpdir, "ephportd.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"interval 1\nagentXSocket {master.socket}\n"
-                    f"agentXPingInterval 1\ntopDestinations 10\n{extra}")
-        self.wrapper = list(wrapper)
+    DEFAULTS = (("interval", "1"), ("agentXPingInterval", "1"), ("topDestinations", "10"))
+
+    def __init__(self, tmpdir, master, extra="", wrapper=(), args=(), env=None,
+                 name="ephportd"):
+        self.tmpdir, self.master, self.name = tmpdir, master, name
+        self.conf = os.path.join(tmpdir, f"{name}.conf")
+        self.write_conf(extra)
+        self.wrapper, self.args, self.env = list(wrapper), list(args), env
         self.proc = None
+
+    def write_conf(self, extra=""):
+        lines = [f"{k} {v}" for k, v in self.DEFAULTS] + [f"agentXSocket {self.master.socket}"]
+        for line in extra.splitlines():
+            key = line.split()[0].lower() if line.split() else ""
+            lines = [x for x in lines if x.split()[0].lower() != key] + [line]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
     def start(self):
         exe = os.environ.get("EPHPORTD", "./ephportd")
-        self.logpath = os.path.join(self.tmpdir, "ephportd.log")
+        self.logpath = os.path.join(self.tmpdir, f"{self.name}.log")
         self.log = open(self.logpath, "a")
-        self.proc = subprocess.Popen(self.wrapper + [exe, "-f", "-Lo", "-C", "-c", self.conf],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc = nsutil.spawn(self.wrapper + [exe, "-f", "-Lo", "-C", "-c", self.conf]
+                                 + self.args, stdout=self.log, stderr=subprocess.STDOUT,
+                                 env=env)
+
+    def log_text(self):
+        with open(self.logpath, errors="replace") as f:
+            return f.read()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
