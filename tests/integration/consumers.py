@@ -112,7 +112,6 @@ def http_get(port, path):
 
 
 def wait_port(port, timeout=10):
-    import socket
     deadline = time.time() + timeout
     while time.time() < deadline:
         with open("/proc/net/tcp") as f:
