@@ -617,11 +617,6 @@ int main(int argc, char **argv)
 		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
 				      NETSNMP_DS_AGENT_X_SOCKET,
 				      cfg.agentx_socket);
-	/* Ping the master, and reconnect (re-registering) when it restarts. */
-	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
-			   NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
-			   (int)cfg.ping_interval);
-
 	if (!foreground && netsnmp_daemonize(1, snmp_stderrlog_status()) != 0) {
 		fprintf(stderr, "ephportd: cannot daemonize\n");
 		return 1;
@@ -634,12 +629,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	init_agent("ephportd");
+	/* Ping the master, and reconnect (re-registering) when it restarts;
+	 * 0: never.  Set after init_agent(), whose AgentX configuration
+	 * set-up resets it to Net-SNMP's 15 s. */
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
+			   NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+			   (int)cfg.ping_interval);
 	if (ephd_register_mib() < 0) {
 		snmp_log(LOG_ERR,
 			 "ephportd: cannot register EPHEMERAL-PORT-MIB\n");
 		return 1;
 	}
 	init_snmp("ephportd");
+	/* With pings off Net-SNMP connects once but registers nothing that
+	 * was registered before the connection: do it here (a no-op without
+	 * a master). */
+	if (cfg.ping_interval == 0)
+		register_mib_reattach();
 	register_readfd(wake_pipe[0], take_published, NULL);
 
 	memset(&sa, 0, sizeof(sa));
