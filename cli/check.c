@@ -70,10 +70,11 @@ static void bind_part(FILE *f, const struct eph_proto_stats *ps)
 		ps->usable);
 }
 
-static void perf_pct(FILE *f, const char *pn, const char *label, uint32_t bp,
-		     const uint32_t *warn_bp, const uint32_t *crit_bp)
+static void perf_pct(FILE *f, const char *pre, const char *pn,
+		     const char *label, uint32_t bp, const uint32_t *warn_bp,
+		     const uint32_t *crit_bp)
 {
-	fprintf(f, " %s_%s=", pn, label);
+	fprintf(f, " %s%s_%s=", pre, pn, label);
 	pct(f, bp);
 	fputs("%;", f);
 	if (warn_bp)
@@ -84,10 +85,11 @@ static void perf_pct(FILE *f, const char *pn, const char *label, uint32_t bp,
 	fputs(";0;100", f);
 }
 
-int eph_print_check(FILE *f, const struct eph_snapshot *s,
-		    const struct eph_check_thresholds *t)
+/* The worst level of every protocol of s. */
+static int snap_status(const struct eph_snapshot *s,
+		       const struct eph_check_thresholds *t)
 {
-	int status = 0, n = 0;
+	int status = 0;
 
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *ps = &s->proto[p];
@@ -100,7 +102,26 @@ int eph_print_check(FILE *f, const struct eph_snapshot *s,
 		status = lb > status ? lb : status;
 		status = lc > status ? lc : status;
 	}
-	fprintf(f, "EPHPORT %s - ", status_names[status]);
+	return status;
+}
+
+/* The highest headline pressure of s: breaks ties between namespaces. */
+static uint32_t snap_pressure(const struct eph_snapshot *s)
+{
+	uint32_t bp = 0;
+
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		if (s->proto[p].collected && s->proto[p].pressure_bp > bp)
+			bp = s->proto[p].pressure_bp;
+	return bp;
+}
+
+/* The status text of s after "EPHPORT STATUS - ": each protocol. */
+static void status_text(FILE *f, const struct eph_snapshot *s,
+			const struct eph_check_thresholds *t)
+{
+	int n = 0;
+
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *ps = &s->proto[p];
 		int lb, lc, lead_connect;
@@ -135,7 +156,12 @@ int eph_print_check(FILE *f, const struct eph_snapshot *s,
 		}
 		fputs(ps->all_reserved ? "; every port reserved)" : ")", f);
 	}
-	fputs(" |", f);
+}
+
+/* The perfdata of s, each label prefixed by pre. */
+static void perfdata(FILE *f, const struct eph_snapshot *s,
+		     const struct eph_check_thresholds *t, const char *pre)
+{
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *ps = &s->proto[p];
 		const char *pn = eph_proto_name((enum eph_proto)p);
@@ -143,33 +169,110 @@ int eph_print_check(FILE *f, const struct eph_snapshot *s,
 		if (!ps->collected)
 			continue;
 		/* The first model's labels first, as they always were. */
-		perf_pct(f, pn, "exhaustion", ps->exhaustion_bp, &t->warn_bp,
-			 &t->crit_bp);
-		perf_pct(f, pn, "host_exhaustion", ps->host_exhaustion_bp, NULL,
-			 NULL);
-		perf_pct(f, pn, "worst_destination_exhaustion",
+		perf_pct(f, pre, pn, "exhaustion", ps->exhaustion_bp,
+			 &t->warn_bp, &t->crit_bp);
+		perf_pct(f, pre, pn, "host_exhaustion", ps->host_exhaustion_bp,
+			 NULL, NULL);
+		perf_pct(f, pre, pn, "worst_destination_exhaustion",
 			 ps->worst_dest_exhaustion_bp, NULL, NULL);
-		fprintf(f, " %s_ports_in_use=%u;;;0;%u", pn, ps->ports_in_use,
-			ps->usable);
+		fprintf(f, " %s%s_ports_in_use=%u;;;0;%u", pre, pn,
+			ps->ports_in_use, ps->usable);
 		if (p == EPH_TCP)
-			fprintf(f, " %s_time_wait=%llu;;;0", pn,
+			fprintf(f, " %s%s_time_wait=%llu;;;0", pre, pn,
 				(unsigned long long)ps->time_wait);
-		fprintf(f, " %s_listeners_in_range=%u;;;0", pn,
+		fprintf(f, " %s%s_listeners_in_range=%u;;;0", pre, pn,
 			ps->listeners_in_range);
-		perf_pct(f, pn, "pressure", ps->pressure_bp, &t->warn_bp,
+		perf_pct(f, pre, pn, "pressure", ps->pressure_bp, &t->warn_bp,
 			 &t->crit_bp);
-		perf_pct(f, pn, "bind_pressure", ps->bind_bp, &t->bind_warn_bp,
-			 &t->bind_crit_bp);
+		perf_pct(f, pre, pn, "bind_pressure", ps->bind_bp,
+			 &t->bind_warn_bp, &t->bind_crit_bp);
 		if (p != EPH_TCP)
 			continue;
-		perf_pct(f, pn, "connect_pressure", ps->connect_bp,
+		perf_pct(f, pre, pn, "connect_pressure", ps->connect_bp,
 			 &t->connect_warn_bp, &t->connect_crit_bp);
-		perf_pct(f, pn, "connect_new_destination_pressure",
+		perf_pct(f, pre, pn, "connect_new_destination_pressure",
 			 ps->connect_new_bp, NULL, NULL);
-		fprintf(f, " %s_bind_owned_ports=%u;;;0;%u", pn, ps->bind_owned,
-			ps->usable);
-		fprintf(f, " %s_time_wait_reusable=%llu;;;0", pn,
+		fprintf(f, " %s%s_bind_owned_ports=%u;;;0;%u", pre, pn,
+			ps->bind_owned, ps->usable);
+		fprintf(f, " %s%s_time_wait_reusable=%llu;;;0", pre, pn,
 			(unsigned long long)ps->time_wait_reusable);
+	}
+}
+
+int eph_print_check(FILE *f, const struct eph_snapshot *s,
+		    const struct eph_check_thresholds *t)
+{
+	int status = snap_status(s, t);
+
+	fprintf(f, "EPHPORT %s - ", status_names[status]);
+	status_text(f, s, t);
+	fputs(" |", f);
+	perfdata(f, s, t, "");
+	fputc('\n', f);
+	return status;
+}
+
+/* A perfdata label prefix from a namespace name: "self_" for the
+ * caller's own without one; characters other than letters, digits and
+ * "_:.-" (spaces, quotes, '=') become '_'. */
+static void ns_prefix(const struct eph_netns *ns, char *buf, size_t len)
+{
+	const char *name = ns->name[0] ? ns->name : "self";
+	size_t i = 0;
+
+	for (; name[i] && i + 2 < len; i++) {
+		char ch = name[i];
+
+		buf[i] =
+		    ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		     (ch >= '0' && ch <= '9') || strchr("_:.-", ch))
+			? ch
+			: '_';
+	}
+	buf[i++] = '_';
+	buf[i] = '\0';
+}
+
+int eph_print_check_ns(FILE *f, const struct eph_snapshot *snaps,
+		       const struct eph_netns *ns, size_t n,
+		       const struct eph_check_thresholds *t)
+{
+	size_t worst = 0, others = 0;
+	int status = -1;
+	char pre[160];
+
+	for (size_t i = 0; i < n; i++) {
+		int st = snap_status(&snaps[i], t);
+
+		if (st > status ||
+		    (st == status &&
+		     snap_pressure(&snaps[i]) > snap_pressure(&snaps[worst]))) {
+			status = st;
+			worst = i;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (i != worst && snap_status(&snaps[i], t) > 0)
+			others++;
+	if (status < 0)
+		status = 0;
+	fprintf(f, "EPHPORT %s - ", status_names[status]);
+	if (n) {
+		fprintf(f, "netns %s: ", eph_ns_display_name(&ns[worst]));
+		status_text(f, &snaps[worst], t);
+	}
+	if (n > 1 && others)
+		fprintf(f, "; %zu namespaces, %zu other%s not OK", n, others,
+			others == 1 ? "" : "s");
+	else if (n > 1)
+		fprintf(f, "; %zu namespaces, the others OK", n);
+	fputs(" |", f);
+	for (size_t i = 0; i < n; i++) {
+		if (n > 1)
+			ns_prefix(&ns[i], pre, sizeof(pre));
+		else
+			pre[0] = '\0';
+		perfdata(f, &snaps[i], t, pre);
 	}
 	fputc('\n', f);
 	return status;

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "output.h"
 
@@ -148,9 +149,11 @@ static void json_proto(FILE *f, enum eph_proto p,
 	fputs("\n    }", f);
 }
 
-void eph_print_json(FILE *f, const struct eph_report *r)
+/* The members of one document, from "{" to its last member (no "}"). */
+static void json_members(FILE *f, const struct eph_report *r,
+			 const struct eph_snapshot *s,
+			 const struct eph_netns *ns)
 {
-	const struct eph_snapshot *s = r->snap;
 	int n = 0;
 
 	fprintf(f, "{\n  \"version\": \"%s\",\n", VERSION_STRING);
@@ -184,7 +187,63 @@ void eph_print_json(FILE *f, const struct eph_report *r)
 		json_proto(f, (enum eph_proto)p, &s->proto[p]);
 	}
 	fputs("\n  }", f);
+	if (ns) {
+		fputs(",\n  \"netns\": {\"name\": ", f);
+		json_string(f, ns->name);
+		fprintf(f, ", \"inode\": %" PRIu64 ", \"kind\": \"%s\"}",
+			ns->inode, eph_ns_kind_name(ns->kind));
+	}
+}
+
+/* One namespace's document as an element of "namespaces": indented. */
+static void json_nested(FILE *f, const struct eph_report *r,
+			const struct eph_snapshot *s,
+			const struct eph_netns *ns)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m) {
+		/* Valid JSON still, only not indented. */
+		json_members(f, r, s, ns);
+		fputs("\n}", f);
+		return;
+	}
+	json_members(m, r, s, ns);
+	fputs("\n}", m);
+	fclose(m);
+	fputs("    ", f);
+	for (size_t i = 0; i < len; i++) {
+		fputc(buf[i], f);
+		if (buf[i] == '\n')
+			fputs("    ", f);
+	}
+	free(buf);
+}
+
+void eph_print_json(FILE *f, const struct eph_report *r)
+{
+	if (!r->n_ns) {
+		json_members(f, r, r->snap, NULL);
+		if (r->json_extra)
+			r->json_extra(f, r->json_extra_ctx);
+		fputs("\n}\n", f);
+		return;
+	}
+	/* The first namespace (the caller's own with --all-namespaces) at
+	 * the top level, as without --netns; every one in "namespaces". */
+	json_members(f, r, &r->ns_snaps[0], &r->ns[0]);
 	if (r->json_extra)
 		r->json_extra(f, r->json_extra_ctx);
+	if (r->all) {
+		fputs(",\n  \"namespaces\": [\n", f);
+		for (size_t i = 0; i < r->n_ns; i++) {
+			if (i)
+				fputs(",\n", f);
+			json_nested(f, r, &r->ns_snaps[i], &r->ns[i]);
+		}
+		fputs("\n  ]", f);
+	}
 	fputs("\n}\n", f);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "captured.h"
+#include "netns.h"
 #include "output.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS, FMT_ADVICE };
@@ -30,6 +31,7 @@ enum {
 	OPT_BIND_CRIT,
 	OPT_CONNECT_WARN,
 	OPT_CONNECT_CRIT,
+	OPT_NETNS,
 };
 #define CHECK_UNKNOWN 3
 
@@ -54,6 +56,8 @@ static const struct option long_opts[] = {
     {"range-file", required_argument, NULL, EPH_OPT_RANGE_FILE},
     {"sockets-file", required_argument, NULL, EPH_OPT_SOCKETS_FILE},
     {"firewall", required_argument, NULL, EPH_OPT_FIREWALL},
+    {"netns", required_argument, NULL, OPT_NETNS},
+    {"all-namespaces", no_argument, NULL, 'A'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -112,6 +116,12 @@ static void usage(FILE *f)
 	    "                         --os: its netstat/ss/sockstat output\n"
 	    "      --firewall LOW-HIGH\n"
 	    "                         advise: the range a firewall opens\n"
+	    "      --netns SPEC       collect in one network namespace: an ip "
+	    "netns\n"
+	    "                         name, a PID, a path or a name -A lists\n"
+	    "  -A, --all-namespaces   collect in every network namespace "
+	    "(both need\n"
+	    "                         CAP_SYS_ADMIN; ephport(1))\n"
 	    "  -h, --help             this help\n"
 	    "  -V, --version          version\n\n"
 	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
@@ -164,6 +174,7 @@ int main(int argc, char **argv)
 	struct eph_host host;
 	struct eph_report rep = {0};
 	struct eph_cli_extra x = {0};
+	struct eph_cli_ns ns = {0};
 	enum format fmt = FMT_TEXT;
 	int opt, err, verbose = 0, check = 0, usage_status = 2, fail_status = 1;
 	struct eph_check_thresholds th = {0};
@@ -194,7 +205,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((opt = getopt_long(argc, argv, "jmt:P:vhVw:c:", long_opts,
+	while ((opt = getopt_long(argc, argv, "jmt:P:vhVw:c:A", long_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'j':
@@ -259,6 +270,12 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case OPT_NETNS:
+			ns.spec = optarg;
+			break;
+		case 'A':
+			ns.all = true;
 			break;
 		case 'w':
 		case 'c':
@@ -334,6 +351,24 @@ int main(int argc, char **argv)
 	if (eph_cli_extra_check(&x, &cfg, check, fmt == FMT_JSON,
 				fmt == FMT_PROMETHEUS) < 0)
 		return usage_status;
+	if (eph_cli_ns_wanted(&ns)) {
+		if (x.os || x.advise || (ns.spec && ns.all)) {
+			fprintf(stderr, "ephport: %s\n",
+				ns.spec && ns.all
+				    ? "--netns and --all-namespaces exclude "
+				      "each other"
+				    : "--netns and --all-namespaces are not "
+				      "for --os or advise");
+			return usage_status;
+		}
+		ns.verbose = verbose;
+		return eph_cli_ns_run(&ns, &cfg,
+				      fmt == FMT_JSON ? EPH_NS_JSON
+				      : fmt == FMT_PROMETHEUS
+					  ? EPH_NS_PROMETHEUS
+					  : EPH_NS_TEXT,
+				      check, &th);
+	}
 	if (x.os) {
 		if (eph_cli_captured(&x, &cfg, &snap, check) < 0)
 			return fail_status;

@@ -14,7 +14,19 @@ struct eph_report {
 	 * ",\n  \"key\": value" (captured.h); NULL: none. */
 	void (*json_extra)(FILE *f, const void *ctx);
 	const void *json_extra_ctx;
+	/* --netns, --all-namespaces (cli/netns.c): n_ns snapshots (snap is
+	 * ns_snaps[0]) and the namespaces they are of.  n_ns 0: the default
+	 * mode (no "netns" in any output).  all: --all-namespaces. */
+	size_t n_ns;
+	const struct eph_snapshot *ns_snaps;
+	const struct eph_netns *ns;
+	bool all;
 };
+
+/* "self", "named", "container", "pid". */
+const char *eph_ns_kind_name(int kind);
+/* The name shown for a namespace: its name, or "(this namespace)". */
+const char *eph_ns_display_name(const struct eph_netns *ns);
 
 void eph_print_text(FILE *f, const struct eph_report *r);
 void eph_print_json(FILE *f, const struct eph_report *r);
@@ -31,5 +43,12 @@ struct eph_check_thresholds {
  * the bind and connect levels of every protocol. */
 int eph_print_check(FILE *f, const struct eph_snapshot *s,
 		    const struct eph_check_thresholds *t);
+/* The same over n namespaces: the worst state of all; the status line
+ * names the namespace it is in (and how many others are not OK); with
+ * n > 1 each perfdata label is prefixed by its namespace's name ("self"
+ * for the caller's own when it has none). */
+int eph_print_check_ns(FILE *f, const struct eph_snapshot *snaps,
+		       const struct eph_netns *ns, size_t n,
+		       const struct eph_check_thresholds *t);
 
 #endif

@@ -2,7 +2,10 @@
  * prometheus.c - `ephport --prometheus`: the node_exporter textfile
  * format.  Ratios are 0..1 (Prometheus convention), not percents.  Every
  * family is written as one group: HELP, TYPE, then all its samples (the
- * exposition format requires it), so each loops over the protocols.
+ * exposition format requires it), so each loops over the namespaces
+ * (--netns, --all-namespaces: every sample has a netns label, the
+ * namespace's name, "" for the caller's own when it has none) and, inside,
+ * the protocols.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -122,7 +125,7 @@ static void dest_labels(FILE *f, enum eph_proto p, const struct eph_dest *d)
 	char l[64], r[64];
 
 	fprintf(f,
-		"{protocol=\"%s\",local_address=\"%s\",remote_address=\"%s\","
+		"protocol=\"%s\",local_address=\"%s\",remote_address=\"%s\","
 		"remote_port=\"%u\"} ",
 		eph_proto_name(p), eph_addr_format(&d->laddr, l, sizeof(l)),
 		eph_addr_format(&d->raddr, r, sizeof(r)), d->rport);
@@ -169,138 +172,217 @@ static const struct {
      v_exhaustion, 0},
 };
 
+/* The snapshots printed: one (no netns label) or several. */
+struct prom {
+	const struct eph_snapshot *snaps;
+	const struct eph_netns *ns; /* NULL: no netns label */
+	size_t n;
+};
+
+/* Label values escape backslash, double quote and newline. */
+static void label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+/* "ephport_NAME{" and, with namespaces, `netns="...",`; the caller
+ * writes the other labels and "} value". */
+static void sample(FILE *f, const struct prom *c, size_t i, const char *name)
+{
+	fprintf(f, "ephport_%s{", name);
+	if (c->ns) {
+		fputs("netns=\"", f);
+		label_value(f, c->ns[i].name);
+		fputs("\",", f);
+	}
+}
+
 void eph_print_prometheus(FILE *f, const struct eph_report *r)
 {
-	const struct eph_snapshot *s = r->snap;
+	struct prom c = {r->snap, NULL, 1};
 	char buf[64];
 
+	if (r->n_ns) {
+		c.snaps = r->ns_snaps;
+		c.ns = r->ns;
+		c.n = r->n_ns;
+	}
+	/* Each family once: its HELP and TYPE, then its samples for every
+	 * namespace (families outer, namespaces inner). */
 	head(f, "collection_duration_seconds", "gauge",
 	     "Time the last collection took.");
-	fprintf(f, "ephport_collection_duration_seconds %u.%06u\n",
-		s->duration_us / 1000000, s->duration_us % 1000000);
+	for (size_t n = 0; n < c.n; n++) {
+		const struct eph_snapshot *s = &c.snaps[n];
+
+		if (c.ns) {
+			fputs("ephport_collection_duration_seconds{netns=\"",
+			      f);
+			label_value(f, c.ns[n].name);
+			fputs("\"}", f);
+		} else {
+			fputs("ephport_collection_duration_seconds", f);
+		}
+		fprintf(f, " %u.%06u\n", s->duration_us / 1000000,
+			s->duration_us % 1000000);
+	}
+	if (c.ns) {
+		head(f, "netns_info", "gauge",
+		     "A network namespace collected: its nsfs inode and kind "
+		     "(self, named, container, pid).");
+		for (size_t n = 0; n < c.n; n++) {
+			sample(f, &c, n, "netns_info");
+			fprintf(f, "inode=\"%llu\",kind=\"%s\"} 1\n",
+				(unsigned long long)c.ns[n].inode,
+				eph_ns_kind_name(c.ns[n].kind));
+		}
+	}
 	head(f, "source_info", "gauge", "Where socket records came from.");
-	fprintf(f, "ephport_source_info{source=\"%s\"} 1\n",
-		eph_source_name(s->source));
+	for (size_t n = 0; n < c.n; n++) {
+		sample(f, &c, n, "source_info");
+		fprintf(f, "source=\"%s\"} 1\n",
+			eph_source_name(c.snaps[n].source));
+	}
 
 	head(f, "pressure_ratio", "gauge",
 	     "Headline pressure, the highest of bind and connect; kind says "
 	     "which call fails at 1.");
-	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-		const struct eph_proto_stats *ps = &s->proto[p];
+	for (size_t n = 0; n < c.n; n++)
+		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+			const struct eph_proto_stats *ps = &c.snaps[n].proto[p];
 
-		if (!ps->collected)
-			continue;
-		fprintf(f,
-			"ephport_pressure_ratio{protocol=\"%s\",kind=\"%s\"} ",
-			eph_proto_name((enum eph_proto)p),
-			eph_kind_name(ps->pressure_kind));
-		ratio(f, ps->pressure_bp);
-	}
+			if (!ps->collected)
+				continue;
+			sample(f, &c, n, "pressure_ratio");
+			fprintf(f, "protocol=\"%s\",kind=\"%s\"} ",
+				eph_proto_name((enum eph_proto)p),
+				eph_kind_name(ps->pressure_kind));
+			ratio(f, ps->pressure_bp);
+		}
 
 	for (size_t i = 0; i < sizeof(per_proto) / sizeof(per_proto[0]); i++) {
 		head(f, per_proto[i].name, "gauge", per_proto[i].help);
-		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-			const struct eph_proto_stats *ps = &s->proto[p];
-			uint64_t v;
+		for (size_t n = 0; n < c.n; n++)
+			for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+				const struct eph_proto_stats *ps =
+				    &c.snaps[n].proto[p];
+				uint64_t v;
 
-			if (!ps->collected ||
-			    (per_proto[i].tcp_only && p != EPH_TCP))
-				continue;
-			v = per_proto[i].get(ps);
-			fprintf(f, "ephport_%s{protocol=\"%s\"} ",
-				per_proto[i].name,
-				eph_proto_name((enum eph_proto)p));
-			if (per_proto[i].is_ratio)
-				ratio(f, (uint32_t)v);
-			else
-				fprintf(f, "%" PRIu64 "\n", v);
-		}
+				if (!ps->collected ||
+				    (per_proto[i].tcp_only && p != EPH_TCP))
+					continue;
+				v = per_proto[i].get(ps);
+				sample(f, &c, n, per_proto[i].name);
+				fprintf(f, "protocol=\"%s\"} ",
+					eph_proto_name((enum eph_proto)p));
+				if (per_proto[i].is_ratio)
+					ratio(f, (uint32_t)v);
+				else
+					fprintf(f, "%" PRIu64 "\n", v);
+			}
 	}
 
 	head(f, "sockets", "gauge",
 	     "Sockets; scope=\"range\": local port in the pool.");
-	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-		const struct eph_proto_stats *ps = &s->proto[p];
-		const char *pn = eph_proto_name((enum eph_proto)p);
+	for (size_t n = 0; n < c.n; n++)
+		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+			const struct eph_proto_stats *ps = &c.snaps[n].proto[p];
+			const char *pn = eph_proto_name((enum eph_proto)p);
 
-		if (!ps->collected)
-			continue;
-		fprintf(
-		    f,
-		    "ephport_sockets{protocol=\"%s\",scope=\"range\"} %" PRIu64
-		    "\n",
-		    pn, ps->sockets_in_range);
-		fprintf(
-		    f,
-		    "ephport_sockets{protocol=\"%s\",scope=\"all\"} %" PRIu64
-		    "\n",
-		    pn, ps->sockets_total);
-	}
+			if (!ps->collected)
+				continue;
+			sample(f, &c, n, "sockets");
+			fprintf(
+			    f, "protocol=\"%s\",scope=\"range\"} %" PRIu64 "\n",
+			    pn, ps->sockets_in_range);
+			sample(f, &c, n, "sockets");
+			fprintf(f,
+				"protocol=\"%s\",scope=\"all\"} %" PRIu64 "\n",
+				pn, ps->sockets_total);
+		}
 	head(f, "state_sockets", "gauge",
 	     "Sockets per state; scope=\"range\": local port in the pool.");
-	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-		const struct eph_proto_stats *ps = &s->proto[p];
-		const char *pn = eph_proto_name((enum eph_proto)p);
-		const enum eph_tcp_state *st =
-		    eph_proto_states((enum eph_proto)p);
+	for (size_t n = 0; n < c.n; n++)
+		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+			const struct eph_proto_stats *ps = &c.snaps[n].proto[p];
+			const char *pn = eph_proto_name((enum eph_proto)p);
+			const enum eph_tcp_state *st =
+			    eph_proto_states((enum eph_proto)p);
+
+			if (!ps->collected)
+				continue;
+			for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++) {
+				sample(f, &c, n, "state_sockets");
+				fprintf(f,
+					"protocol=\"%s\",state=\"%s\",scope="
+					"\"range\"} %" PRIu64 "\n",
+					pn, eph_state_key(st[i]),
+					ps->state_in_range[st[i]]);
+				sample(f, &c, n, "state_sockets");
+				fprintf(f,
+					"protocol=\"%s\",state=\"%s\",scope="
+					"\"all\"} %" PRIu64 "\n",
+					pn, eph_state_key(st[i]),
+					ps->state_total[st[i]]);
+			}
+		}
+	head(f, "time_wait_sockets", "gauge",
+	     "TIME-WAIT sockets; scope=\"range\": local port in the pool.");
+	for (size_t n = 0; n < c.n; n++) {
+		const struct eph_proto_stats *ps = &c.snaps[n].proto[EPH_TCP];
+		const char *pn = eph_proto_name(EPH_TCP);
 
 		if (!ps->collected)
 			continue;
-		for (int i = 0; st[i] != EPH_ST_UNKNOWN; i++) {
-			fprintf(f,
-				"ephport_state_sockets{protocol=\"%s\",state="
-				"\"%s\",scope=\"range\"} %" PRIu64 "\n",
-				pn, eph_state_key(st[i]),
-				ps->state_in_range[st[i]]);
-			fprintf(f,
-				"ephport_state_sockets{protocol=\"%s\",state="
-				"\"%s\",scope=\"all\"} %" PRIu64 "\n",
-				pn, eph_state_key(st[i]),
-				ps->state_total[st[i]]);
-		}
-	}
-	head(f, "time_wait_sockets", "gauge",
-	     "TIME-WAIT sockets; scope=\"range\": local port in the pool.");
-	if (s->proto[EPH_TCP].collected) {
-		const struct eph_proto_stats *ps = &s->proto[EPH_TCP];
-		const char *pn = eph_proto_name(EPH_TCP);
-
-		fprintf(f,
-			"ephport_time_wait_sockets{protocol=\"%s\","
-			"scope=\"range\"} %" PRIu64 "\n",
-			pn, ps->time_wait);
-		fprintf(f,
-			"ephport_time_wait_sockets{protocol=\"%s\","
-			"scope=\"all\"} %" PRIu64 "\n",
-			pn, ps->time_wait_total);
+		sample(f, &c, n, "time_wait_sockets");
+		fprintf(f, "protocol=\"%s\",scope=\"range\"} %" PRIu64 "\n", pn,
+			ps->time_wait);
+		sample(f, &c, n, "time_wait_sockets");
+		fprintf(f, "protocol=\"%s\",scope=\"all\"} %" PRIu64 "\n", pn,
+			ps->time_wait_total);
 	}
 
 	head(f, "listener_in_range_info", "gauge",
 	     "A listening socket on a pool port (address, port).");
-	for (int p = 0; p < EPH_PROTO_COUNT; p++)
-		for (uint32_t i = 0;
-		     s->proto[p].collected && i < s->proto[p].n_listeners; i++)
-			fprintf(f,
-				"ephport_listener_in_range_info{protocol=\"%"
-				"s\",address=\"%s\",port=\"%u\"} 1\n",
-				eph_proto_name((enum eph_proto)p),
-				eph_addr_format(&s->proto[p].listeners[i].addr,
-						buf, sizeof(buf)),
-				s->proto[p].listeners[i].port);
+	for (size_t n = 0; n < c.n; n++)
+		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+			const struct eph_proto_stats *ps = &c.snaps[n].proto[p];
+
+			for (uint32_t i = 0;
+			     ps->collected && i < ps->n_listeners; i++) {
+				sample(f, &c, n, "listener_in_range_info");
+				fprintf(f,
+					"protocol=\"%s\",address=\"%s\",port="
+					"\"%u\"} 1\n",
+					eph_proto_name((enum eph_proto)p),
+					eph_addr_format(&ps->listeners[i].addr,
+							buf, sizeof(buf)),
+					ps->listeners[i].port);
+			}
+		}
 
 	for (size_t k = 0; k < sizeof(per_dest) / sizeof(per_dest[0]); k++) {
 		head(f, per_dest[k].name, "gauge", per_dest[k].help);
-		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-			const struct eph_proto_stats *ps = &s->proto[p];
+		for (size_t n = 0; n < c.n; n++)
+			for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+				const struct eph_proto_stats *ps =
+				    &c.snaps[n].proto[p];
 
-			if (!ps->collected ||
-			    (per_dest[k].tcp_only && p != EPH_TCP))
-				continue;
-			for (uint32_t i = 0; i < ps->n_top; i++) {
-				fprintf(f, "ephport_%s", per_dest[k].name);
-				dest_labels(f, (enum eph_proto)p, &ps->top[i]);
-				per_dest[k].put(f, &ps->top[i]);
+				if (!ps->collected ||
+				    (per_dest[k].tcp_only && p != EPH_TCP))
+					continue;
+				for (uint32_t i = 0; i < ps->n_top; i++) {
+					sample(f, &c, n, per_dest[k].name);
+					dest_labels(f, (enum eph_proto)p,
+						    &ps->top[i]);
+					per_dest[k].put(f, &ps->top[i]);
+				}
 			}
-		}
 	}
 }

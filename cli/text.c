@@ -140,17 +140,9 @@ static void proto_text(FILE *f, enum eph_proto p,
 	}
 }
 
-void eph_print_text(FILE *f, const struct eph_report *r)
+/* The kernel settings line and each protocol's block. */
+static void snap_text(FILE *f, const struct eph_snapshot *s, unsigned top_n)
 {
-	const struct eph_snapshot *s = r->snap;
-
-	fprintf(f, "ephport %s", PACKAGE_VERSION);
-	if (r->host)
-		fprintf(f, " on %s (%s %s)", r->host->hostname,
-			r->host->os_name, r->host->os_release);
-	fprintf(f, ": source %s, collected in %u.%03u ms\n",
-		eph_source_name(s->source), s->duration_us / 1000,
-		s->duration_us % 1000);
 	fprintf(f,
 		"kernel: tcp_tw_reuse %u (delay %u ms), tcp_timestamps %u, "
 		"ip_autobind_reuse %u%s\n\n",
@@ -161,8 +153,42 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		if (!s->proto[p].collected)
 			continue;
-		proto_text(f, (enum eph_proto)p, &s->proto[p], r->top_n);
+		proto_text(f, (enum eph_proto)p, &s->proto[p], top_n);
 		if (p + 1 < EPH_PROTO_COUNT && s->proto[p + 1].collected)
 			fputc('\n', f);
 	}
+}
+
+void eph_print_text(FILE *f, const struct eph_report *r)
+{
+	const struct eph_snapshot *s = r->snap;
+
+	fprintf(f, "ephport %s", PACKAGE_VERSION);
+	if (r->host)
+		fprintf(f, " on %s (%s %s)", r->host->hostname,
+			r->host->os_name, r->host->os_release);
+	if (r->n_ns) {
+		/* --netns, --all-namespaces: one block per namespace. */
+		fprintf(f, ": %zu network namespace%s\n", r->n_ns,
+			r->n_ns == 1 ? "" : "s");
+		for (size_t i = 0; i < r->n_ns; i++) {
+			const struct eph_netns *ns = &r->ns[i];
+
+			s = &r->ns_snaps[i];
+			fprintf(f,
+				"\n=== netns %s (inode %llu, %s) ===\n"
+				"source %s, collected in %u.%03u ms\n",
+				eph_ns_display_name(ns),
+				(unsigned long long)ns->inode,
+				eph_ns_kind_name(ns->kind),
+				eph_source_name(s->source),
+				s->duration_us / 1000, s->duration_us % 1000);
+			snap_text(f, s, r->top_n);
+		}
+		return;
+	}
+	fprintf(f, ": source %s, collected in %u.%03u ms\n",
+		eph_source_name(s->source), s->duration_us / 1000,
+		s->duration_us % 1000);
+	snap_text(f, s, r->top_n);
 }

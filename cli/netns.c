@@ -1,0 +1,221 @@
+/*
+ * netns.c - `ephport --netns SPEC` and `ephport --all-namespaces` (issue
+ * 12): the namespaces come from collector/netns.c (eph_netns_resolve(),
+ * eph_netns_list()), each is collected by eph_collect_in() from a thread
+ * that setns()es there, and every format prints them all: text one block
+ * per namespace, JSON a "netns" member (and "namespaces"), Prometheus a
+ * netns label, check the worst namespace.
+ *
+ * Privileges: entering another namespace needs CAP_SYS_ADMIN (setns());
+ * seeing the namespaces of other users' processes needs CAP_SYS_PTRACE
+ * (without it they are not listed).  The default mode needs neither.
+ * A namespace listed but gone when it is collected (its last process
+ * exited, `ip netns delete`) is skipped: said on stderr with -v.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "netns.h"
+
+#define CHECK_UNKNOWN 3
+
+const char *eph_ns_kind_name(int kind)
+{
+	switch (kind) {
+	case EPH_NS_SELF:
+		return "self";
+	case EPH_NS_NAMED:
+		return "named";
+	case EPH_NS_CONTAINER:
+		return "container";
+	default:
+		return "pid";
+	}
+}
+
+const char *eph_ns_display_name(const struct eph_netns *ns)
+{
+	return ns->name[0] ? ns->name : "(this namespace)";
+}
+
+/* Whether this process has CAP_SYS_ADMIN in its effective set. */
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return geteuid() == 0;
+	return (d[CAP_SYS_ADMIN / 32].effective &
+		(1u << (CAP_SYS_ADMIN % 32))) != 0;
+}
+
+/* A failure: on stderr, or as the status line for check. */
+static void say(bool check, const char *fmt, const char *a, const char *b)
+{
+	if (check)
+		fputs("EPHPORT UNKNOWN - ", stdout);
+	else
+		fputs("ephport: ", stderr);
+	fprintf(check ? stdout : stderr, fmt, a, b);
+	fputc('\n', check ? stdout : stderr);
+}
+
+static const char cap_msg[] =
+    "%s%s needs CAP_SYS_ADMIN to enter other network namespaces (setns()); "
+    "run it as root or give it that capability";
+
+/* A namespace that went away between listing and collecting. */
+static bool vanished(int err)
+{
+	return err == -ENOENT || err == -ESRCH || err == -EINVAL;
+}
+
+int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
+		   enum eph_ns_format fmt, bool check,
+		   const struct eph_check_thresholds *th)
+{
+	int fail = check ? CHECK_UNKNOWN : 1, usage = check ? CHECK_UNKNOWN : 2;
+	const char *what = o->all ? "--all-namespaces" : "--netns";
+	struct eph_snapshot *snaps = NULL;
+	struct eph_netns *list;
+	struct eph_collector *c = NULL;
+	struct eph_report rep = {0};
+	struct eph_host host;
+	size_t n = 0, kept = 0;
+	int err, status = fail;
+
+	list = calloc(o->all ? EPH_NETNS_MAX : 1, sizeof(*list));
+	if (!list) {
+		say(check, "%s%s", "out of memory", "");
+		return fail;
+	}
+	if (o->all) {
+		err = eph_netns_list(cfg->proc_root, NULL, list, EPH_NETNS_MAX,
+				     &n);
+		if (err == -ENOSPC) {
+			if (!check || o->verbose)
+				fprintf(stderr,
+					"ephport: more than %d network "
+					"namespaces: the first %d only\n",
+					EPH_NETNS_MAX, EPH_NETNS_MAX);
+		} else if (err < 0) {
+			say(check, "cannot list the network namespaces: %s%s",
+			    strerror(-err), "");
+			goto out;
+		}
+	} else {
+		err = eph_netns_resolve(cfg->proc_root, NULL, o->spec, list);
+		if (err == -ENOENT || err == -EINVAL || err == -ENAMETOOLONG) {
+			char q[160];
+
+			snprintf(q, sizeof(q), "%.140s%s", o->spec,
+				 strlen(o->spec) > 140 ? "..." : "");
+			say(check, "--netns: '%s' is no network namespace (%s)",
+			    q,
+			    "an ip netns name, a PID, a path to a namespace "
+			    "file or a name --all-namespaces lists");
+			status = usage;
+			goto out;
+		}
+		if (err < 0) {
+			say(check, "--netns %s: %s", o->spec, strerror(-err));
+			goto out;
+		}
+		n = 1;
+	}
+	if ((o->all || list[0].kind != EPH_NS_SELF) && !have_sys_admin()) {
+		say(check, cap_msg, what, "");
+		goto out;
+	}
+	snaps = calloc(n ? n : 1, sizeof(*snaps));
+	c = eph_collector_new(cfg);
+	if (!snaps || !c) {
+		say(check, "cannot set up the collector: %s%s",
+		    strerror(snaps ? errno : ENOMEM), "");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct eph_netns *ns = &list[i];
+
+		err = eph_collect_in(c, ns, &snaps[kept]);
+		if (err == 0) {
+			if (o->verbose && *eph_collector_note(c))
+				fprintf(stderr, "ephport: netns %s: %s\n",
+					eph_ns_display_name(ns),
+					eph_collector_note(c));
+			if (kept != i)
+				list[kept] = list[i];
+			kept++;
+			continue;
+		}
+		if (err == -EPERM) {
+			say(check, cap_msg, what, "");
+			goto out;
+		}
+		if (err == -EACCES) {
+			say(check,
+			    "netns %s: cannot open it; another user's "
+			    "process's namespace needs CAP_SYS_PTRACE (%s)",
+			    eph_ns_display_name(ns), eph_collector_error(c));
+			goto out;
+		}
+		if (o->all && ns->kind != EPH_NS_SELF) {
+			/* Gone since it was listed, or unreadable: the
+			 * others are still worth reporting. */
+			if (o->verbose)
+				fprintf(stderr, "ephport: skipped: %s%s\n",
+					eph_collector_error(c),
+					vanished(err) ? " (gone)" : "");
+			continue;
+		}
+		say(check, "%s%s", eph_collector_error(c),
+		    vanished(err) && ns->kind != EPH_NS_SELF
+			? " (the namespace is gone)"
+			: "");
+		goto out;
+	}
+	if (check) {
+		status = eph_print_check_ns(stdout, snaps, list, kept, th);
+		if (fflush(stdout) != 0)
+			status = CHECK_UNKNOWN;
+		goto out;
+	}
+	rep.snap = &snaps[0];
+	rep.top_n = cfg->top_n;
+	rep.host = eph_host_read(&host) == 0 ? &host : NULL;
+	rep.n_ns = kept;
+	rep.ns_snaps = snaps;
+	rep.ns = list;
+	rep.all = o->all;
+	switch (fmt) {
+	case EPH_NS_JSON:
+		eph_print_json(stdout, &rep);
+		break;
+	case EPH_NS_PROMETHEUS:
+		eph_print_prometheus(stdout, &rep);
+		break;
+	default:
+		eph_print_text(stdout, &rep);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "ephport: writing output: %s\n",
+			strerror(errno));
+		status = 1;
+	} else {
+		status = 0;
+	}
+out:
+	eph_collector_free(c);
+	free(snaps);
+	free(list);
+	return status;
+}
