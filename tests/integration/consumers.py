@@ -610,7 +610,13 @@ else:
                 shipped = f.read()
             with open(os.path.join(gdir, "snmp.yml")) as f:
                 fresh = f.read()
-            ck.eq("shipped snmp.yml is the generator's output", fresh == shipped, True)
+            ck.eq("shipped snmp.yml is the generator's output "
+                  "(after a MIB change, regenerate it: generator.yml says how)",
+                  fresh == shipped, True)
+            if fresh != shipped:
+                import difflib
+                print("".join(list(difflib.unified_diff(
+                    shipped.splitlines(True), fresh.splitlines(True), "shipped", "generated"))[:40]))
             # The defect the overrides fix: a module made from the MIB alone
             # has TruthValues as gauges of true(1)/false(2).
             import yaml
