@@ -51,8 +51,7 @@ static struct {
 	char log_line[600];
 	int log_priority;
 	bool stop;
-} shared = {.lock = PTHREAD_MUTEX_INITIALIZER,
-	    .wake = PTHREAD_COND_INITIALIZER};
+} shared = {.lock = PTHREAD_MUTEX_INITIALIZER}; /* .wake: main() */
 
 static int wake_pipe[2] = {-1, -1};
 static struct ephd_view *current; /* main thread only */
@@ -221,7 +220,9 @@ static void *collector_main(void *arg)
 		if (v || n_ev || log_line)
 			publish(v, ev, n_ev, log_priority, log_line);
 
-		clock_gettime(CLOCK_REALTIME, &until);
+		/* Intervals on CLOCK_MONOTONIC (shared.wake waits on it): a
+		 * step of the wall clock neither stalls nor hurries them. */
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += cfg.interval;
 		pthread_mutex_lock(&shared.lock);
 		while (!shared.stop &&
@@ -509,9 +510,15 @@ int main(int argc, char **argv)
 	struct eph_collector *collector;
 	struct eph_config ccfg;
 	struct sigaction sa;
+	pthread_condattr_t cattr;
 	pthread_t thread;
 	char err[512];
 	int opt, rc;
+
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&shared.wake, &cattr);
+	pthread_condattr_destroy(&cattr);
 
 	ephd_config_defaults(&cfg);
 	while ((opt = getopt(argc, argv, "fL:x:c:Cp:D::hv")) != -1) {

@@ -135,5 +135,21 @@ for interval in (2, 0):
     ck.eq(f"ping {interval}: same process", a.proc.poll(), None)
     ck.eq(f"ping {interval}: exits 0", a.stop(), 0)
 
+# --- the clock (defect 9): an hour's step of CLOCK_REALTIME does not stall
+# the collections (intervals are measured on CLOCK_MONOTONIC).
+if SHIM:
+    a = su.Agent(tmp, master, name="clock", env=dict(SHIM_ENV, EPH_CLOCK_STEP="1"))
+    a.start()
+    ck.eq("clock: serving", serving(), True)
+    time.sleep(4)   # past the step
+    c1 = count("ephCollectionsTotal.0")
+    time.sleep(4)
+    c2 = count("ephCollectionsTotal.0")
+    print(f"clock: {c1} collections before, {c2} 4 s later")
+    ck.eq("clock: collections go on after a clock step", c2 - c1 >= 2, True)
+    ck.eq("clock: exits 0", a.stop(), 0)
+else:
+    print("no C compiler: the clock step is not tested")
+
 master.stop()
 ck.done()
