@@ -320,3 +320,101 @@ int ephd_config_load(const char *path, struct ephd_config *c, char *err,
 	fclose(f);
 	return ret;
 }
+
+/* ---- what a reload changes ---------------------------------------------- */
+
+static void fmt_bp(uint32_t bp, char *buf, size_t len)
+{
+	if (bp == EPHD_UNSET)
+		snprintf(buf, len, "unset");
+	else
+		snprintf(buf, len, "%u.%02u%%", bp / 100, bp % 100);
+}
+
+static void fmt_protocols(uint8_t mask, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		if (mask & (1u << p))
+			n += (size_t)snprintf(
+			    buf + n, len - n, "%s%s", n ? "," : "",
+			    eph_proto_name((enum eph_proto)p));
+}
+
+static const char *source_name(enum eph_source_pref s)
+{
+	return s == EPH_PREFER_NETLINK	? "netlink"
+	       : s == EPH_PREFER_PROCFS ? "procfs"
+	       : s == EPH_PREFER_BPF	? "bpf"
+					: "auto";
+}
+
+struct diff_out {
+	char *buf;
+	size_t len, used;
+	int n;
+};
+
+static void add(struct diff_out *d, const char *name, const char *a,
+		const char *b)
+{
+	int w;
+
+	if (strcmp(a, b) == 0)
+		return;
+	d->n++;
+	if (d->used >= d->len)
+		return;
+	w = snprintf(d->buf + d->used, d->len - d->used, "%s%s %s -> %s",
+		     d->used ? ", " : "", name, a[0] ? a : "\"\"",
+		     b[0] ? b : "\"\"");
+	if (w > 0)
+		d->used += (size_t)w;
+}
+
+int ephd_config_diff(const struct ephd_config *a, const struct ephd_config *b,
+		     char *out, size_t out_len)
+{
+	struct diff_out d = {.buf = out, .len = out_len};
+	char x[300], y[300];
+
+	if (out_len)
+		out[0] = '\0';
+#define NUM(field, name)                                                       \
+	do {                                                                   \
+		snprintf(x, sizeof(x), "%u", (unsigned)a->field);              \
+		snprintf(y, sizeof(y), "%u", (unsigned)b->field);              \
+		add(&d, name, x, y);                                           \
+	} while (0)
+#define BP(field, name)                                                        \
+	do {                                                                   \
+		fmt_bp(a->field, x, sizeof(x));                                \
+		fmt_bp(b->field, y, sizeof(y));                                \
+		add(&d, name, x, y);                                           \
+	} while (0)
+	NUM(interval, "interval");
+	NUM(top_n, "topDestinations");
+	NUM(dest_cap, "destinationCap");
+	fmt_protocols(a->protocols, x, sizeof(x));
+	fmt_protocols(b->protocols, y, sizeof(y));
+	add(&d, "protocols", x, y);
+	add(&d, "stateTotals", a->state_totals ? "yes" : "no",
+	    b->state_totals ? "yes" : "no");
+	add(&d, "source", source_name(a->source), source_name(b->source));
+	BP(rising_bp, "risingThreshold");
+	BP(falling_bp, "fallingThreshold");
+	BP(kind_rising_bp[EPH_KIND_BIND], "bindRisingThreshold");
+	BP(kind_falling_bp[EPH_KIND_BIND], "bindFallingThreshold");
+	BP(kind_rising_bp[EPH_KIND_CONNECT], "connectRisingThreshold");
+	BP(kind_falling_bp[EPH_KIND_CONNECT], "connectFallingThreshold");
+	add(&d, "destinationAlarm", a->dest_alarm ? "yes" : "no",
+	    b->dest_alarm ? "yes" : "no");
+	NUM(ping_interval, "agentXPingInterval");
+	add(&d, "agentXSocket", a->agentx_socket, b->agentx_socket);
+	add(&d, "procRoot", a->proc_root, b->proc_root);
+#undef NUM
+#undef BP
+	return d.n;
+}

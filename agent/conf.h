@@ -57,4 +57,9 @@ int ephd_config_check(const struct ephd_config *c, char *err, size_t err_len);
 int ephd_config_load(const char *path, struct ephd_config *c, char *err,
 		     size_t err_len);
 
+/* What changes from a to b, as "token old -> new" joined by ", " in out
+ * (cut to out_len); returns how many settings differ. */
+int ephd_config_diff(const struct ephd_config *a, const struct ephd_config *b,
+		     char *out, size_t out_len);
+
 #endif

@@ -34,7 +34,8 @@
 #define EPHD_DEFAULT_CONFIG "/etc/snmp/ephportd.conf"
 #endif
 
-static volatile sig_atomic_t keep_running = 1;
+static volatile sig_atomic_t keep_running = 1, reload_requested;
+static int wake_pipe[2] = {-1, -1};
 
 #define EVENTS_MAX 16
 
@@ -53,14 +54,26 @@ static struct {
 	bool stop;
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER}; /* .wake: main() */
 
-static int wake_pipe[2] = {-1, -1};
 static struct ephd_view *current; /* main thread only */
 static struct ephd_config cfg;
+/* The counters of collector threads past (a reload starts a new one). */
+static struct {
+	uint64_t collections, failures;
+} totals;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	keep_running = 0;
+	int saved = errno;
+	char byte = 0;
+
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		keep_running = 0;
+	/* Wake the main loop now, not at its next event. */
+	if (wake_pipe[1] >= 0)
+		(void)!write(wake_pipe[1], &byte, 1);
+	errno = saved;
 }
 
 static int64_t now_us(void)
@@ -164,6 +177,8 @@ static void *collector_main(void *arg)
 	char last_error[512] = "";
 
 	st.status = EPHD_FAILED;
+	st.collections = totals.collections;
+	st.failures = totals.failures;
 	st.interval = cfg.interval;
 	st.rising_bp = cfg.rising_bp;
 	st.falling_bp = cfg.falling_bp;
@@ -235,6 +250,8 @@ static void *collector_main(void *arg)
 		}
 		pthread_mutex_unlock(&shared.lock);
 	}
+	totals.collections = st.collections;
+	totals.failures = st.failures;
 	free(snap);
 	return NULL;
 }
@@ -503,17 +520,121 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* Where the configuration comes from, for start-up and SIGHUP. */
+static struct {
+	const char *extra, *agentx;
+	bool read_default;
+} sources = {.read_default = true};
+
+/* Read every source into *c (from the defaults) and check it. */
+static int load_config(struct ephd_config *c, char *err, size_t err_len)
+{
+	int rc;
+
+	ephd_config_defaults(c);
+	if (sources.read_default) {
+		rc = ephd_config_load(EPHD_DEFAULT_CONFIG, c, err, err_len);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	if (sources.extra &&
+	    (rc = ephd_config_load(sources.extra, c, err, err_len)) < 0)
+		return rc;
+	if ((rc = ephd_config_check(c, err, err_len)) < 0)
+		return rc;
+	if (sources.agentx)
+		snprintf(c->agentx_socket, sizeof(c->agentx_socket), "%s",
+			 sources.agentx);
+	return 0;
+}
+
+static struct eph_collector *make_collector(const struct ephd_config *c)
+{
+	struct eph_config ccfg;
+
+	eph_config_init(&ccfg);
+	ccfg.protocols = c->protocols;
+	ccfg.top_n = c->top_n;
+	ccfg.dest_cap = c->dest_cap;
+	ccfg.source = c->source;
+	ccfg.state_totals = c->state_totals;
+	ccfg.proc_root = c->proc_root[0] ? c->proc_root : NULL;
+	return eph_collector_new(&ccfg);
+}
+
+static void stop_collector(pthread_t thread)
+{
+	pthread_mutex_lock(&shared.lock);
+	shared.stop = true;
+	pthread_cond_signal(&shared.wake);
+	pthread_mutex_unlock(&shared.lock);
+	pthread_join(thread, NULL);
+	shared.stop = false;
+}
+
+/* SIGHUP: read the configuration again; a bad one changes nothing.  A
+ * good one replaces the collector (and its thread), keeping the counters;
+ * the alarms start again from normal. */
+static void reload(pthread_t *thread, struct eph_collector **collector)
+{
+	struct ephd_config next;
+	struct eph_collector *c;
+	char err[512], changes[1024];
+
+	if (load_config(&next, err, sizeof(err)) < 0) {
+		snmp_log(LOG_ERR,
+			 "ephportd: reload: %s; keeping the running "
+			 "configuration\n",
+			 err);
+		return;
+	}
+	if (strcmp(next.agentx_socket, cfg.agentx_socket) != 0) {
+		snmp_log(LOG_WARNING,
+			 "ephportd: reload: agentXSocket changes at the next "
+			 "start only\n");
+		memcpy(next.agentx_socket, cfg.agentx_socket,
+		       sizeof(next.agentx_socket));
+	}
+	if (ephd_config_diff(&cfg, &next, changes, sizeof(changes)) == 0) {
+		snmp_log(LOG_INFO, "ephportd: configuration reloaded: no "
+				   "change\n");
+		return;
+	}
+	c = make_collector(&next);
+	if (!c) {
+		snmp_log(LOG_ERR,
+			 "ephportd: reload: cannot set up the collector: %s; "
+			 "keeping the running configuration\n",
+			 strerror(errno));
+		return;
+	}
+	stop_collector(*thread);
+	eph_collector_free(*collector);
+	*collector = c;
+	cfg = next;
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
+			   NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+			   (int)cfg.ping_interval);
+	if (pthread_create(thread, NULL, collector_main, c) != 0) {
+		snmp_log(LOG_ERR,
+			 "ephportd: reload: cannot start the collector "
+			 "thread\n");
+		keep_running = 0;
+		return;
+	}
+	snmp_log(LOG_NOTICE, "ephportd: configuration reloaded: %s\n", changes);
+}
+
 int main(int argc, char **argv)
 {
-	const char *extra_config = NULL, *pidfile = NULL, *agentx = NULL;
-	bool foreground = false, logging_set = false, read_default = true;
+	const char *pidfile = NULL;
+	bool foreground = false, logging_set = false;
 	struct eph_collector *collector;
-	struct eph_config ccfg;
 	struct sigaction sa;
 	pthread_condattr_t cattr;
 	pthread_t thread;
 	char err[512];
-	int opt, rc;
+	int opt;
 
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -534,13 +655,13 @@ int main(int argc, char **argv)
 			logging_set = true;
 			break;
 		case 'x':
-			agentx = optarg;
+			sources.agentx = optarg;
 			break;
 		case 'c':
-			extra_config = optarg;
+			sources.extra = optarg;
 			break;
 		case 'C':
-			read_default = false;
+			sources.read_default = false;
 			break;
 		case 'p':
 			pidfile = optarg;
@@ -568,35 +689,11 @@ int main(int argc, char **argv)
 	}
 
 	/* Configuration first: nothing starts on a bad file. */
-	if (read_default) {
-		rc = ephd_config_load(EPHD_DEFAULT_CONFIG, &cfg, err,
-				      sizeof(err));
-		if (rc < 0 && rc != -ENOENT) {
-			fprintf(stderr, "ephportd: %s\n", err);
-			return 1;
-		}
-	}
-	if (extra_config &&
-	    ephd_config_load(extra_config, &cfg, err, sizeof(err)) < 0) {
+	if (load_config(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ephportd: %s\n", err);
 		return 1;
 	}
-	if (ephd_config_check(&cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ephportd: %s\n", err);
-		return 1;
-	}
-	if (agentx)
-		snprintf(cfg.agentx_socket, sizeof(cfg.agentx_socket), "%s",
-			 agentx);
-
-	eph_config_init(&ccfg);
-	ccfg.protocols = cfg.protocols;
-	ccfg.top_n = cfg.top_n;
-	ccfg.dest_cap = cfg.dest_cap;
-	ccfg.source = cfg.source;
-	ccfg.state_totals = cfg.state_totals;
-	ccfg.proc_root = cfg.proc_root[0] ? cfg.proc_root : NULL;
-	collector = eph_collector_new(&ccfg);
+	collector = make_collector(&cfg);
 	if (!collector) {
 		fprintf(stderr, "ephportd: cannot set up the collector: %s\n",
 			strerror(errno));
@@ -659,6 +756,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (pthread_create(&thread, NULL, collector_main, collector) != 0) {
@@ -669,14 +767,15 @@ int main(int argc, char **argv)
 	snmp_log(LOG_INFO, "ephportd %s started (interval %us, AgentX %s)\n",
 		 PACKAGE_VERSION, cfg.interval,
 		 cfg.agentx_socket[0] ? cfg.agentx_socket : "default");
-	while (keep_running)
+	while (keep_running) {
 		agent_check_and_process(1);
+		if (reload_requested && keep_running) {
+			reload_requested = 0;
+			reload(&thread, &collector);
+		}
+	}
 
-	pthread_mutex_lock(&shared.lock);
-	shared.stop = true;
-	pthread_cond_signal(&shared.wake);
-	pthread_mutex_unlock(&shared.lock);
-	pthread_join(thread, NULL);
+	stop_collector(thread);
 	snmp_shutdown("ephportd");
 	shutdown_agent();
 	ephd_view_free(current);

@@ -247,6 +247,31 @@ START_TEST(config_escaped)
 }
 END_TEST
 
+/* Issue 16, defect 1: a SIGHUP reload logs what changed. */
+START_TEST(config_diff)
+{
+	struct ephd_config a, b;
+	char err[256] = "", out[512];
+
+	ck_assert_int_eq(parse("interval 5\n", &a, err), 0);
+	ck_assert_int_eq(ephd_config_diff(&a, &a, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(parse("interval 10\nrisingThreshold 60\n"
+			       "connectFallingThreshold 50.5\nprotocols tcp\n"
+			       "source procfs\nprocRoot /tmp/p\n",
+			       &b, err),
+			 0);
+	ck_assert_int_eq(ephd_config_diff(&a, &b, out, sizeof(out)), 6);
+	ck_assert_str_eq(out, "interval 5 -> 10, protocols tcp,udp -> tcp, "
+			      "source auto -> procfs, risingThreshold 80.00% "
+			      "-> 60.00%, connectFallingThreshold unset -> "
+			      "50.50%, procRoot \"\" -> /tmp/p");
+	/* Cut to the buffer, still counted. */
+	ck_assert_int_eq(ephd_config_diff(&a, &b, out, 20), 6);
+	ck_assert_uint_lt(strlen(out), 20);
+}
+END_TEST
+
 START_TEST(config_thresholds_cross_check)
 {
 	struct ephd_config c;
@@ -806,6 +831,7 @@ int main(void)
 	tcase_add_test(tc, config_defaults);
 	tcase_add_test(tc, config_bad);
 	tcase_add_test(tc, config_escaped);
+	tcase_add_test(tc, config_diff);
 	tcase_add_test(tc, config_thresholds_cross_check);
 	tcase_add_test(tc, config_kind_thresholds);
 	tcase_add_test(tc, config_kind_thresholds_cross_check);

@@ -151,5 +151,41 @@ if SHIM:
 else:
     print("no C compiler: the clock step is not tested")
 
+# --- SIGHUP (defect 1): the configuration is reloaded; a bad one is
+# refused and the running one kept; the process and its pidfile stay.
+pidfile = os.path.join(tmp, "hup.pid")
+a = su.Agent(tmp, master, name="hup", args=["-p", pidfile])
+a.start()
+ck.eq("hup: serving", serving(), True)
+c0 = count("ephCollectionsTotal.0")
+a.write_conf("interval 2\nrisingThreshold 60\nfallingThreshold 50")
+a.proc.send_signal(signal.SIGHUP)
+ck.eq("hup: the new interval is served", su.wait_for(
+    lambda: get("ephCollectionInterval.0") == "2"), True)
+ck.eq("hup: the new thresholds are served",
+      (get("ephThresholdRising.0"), get("ephThresholdFalling.0")), ("6000", "5000"))
+ck.eq("hup: still running", a.proc.poll(), None)
+ck.eq("hup: collections are counted on", count("ephCollectionsTotal.0") >= c0, True)
+log = a.log_text()
+ck.eq("hup: the reload is logged with what changed",
+      ("configuration reloaded" in log, "interval 1 -> 2" in log,
+       "risingThreshold 80.00% -> 60.00%" in log), (True, True, True))
+a.write_conf("interval 2\nrisingThreshold 40\nfallingThreshold 50")
+a.proc.send_signal(signal.SIGHUP)
+ck.eq("hup: a bad configuration is refused and logged", su.wait_for(
+    lambda: "keeping the running configuration" in a.log_text(), timeout=10), True)
+a.write_conf("interval 0")
+a.proc.send_signal(signal.SIGHUP)
+time.sleep(1)
+ck.eq("hup: after bad reloads the running configuration stays",
+      (a.proc.poll(), get("ephCollectionInterval.0"), get("ephThresholdRising.0"),
+       get("ephCollectorStatus.0")), (None, "2", "6000", "1"))
+ck.eq("hup: both refusals logged, naming the problem",
+      ("fallingThreshold (50.00%) must be below risingThreshold (40.00%)" in a.log_text(),
+       "interval: expected seconds" in a.log_text()), (True, True))
+ck.eq("hup: the pidfile stays", open(pidfile).read().strip(), str(a.proc.pid))
+ck.eq("hup: exits 0 on SIGTERM", a.stop(), 0)
+ck.eq("hup: the pidfile is removed at exit", os.path.exists(pidfile), False)
+
 master.stop()
 ck.done()
