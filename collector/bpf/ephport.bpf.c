@@ -50,6 +50,9 @@ struct scratch {
 	struct eph_bpf_result r;
 	__u8 reserved[EPH_BPF_PORT_BYTES];
 	__u8 listening[EPH_BPF_PORT_BYTES];
+	/* Pool ports whose bind bucket was read already: one bucket per
+	 * port, so the other sockets there skip two cache misses. */
+	__u8 checked[EPH_BPF_PORT_BYTES];
 	struct eph_bpf_dest top[EPH_BPF_TOP];
 	__u32 n_top;
 	__u32 pad;
@@ -448,38 +451,63 @@ static int finish(struct bpf_iter_meta *meta, bool tcp)
 	return 0;
 }
 
+/* Outside the pool only the totals count (model.c does the same). */
+static void count_outside(struct scratch *s, __u8 st)
+{
+	if (st == TCP_NEW_SYN_RECV)
+		st = TCP_SYN_RECV;
+	else if (st >= EPH_BPF_STATES)
+		st = 0;
+	s->r.sockets_total++;
+	s->r.state_total[st & (EPH_BPF_STATES - 1)]++;
+}
+
 SEC("iter/tcp")
 int ephport_tcp(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct bpf_iter_meta *meta = ctx->meta;
+	struct tcp_timewait_sock *tw = NULL;
+	struct inet_bind_bucket *tb = NULL;
 	struct rec k = {};
 	struct scratch *s;
+	bool fresh;
 
 	if (!skc)
 		return finish(meta, true);
 	s = session(meta, skc->skc_net.net, 6);
 	if (!s)
 		return 0;
-	addresses(skc, &k);
+	k.lport = skc->skc_num;
 	k.state = skc->skc_state;
 	if (k.state == TCP_TIME_WAIT) {
-		struct tcp_timewait_sock *tw =
-		    bpf_skc_to_tcp_timewait_sock(skc);
-
+		tw = bpf_skc_to_tcp_timewait_sock(skc);
 		if (!tw)
 			return 0;
 		/* inet_twsk_diag_fill() reports the substate. */
 		k.state = tw->tw_sk.tw_substate;
-		k.owner_bind = bucket_bind_owned(tw->tw_sk.tw_tb);
+	}
+	if (!in_pool(s, k.lport)) {
+		count_outside(s, k.state);
+		return 0;
+	}
+	addresses(skc, &k);
+	fresh = !bit_test(s->checked, k.lport);
+	if (tw) {
+		if (fresh)
+			tb = tw->tw_sk.tw_tb;
 		k.tw_reusable =
 		    k.state == TCP_TIME_WAIT && tw_reusable(s, tw, &k);
-	} else if (k.state != TCP_NEW_SYN_RECV) {
+	} else if (k.state != TCP_NEW_SYN_RECV && fresh) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
 
 		if (!tp)
 			return 0;
-		k.owner_bind = bucket_bind_owned(tp->inet_conn.icsk_bind_hash);
+		tb = tp->inet_conn.icsk_bind_hash;
+	}
+	if (tb) {
+		bit_set(s->checked, k.lport);
+		k.owner_bind = bucket_bind_owned(tb);
 	}
 	account(s, meta->session_id, true, &k);
 	return 0;
