@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -509,15 +510,91 @@ static void usage(FILE *f)
 		EPHD_DEFAULT_CONFIG);
 }
 
+/* The pidfile, open and locked (flock) for as long as we run: a second
+ * ephportd given the same file is refused instead of taking it over. */
+static int pidfile_fd = -1;
+
+static int open_pidfile(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	int err;
+
+	if (fd < 0) {
+		fprintf(stderr, "ephportd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char buf[24] = "";
+		ssize_t n;
+
+		err = errno;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (err == EWOULDBLOCK)
+			fprintf(stderr,
+				"ephportd: another ephportd (pid %ld) holds "
+				"%s\n",
+				n > 0 ? strtol(buf, NULL, 10) : 0L, path);
+		else
+			fprintf(stderr, "ephportd: %s: %s\n", path,
+				strerror(err));
+		close(fd);
+		return -1;
+	}
+	pidfile_fd = fd;
+	return 0;
+}
+
+/* After daemonizing: our own pid. */
 static int write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 
-	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+	if (ftruncate(pidfile_fd, 0) < 0 ||
+	    pwrite(pidfile_fd, buf, (size_t)n, 0) != n) {
 		fprintf(stderr, "ephportd: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* Net-SNMP only logs a refused registration ("registering pdu failed:
+ * 263!") and serves nothing: catch it in the log to say so and stop. */
+static volatile sig_atomic_t refused_error;
+#define AGENTX_DUPLICATE_REGISTRATION 263 /* RFC 2741, duplicateRegistration   \
+					   */
+
+static int on_log(int major, int minor, void *serverarg, void *clientarg)
+{
+	const struct snmp_log_message *m = serverarg;
+	const char *p;
+
+	(void)major;
+	(void)minor;
+	(void)clientarg;
+	if (m && m->msg && (p = strstr(m->msg, "registering pdu failed: "))) {
+		long e =
+		    strtol(p + strlen("registering pdu failed: "), NULL, 10);
+
+		refused_error = e > 0 && e < 100000 ? (int)e : -1;
+		keep_running = 0;
+	}
+	return SNMPERR_SUCCESS;
+}
+
+static void log_refused(void)
+{
+	if (refused_error == AGENTX_DUPLICATE_REGISTRATION)
+		snmp_log(LOG_ERR,
+			 "ephportd: EPHEMERAL-PORT-MIB is already registered "
+			 "by another subagent at this master (AgentX "
+			 "duplicateRegistration): is another ephportd running? "
+			 "Exiting\n");
+	else
+		snmp_log(LOG_ERR,
+			 "ephportd: the master refused to register "
+			 "EPHEMERAL-PORT-MIB (AgentX error %d): exiting\n",
+			 (int)refused_error);
 }
 
 /* Where the configuration comes from, for start-up and SIGHUP. */
@@ -721,12 +798,18 @@ int main(int argc, char **argv)
 		netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
 				      NETSNMP_DS_AGENT_X_SOCKET,
 				      cfg.agentx_socket);
+	if (pidfile && open_pidfile(pidfile) < 0)
+		return 1;
 	if (!foreground && netsnmp_daemonize(1, snmp_stderrlog_status()) != 0) {
 		fprintf(stderr, "ephportd: cannot daemonize\n");
 		return 1;
 	}
 	if (pidfile && write_pidfile(pidfile) < 0)
 		return 1;
+	/* Told apart from the other lines by on_log(). */
+	if (netsnmp_register_loghandler(NETSNMP_LOGHANDLER_CALLBACK, LOG_ERR))
+		snmp_register_callback(SNMP_CALLBACK_LIBRARY,
+				       SNMP_CALLBACK_LOGGING, on_log, NULL);
 
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		snmp_log(LOG_ERR, "ephportd: pipe: %s\n", strerror(errno));
@@ -764,9 +847,11 @@ int main(int argc, char **argv)
 			 "ephportd: cannot start the collector thread\n");
 		return 1;
 	}
-	snmp_log(LOG_INFO, "ephportd %s started (interval %us, AgentX %s)\n",
-		 PACKAGE_VERSION, cfg.interval,
-		 cfg.agentx_socket[0] ? cfg.agentx_socket : "default");
+	if (!refused_error)
+		snmp_log(LOG_INFO,
+			 "ephportd %s started (interval %us, AgentX %s)\n",
+			 PACKAGE_VERSION, cfg.interval,
+			 cfg.agentx_socket[0] ? cfg.agentx_socket : "default");
 	while (keep_running) {
 		agent_check_and_process(1);
 		if (reload_requested && keep_running) {
@@ -783,8 +868,14 @@ int main(int argc, char **argv)
 	eph_collector_free(collector);
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
-	if (pidfile)
-		unlink(pidfile);
+	if (pidfile_fd >= 0) {
+		unlink(pidfile); /* still locked: no other can have taken it */
+		close(pidfile_fd);
+	}
+	if (refused_error) {
+		log_refused();
+		return 1;
+	}
 	snmp_log(LOG_INFO, "ephportd stopped\n");
 	return 0;
 }

@@ -187,5 +187,31 @@ ck.eq("hup: the pidfile stays", open(pidfile).read().strip(), str(a.proc.pid))
 ck.eq("hup: exits 0 on SIGTERM", a.stop(), 0)
 ck.eq("hup: the pidfile is removed at exit", os.path.exists(pidfile), False)
 
+# --- a second instance (defect 4): the subtree taken by another subagent
+# is said clearly and the second one exits non-zero; the pidfile is locked.
+pidfile = os.path.join(tmp, "first.pid")
+first = su.Agent(tmp, master, name="first", args=["-p", pidfile])
+first.start()
+ck.eq("second: the first serves", serving(), True)
+second = su.Agent(tmp, master, name="second")
+second.start()
+try:
+    rc = second.proc.wait(20)
+except subprocess.TimeoutExpired:
+    rc = None
+ck.eq("second: on the same subtree, exits 1", rc, 1)
+ck.eq("second: says the subtree is taken",
+      "already registered by another subagent" in second.log_text(), True)
+ck.eq("second: does not say it started", "started" in second.log_text(), False)
+r = run("-c", first.conf, "-p", pidfile, timeout=20)
+ck.eq("second: the same pidfile is refused",
+      (r.returncode, f"another ephportd (pid {first.proc.pid}) holds {pidfile}" in r.stderr),
+      (1, True))
+ck.eq("second: the pidfile is the first one's", open(pidfile).read().strip(),
+      str(first.proc.pid))
+ck.eq("second: the first still serves", (first.proc.poll(), get("ephCollectorStatus.0")),
+      (None, "1"))
+ck.eq("second: the first exits 0", first.stop(), 0)
+
 master.stop()
 ck.done()
