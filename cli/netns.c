@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -73,6 +74,25 @@ static const char cap_msg[] =
     "%s%s needs CAP_SYS_ADMIN to enter other network namespaces (setns()); "
     "run it as root or give it that capability";
 
+/* Whether SPEC (a PID or a path) names a file this process may not
+ * look at: another user's /proc/PID/ns/net without CAP_SYS_PTRACE. */
+static bool unreadable(const char *proc_root, const char *spec)
+{
+	char path[4096];
+	struct stat st;
+	char *end;
+	long pid = strtol(spec, &end, 10);
+
+	if (spec[0] == '/')
+		snprintf(path, sizeof(path), "%s", spec);
+	else if (*spec && *end == '\0' && pid > 0)
+		snprintf(path, sizeof(path), "%s/%ld/ns/net",
+			 proc_root ? proc_root : "/proc", pid);
+	else
+		return false;
+	return stat(path, &st) < 0 && errno == EACCES;
+}
+
 /* A namespace that went away between listing and collecting. */
 static bool vanished(int err)
 {
@@ -114,6 +134,13 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 		}
 	} else {
 		err = eph_netns_resolve(cfg->proc_root, NULL, o->spec, list);
+		if (err == -ENOENT && unreadable(cfg->proc_root, o->spec)) {
+			say(check,
+			    "--netns %s: permission denied: another user's "
+			    "process's namespace needs CAP_SYS_PTRACE%s",
+			    o->spec, "");
+			goto out;
+		}
 		if (err == -ENOENT || err == -EINVAL || err == -ENAMETOOLONG) {
 			char q[160];
 
