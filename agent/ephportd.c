@@ -514,15 +514,41 @@ static void usage(FILE *f)
  * ephportd given the same file is refused instead of taking it over. */
 static int pidfile_fd = -1;
 
-static int open_pidfile(const char *path)
+/* Open a file we write (the pidfile, -Lf's log) without following a
+ * symbolic link and only if it is a regular file of its own (not a hard
+ * link to another one): else a link planted there would make us truncate
+ * or write into whatever it points to.  -1 with the reason on stderr. */
+static int open_own_file(const char *path, int flags)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-	int err;
+	int fd = open(path, flags | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+		      0644);
+	struct stat sb;
 
 	if (fd < 0) {
-		fprintf(stderr, "ephportd: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "ephportd: %s: %s\n", path,
+			errno == ELOOP
+			    ? "a symbolic link: refusing to follow it"
+			    : strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		fprintf(stderr,
+			"ephportd: %s: not a regular file with one link: "
+			"refusing it\n",
+			path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int open_pidfile(const char *path)
+{
+	int fd = open_own_file(path, O_RDWR);
+	int err;
+
+	if (fd < 0)
+		return -1;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		char buf[24] = "";
 		ssize_t n;
@@ -561,8 +587,9 @@ static int write_pidfile(const char *path)
 /* Net-SNMP only logs a refused registration ("registering pdu failed:
  * 263!") and serves nothing: catch it in the log to say so and stop. */
 static volatile sig_atomic_t refused_error;
-#define AGENTX_DUPLICATE_REGISTRATION 263 /* RFC 2741, duplicateRegistration   \
-					   */
+#define AGENTX_DUPLICATE_REGISTRATION                                          \
+	263 /* RFC 2741, duplicateRegistration                                 \
+	     */
 
 static int on_log(int major, int minor, void *serverarg, void *clientarg)
 {
@@ -595,6 +622,40 @@ static void log_refused(void)
 			 "ephportd: the master refused to register "
 			 "EPHEMERAL-PORT-MIB (AgentX error %d): exiting\n",
 			 (int)refused_error);
+}
+
+/* -Lf FILE (or -LfFILE): opened here, appending, through open_own_file(),
+ * and handed to Net-SNMP as /proc/self/fd/N (the same open file), since
+ * Net-SNMP would fopen() the name, follow links, truncate, and run on
+ * without a log when it cannot open it. */
+static int log_to_file(char *optarg, int argc, char **argv)
+{
+	char *name = optarg + 1, arg[64];
+	int fd;
+
+	if (*name == '=')
+		name++;
+	while (*name == ' ')
+		name++;
+	if (!*name) {
+		if (optind >= argc) {
+			fprintf(stderr, "ephportd: -Lf needs a file\n");
+			return -1;
+		}
+		name = argv[optind++];
+	}
+	fd = open_own_file(name, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return -1;
+	snprintf(arg, sizeof(arg), "f /proc/self/fd/%d", fd);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+			       NETSNMP_DS_LIB_APPEND_LOGFILES, 1);
+	if (snmp_log_options(arg, argc, argv) < 0) {
+		fprintf(stderr, "ephportd: -Lf %s: cannot log there\n", name);
+		close(fd);
+		return -1;
+	}
+	return 0; /* fd stays open: the name Net-SNMP holds refers to it */
 }
 
 /* Where the configuration comes from, for start-up and SIGHUP. */
@@ -719,12 +780,20 @@ int main(int argc, char **argv)
 	pthread_condattr_destroy(&cattr);
 
 	ephd_config_defaults(&cfg);
+	/* -LF and the like: never truncate a log. */
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+			       NETSNMP_DS_LIB_APPEND_LOGFILES, 1);
 	while ((opt = getopt(argc, argv, "fL:x:c:Cp:D::hv")) != -1) {
 		switch (opt) {
 		case 'f':
 			foreground = true;
 			break;
 		case 'L':
+			if (optarg[0] == 'f' &&
+			    log_to_file(optarg, argc, argv) < 0)
+				return 1;
+			if (optarg[0] == 'f')
+				break;
 			if (snmp_log_options(optarg, argc, argv) < 0) {
 				usage(stderr);
 				return 2;

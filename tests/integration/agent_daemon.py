@@ -213,5 +213,43 @@ ck.eq("second: the first still serves", (first.proc.poll(), get("ephCollectorSta
       (None, "1"))
 ck.eq("second: the first exits 0", first.stop(), 0)
 
+# --- the pidfile and -Lf (defect 5): no symlinks followed, nothing
+# truncated, a log that cannot be opened is an error.
+victim = os.path.join(tmp, "victim")
+with open(victim, "w") as f:
+    f.write("precious\n")
+conf = os.path.join(tmp, "files.conf")
+with open(conf, "w") as f:
+    f.write(f"agentXSocket {master.socket}\n")
+link = os.path.join(tmp, "x.pid")
+os.symlink(victim, link)
+r = run("-c", conf, "-p", link)
+ck.eq("files: a symlinked pidfile is refused",
+      (r.returncode, "symbolic link" in r.stderr, open(victim).read()), (1, True, "precious\n"))
+hard = os.path.join(tmp, "h.pid")
+os.link(victim, hard)
+r = run("-c", conf, "-p", hard)
+ck.eq("files: a hard-linked pidfile is refused", (r.returncode, open(victim).read()),
+      (1, "precious\n"))
+loglink = os.path.join(tmp, "x.log")
+os.symlink(victim, loglink)
+r = run("-c", conf, "-Lf", loglink)
+ck.eq("files: a symlinked -Lf log is refused",
+      (r.returncode, "symbolic link" in r.stderr, open(victim).read()), (1, True, "precious\n"))
+r = run("-c", conf, "-Lf", "/nonexistent/dir/ephportd.log")
+ck.eq("files: a -Lf log that cannot be opened is an error",
+      (r.returncode, "/nonexistent/dir/ephportd.log: No such file or directory" in r.stderr),
+      (1, True))
+logfile = os.path.join(tmp, "append.log")
+with open(logfile, "w") as f:
+    f.write("an older line\n")
+a = su.Agent(tmp, master, name="append", args=["-Lf", logfile])
+a.start()
+ck.eq("files: serving with -Lf", serving(), True)
+ck.eq("files: exits 0", a.stop(), 0)
+text = open(logfile).read()
+ck.eq("files: -Lf appends", (text.startswith("an older line\n"), "started" in text),
+      (True, True))
+
 master.stop()
 ck.done()
