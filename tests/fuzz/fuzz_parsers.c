@@ -2,8 +2,10 @@
  * fuzz_parsers - libFuzzer harness for every parser that takes outside
  * input: netlink replies, /proc/net lines, the range and reserved-port
  * files, ephportd.conf, and every system's captured range and socket
- * table outputs (collector/os/).  The first byte picks the parser; for
- * the captured outputs (6, 7, 8) the second one picks the system.  Built and
+ * table outputs (collector/os/), the BPF iterators' output (9) and the
+ * cgroup paths namespaces are named from (10).  The first byte picks the
+ * parser; for the captured outputs (6, 7, 8) the second one picks the
+ * system.  Built and
  * run by scripts/fuzz (clang, -fsanitize=fuzzer,address,undefined).
  */
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include "conf.h"
 #include "sockets.h"
 #include "model.h"
+#include "netns.h"
 #include "os/os.h"
 
 static struct eph_model *tally;
@@ -49,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eph_model_begin(tally, data[0] & 1 ? EPH_UDP : EPH_TCP, &range, NULL);
 	while (eph_os_list[nos])
 		nos++;
-	switch (data[0] % 9) {
+	switch (data[0] % 11) {
 	case 0:
 		eph_diag_parse(buf, size - 1, 1, count, tally);
 		break;
@@ -97,6 +100,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			eph_netstat_bsd_parse(buf + 1, size - 2, EPH_UDP, count,
 					      tally, why, sizeof(why));
+		break;
+	case 9: /* what a pinned BPF iterator wrote */
+		eph_bpf_parse(buf, size - 1, data[0] & 1 ? EPH_UDP : EPH_TCP,
+			      &range, tally);
+		break;
+	case 10: /* /proc/PID/cgroup */
+		eph_cgroup_name(buf, size - 1, why, sizeof(why));
 		break;
 	}
 	stats = malloc(sizeof(*stats));
