@@ -53,6 +53,9 @@ static struct {
 	char log_line[600];
 	int log_priority;
 	bool stop;
+	/* CLOCK_MONOTONIC, us: when the running collection started (0:
+	 * none running), and how long the last one took. */
+	int64_t busy_since_us, last_duration_us;
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER}; /* .wake: main() */
 
 static struct ephd_view *current; /* main thread only */
@@ -75,6 +78,14 @@ static void on_signal(int sig)
 	if (wake_pipe[1] >= 0)
 		(void)!write(wake_pipe[1], &byte, 1);
 	errno = saved;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int64_t now_us(void)
@@ -200,7 +211,17 @@ static void *collector_main(void *arg)
 		int log_priority = LOG_INFO;
 		struct timespec until;
 		struct ephd_view *v;
-		int err = snap ? eph_collect(c, snap) : -ENOMEM;
+		int64_t t0 = mono_us();
+		int err;
+
+		pthread_mutex_lock(&shared.lock);
+		shared.busy_since_us = t0;
+		pthread_mutex_unlock(&shared.lock);
+		err = snap ? eph_collect(c, snap) : -ENOMEM;
+		pthread_mutex_lock(&shared.lock);
+		shared.busy_since_us = 0;
+		shared.last_duration_us = mono_us() - t0;
+		pthread_mutex_unlock(&shared.lock);
 
 		st.collections++;
 		if (err == 0) {
@@ -328,6 +349,39 @@ static void send_event(const struct ephd_event *e)
 	snmp_free_varbind(vars);
 }
 
+/* A collection that runs past its interval (a slow /proc, a huge socket
+ * table, a blocked read) is shown: ephCollectorStatus stale(2) while it
+ * runs, logged once when it overruns and once when it ends. */
+static bool overrun; /* main thread only */
+static ephd_oid status_oid[EPHD_OID_MAX];
+static size_t status_oid_len;
+
+static void check_overrun(unsigned int reg, void *data)
+{
+	int64_t since;
+
+	(void)reg;
+	(void)data;
+	pthread_mutex_lock(&shared.lock);
+	since = shared.busy_since_us;
+	pthread_mutex_unlock(&shared.lock);
+	if (overrun || !since ||
+	    mono_us() - since <= ((int64_t)cfg.interval + 1) * 1000000)
+		return;
+	overrun = true;
+	snmp_log(LOG_WARNING,
+		 "ephportd: a collection has run for %lld s and overran its "
+		 "interval (%u s): serving the last numbers as stale\n",
+		 (long long)((mono_us() - since) / 1000000), cfg.interval);
+}
+
+static bool is_status(const struct ephd_row *row)
+{
+	return status_oid_len && row->len == status_oid_len + 1 &&
+	       memcmp(row->name, status_oid,
+		      status_oid_len * sizeof(status_oid[0])) == 0;
+}
+
 static void take_published(int fd, void *data)
 {
 	struct ephd_event events[EVENTS_MAX];
@@ -345,6 +399,14 @@ static void take_published(int fd, void *data)
 	memcpy(events, shared.events, n_events * sizeof(events[0]));
 	dropped = shared.dropped_events;
 	shared.n_events = shared.dropped_events = 0;
+	if (overrun && !shared.busy_since_us) {
+		overrun = false;
+		snmp_log(LOG_NOTICE,
+			 "ephportd: the slow collection "
+			 "finished after %lld.%01lld s\n",
+			 (long long)(shared.last_duration_us / 1000000),
+			 (long long)(shared.last_duration_us / 100000 % 10));
+	}
 	if (shared.log_line[0])
 		snmp_log(shared.log_priority, "%s\n", shared.log_line);
 	shared.log_line[0] = '\0';
@@ -370,6 +432,8 @@ static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
 	switch (val->type) {
 	case EPHD_INTEGER:
 		l = val->v.i;
+		if (overrun && is_status(row))
+			l = EPHD_STALE;
 		snmp_set_var_typed_value(vb, ASN_INTEGER, &l, sizeof(l));
 		break;
 	case EPHD_UNSIGNED:
@@ -903,6 +967,10 @@ int main(int argc, char **argv)
 	if (cfg.ping_interval == 0)
 		register_mib_reattach();
 	register_readfd(wake_pipe[0], take_published, NULL);
+	for (size_t i = 0; ephd_objects[i].name; i++)
+		if (strcmp(ephd_objects[i].name, "ephCollectorStatus") == 0)
+			status_oid_len = ephd_object_oid(i, status_oid);
+	snmp_alarm_register(1, SA_REPEAT, check_overrun, NULL);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -251,5 +251,23 @@ text = open(logfile).read()
 ck.eq("files: -Lf appends", (text.startswith("an older line\n"), "started" in text),
       (True, True))
 
+# --- a collection that overruns its interval (defect 3) shows as stale and
+# is logged once; it is ok again when the collection finishes.
+if SHIM:
+    flag = os.path.join(tmp, "slow")
+    a = su.Agent(tmp, master, name="overrun", env=dict(SHIM_ENV, EPH_SLOW_FLAG=flag,
+                                                       EPH_SLOW_SECS="6"))
+    a.start()
+    ck.eq("overrun: serving", serving(), True)
+    open(flag, "w").close()
+    ck.eq("overrun: stale while a collection overruns", su.wait_for(
+        lambda: get("ephCollectorStatus.0") == "2", timeout=8, step=0.2), True)
+    os.unlink(flag)
+    ck.eq("overrun: ok again when it finishes", serving(), True)
+    log = a.log_text()
+    ck.eq("overrun: logged once, and its end",
+          (log.count("overran its interval"), "collection finished after" in log), (1, True))
+    ck.eq("overrun: exits 0", a.stop(), 0)
+
 master.stop()
 ck.done()
