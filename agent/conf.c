@@ -92,6 +92,18 @@ static int parse_protocols(char *s, uint8_t *out)
 	return 0;
 }
 
+/* "80.555": a number in range with more decimals than a threshold has. */
+static bool too_precise(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	size_t n;
+
+	if (!dot || dot == s || strspn(s, "0123456789") != (size_t)(dot - s))
+		return false;
+	n = strspn(dot + 1, "0123456789");
+	return n > 2 && dot[1 + n] == '\0' && strtod(s, NULL) <= 100;
+}
+
 static bool has_control(const char *s)
 {
 	for (; *s; s++)
@@ -151,7 +163,9 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 		if (eph_parse_percent(val, out) == 0)
 			return NULL;
 		snprintf(why, sizeof(why),
-			 "%s: expected a percent from 0 to 100",
+			 too_precise(val)
+			     ? "%s: at most two decimals"
+			     : "%s: expected a percent from 0 to 100",
 			 thresholds[i].name);
 		return why;
 	}
@@ -202,15 +216,29 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 		      struct ephd_config *c, char *err, size_t err_len)
 {
 	const char *p = buf, *end = buf + len;
-	unsigned line = 0;
+	unsigned line = 0, n_seen = 0;
+	/* The tokens given so far (a second one is an error, not last-wins). */
+	struct {
+		char tok[32];
+		unsigned line;
+	} seen[32];
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
-		char text[512], *tok, *val, *hash, *rest;
+		const char *hash = memchr(p, '#', n);
+		char text[512], *tok, *val, *rest;
 		const char *why;
 
 		line++;
+		if (memchr(p, '\0', n)) {
+			snprintf(err, err_len, "%s:%u: a NUL byte in the line",
+				 name, line);
+			return -EINVAL;
+		}
+		/* A comment may be as long as it likes. */
+		if (hash)
+			n = (size_t)(hash - p);
 		if (n >= sizeof(text)) {
 			snprintf(err, err_len, "%s:%u: line too long", name,
 				 line);
@@ -219,8 +247,6 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 		memcpy(text, p, n);
 		text[n] = '\0';
 		p = nl ? nl + 1 : end;
-		if ((hash = strchr(text, '#')))
-			*hash = '\0';
 		tok = strtok_r(text, " \t\r", &rest);
 		if (!tok)
 			continue;
@@ -235,7 +261,20 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 				 name, line, safe_token(tok));
 			return -EINVAL;
 		}
+		for (unsigned i = 0; i < n_seen; i++) {
+			if (strcasecmp(seen[i].tok, tok) != 0)
+				continue;
+			snprintf(err, err_len,
+				 "%s:%u: %s given twice (first on line %u)",
+				 name, line, seen[i].tok, seen[i].line);
+			return -EINVAL;
+		}
 		why = apply(c, tok, val);
+		if (!why && n_seen < sizeof(seen) / sizeof(seen[0]) &&
+		    strlen(tok) < sizeof(seen[0].tok)) {
+			strcpy(seen[n_seen].tok, tok);
+			seen[n_seen++].line = line;
+		}
 		if (why) {
 			char q[160];
 

@@ -30,6 +30,7 @@
 
 #include "conf.h"
 #include "mib.h"
+#include "range.h"
 
 #ifndef EPHD_DEFAULT_CONFIG
 #define EPHD_DEFAULT_CONFIG "/etc/snmp/ephportd.conf"
@@ -865,6 +866,12 @@ int main(int argc, char **argv)
 			logging_set = true;
 			break;
 		case 'x':
+			if (!optarg[0]) {
+				fprintf(stderr,
+					"ephportd: -x needs a socket "
+					"(an empty one is no default)\n");
+				return 2;
+			}
 			sources.agentx = optarg;
 			break;
 		case 'c':
@@ -893,8 +900,11 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ephportd: unexpected argument '%s'\n",
-			argv[optind]);
+		char q[160];
+
+		fprintf(stderr, "ephportd: unexpected argument %s\n",
+			eph_quote(argv[optind], strlen(argv[optind]), 64, '\'',
+				  q, sizeof(q)));
 		return 2;
 	}
 

@@ -272,6 +272,46 @@ START_TEST(config_diff)
 }
 END_TEST
 
+/* Issue 16, defect 8: the gaps of ephportd.conf. */
+START_TEST(config_gaps)
+{
+	struct ephd_config c;
+	char err[256] = "", text[1200];
+
+	/* A token given twice is an error naming both lines. */
+	ck_assert_int_eq(parse("interval 5\n# x\nInterval 6\n", &c, err),
+			 -EINVAL);
+	ck_assert_str_eq(err,
+			 "t.conf:3: interval given twice (first on line 1)");
+	/* A NUL byte is an error, not the end of the line. */
+	ck_assert_int_eq(ephd_config_parse("interval 5\0 junk\ntopDestinations "
+					   "3\n",
+					   27, "t.conf", &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "t.conf:1: a NUL byte in the line");
+	/* Comment lines of any length are fine; long settings are not. */
+	memset(text, 'x', sizeof(text));
+	memcpy(text, "# ", 2);
+	memcpy(text + 1000, "\ninterval 7\n", 13);
+	ck_assert_int_eq(
+	    ephd_config_parse(text, 1012, "t.conf", &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.interval, 7);
+	memcpy(text, "stateTotals on #", 16);
+	ck_assert_int_eq(
+	    ephd_config_parse(text, 1012, "t.conf", &c, err, sizeof(err)), 0);
+	memset(text, 'x', 1000);
+	memcpy(text, "procRoot /", 10);
+	ck_assert_int_eq(
+	    ephd_config_parse(text, 1012, "t.conf", &c, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_str_eq(err, "t.conf:1: line too long");
+	/* Three decimals: said so. */
+	ck_assert_int_eq(parse("risingThreshold 80.555\n", &c, err), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:1: risingThreshold: at most two decimals "
+			      "(got '80.555')");
+}
+END_TEST
+
 START_TEST(config_thresholds_cross_check)
 {
 	struct ephd_config c;
@@ -832,6 +872,7 @@ int main(void)
 	tcase_add_test(tc, config_bad);
 	tcase_add_test(tc, config_escaped);
 	tcase_add_test(tc, config_diff);
+	tcase_add_test(tc, config_gaps);
 	tcase_add_test(tc, config_thresholds_cross_check);
 	tcase_add_test(tc, config_kind_thresholds);
 	tcase_add_test(tc, config_kind_thresholds_cross_check);

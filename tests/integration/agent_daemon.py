@@ -269,5 +269,9 @@ if SHIM:
           (log.count("overran its interval"), "collection finished after" in log), (1, True))
     ck.eq("overrun: exits 0", a.stop(), 0)
 
+# --- options (defect 8): -x '' is an error, not the default socket.
+r = run("-x", "")
+ck.eq("opts: -x '' exits 2", (r.returncode, "-x" in r.stderr), (2, True))
+
 master.stop()
 ck.done()
