@@ -168,10 +168,13 @@ static int config_proc_root(const oconfig_item_t *ci)
 {
 	char buf[sizeof(conf.proc_root) + 1];
 
-	/* One byte more than we keep, so a path that would be cut is seen. */
+	/* One byte more than we keep, so a path that would be cut is seen;
+	 * absolute, as ephportd's procRoot (collectd's working directory is
+	 * no place to resolve it from). */
 	if (cf_util_get_string_buffer(ci, buf, sizeof(buf)) != 0 ||
-	    buf[0] == '\0' || strlen(buf) >= sizeof(conf.proc_root)) {
-		ERROR(LOG_PREFIX "%s needs a directory name (under %zu bytes)",
+	    buf[0] != '/' || strlen(buf) >= sizeof(conf.proc_root)) {
+		ERROR(LOG_PREFIX
+		      "%s needs an absolute directory name (under %zu bytes)",
 		      ci->key, sizeof(conf.proc_root));
 		return -1;
 	}
@@ -224,6 +227,42 @@ static int config_option(const oconfig_item_t *ci)
 	return -1;
 }
 
+/* Every threshold pair in effect, checked with the block (a bad pair is a
+ * bad block, as every other mistake) and told with the values as given:
+ * they must differ by a hundredth of a percent at least, the collector's
+ * unit. */
+static uint32_t to_bp(double pct);
+
+static int thresholds_check(void)
+{
+	int status = 0;
+
+	if (to_bp(conf.falling) >= to_bp(conf.rising)) {
+		ERROR(LOG_PREFIX "FallingThreshold (%g) must be below "
+				 "RisingThreshold (%g)%s",
+		      conf.falling, conf.rising,
+		      conf.falling < conf.rising ? " by 0.01 at least" : "");
+		status = -1;
+	}
+	for (int k = 0; k < N_KINDS; k++) {
+		const struct kind_opt *o = &kind_opts[k];
+		bool own_r = conf.kind[k].rising >= 0;
+		bool own_f = conf.kind[k].falling >= 0;
+		double r = own_r ? conf.kind[k].rising : conf.rising;
+		double f = own_f ? conf.kind[k].falling : conf.falling;
+
+		if ((!own_r && !own_f) || to_bp(f) < to_bp(r))
+			continue;
+		ERROR(LOG_PREFIX "%s (%g) must be below %s (%g)%s for %s "
+				 "notifications",
+		      own_f ? o->falling : "FallingThreshold", f,
+		      own_r ? o->rising : "RisingThreshold", r,
+		      f < r ? " by 0.01 at least" : "", eph_kind_name(o->kind));
+		status = -1;
+	}
+	return status;
+}
+
 static int ephport_config(oconfig_item_t *ci)
 {
 	int status = 0;
@@ -243,6 +282,8 @@ static int ephport_config(oconfig_item_t *ci)
 			status = -1;
 		}
 	}
+	if (status == 0 && thresholds_check() != 0)
+		status = -1;
 	if (status != 0) {
 		config_failed = true;
 		ERROR(LOG_PREFIX "bad <Plugin " PLUGIN_NAME

@@ -568,8 +568,10 @@ static const struct bad_case bad_cases[] = {
     {"KernelFilter", 4, NULL, 0, "KernelFilter needs true or false"},
     {"Source", 0, "sysctl", 0,
      "Source needs \"auto\", \"bpf\", \"netlink\" or \"procfs\""},
-    {"ProcRoot", 0, "", 0, "ProcRoot needs a directory name"},
-    {"ProcRoot", 2, NULL, 0, "ProcRoot needs a directory name"},
+    {"ProcRoot", 0, "", 0, "ProcRoot needs an absolute directory name"},
+    {"ProcRoot", 2, NULL, 0, "ProcRoot needs an absolute directory name"},
+    /* Issue 16, defect 8: relative, as ephportd refuses it. */
+    {"ProcRoot", 0, "proc", 0, "ProcRoot needs an absolute directory name"},
     {"Protocol", 5, NULL, 0, "\"Protocol\" is not a block"},
     {"RisingThreshold", 1, NULL, 100.5,
      "RisingThreshold needs a percent from 0 to 100"},
@@ -1036,45 +1038,58 @@ START_TEST(longest_message_fits)
 }
 END_TEST
 
+/* Issue 16, defect 8: a threshold pair that does not hold is a bad block,
+ * found by the config callback (collectd then refuses the configuration,
+ * as for every other bad option; it used to be found by init only, and
+ * collectd ran on without the plugin), told with the values as given. */
 START_TEST(bad_thresholds)
 {
 	opt_num(item("RisingThreshold"), 60);
 	opt_num(item("FallingThreshold"), 60);
-	ck_assert_int_eq(mock.config(&block), 0);
-	ck_assert_int_eq(mock.init(), -1);
-	ck_assert_int_eq(count_log("FallingThreshold (60.00) must be below "
-				   "RisingThreshold (60.00)"),
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("FallingThreshold (60) must be below "
+				   "RisingThreshold (60)"),
 			 1);
+	ck_assert_int_eq(count_log("block: refusing to run"), 1);
+	ck_assert_int_eq(mock.init(), -1);
 	ck_assert_ptr_null(mock.read);
 	setup();
 	opt_num(item("RisingThreshold"), 101);
 	ck_assert_int_eq(mock.config(&block), -1);
 	ck_assert_int_eq(
 	    count_log("RisingThreshold needs a percent from 0 to 100"), 1);
+	/* Equal to the hundredth of a percent the collector counts in: the
+	 * values as given, not rounded to the same "80.00". */
+	setup();
+	opt_num(item("RisingThreshold"), 80.004);
+	opt_num(item("FallingThreshold"), 80.001);
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("FallingThreshold (80.001) must be below "
+				   "RisingThreshold (80.004) by 0.01 at least"),
+			 1);
 }
 END_TEST
 
 /* A per-kind pair that does not hold, naming the options it came from
  * (its own or the generic one it defaults to): every bad pair is told,
- * and the plugin does not start. */
+ * and the block is refused. */
 START_TEST(bad_per_kind_thresholds)
 {
 	opt_num(item("BindFallingThreshold"), 85); /* RisingThreshold 80 */
 	opt_num(item("ConnectRisingThreshold"), 50);
 	opt_num(item("ConnectFallingThreshold"), 50);
-	ck_assert_int_eq(mock.config(&block), 0);
-	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_int_eq(mock.config(&block), -1);
 	ck_assert_int_eq(
-	    count_log("ephport plugin: BindFallingThreshold (85.00) must be "
-		      "below RisingThreshold (80.00) for bind notifications: "
-		      "not started"),
+	    count_log("ephport plugin: BindFallingThreshold (85) must be "
+		      "below RisingThreshold (80) for bind notifications"),
 	    1);
 	ck_assert_int_eq(count_log("ephport plugin: ConnectFallingThreshold "
-				   "(50.00) must be below "
-				   "ConnectRisingThreshold (50.00) for connect "
-				   "notifications: not started"),
+				   "(50) must be below "
+				   "ConnectRisingThreshold (50) for connect "
+				   "notifications"),
 			 1);
-	ck_assert_int_eq(mock.n_log, 2);
+	ck_assert_int_eq(count_log("block: refusing to run"), 1);
+	ck_assert_int_eq(mock.init(), -1);
 	ck_assert_ptr_null(mock.read);
 	ck_assert_ptr_null(collector);
 
@@ -1082,21 +1097,17 @@ START_TEST(bad_per_kind_thresholds)
 	setup();
 	opt_num(item("FallingThreshold"), 20);
 	opt_num(item("ConnectRisingThreshold"), 15);
-	ck_assert_int_eq(mock.config(&block), 0);
-	ck_assert_int_eq(mock.init(), -1);
-	ck_assert_int_eq(
-	    count_log("FallingThreshold (20.00) must be below "
-		      "ConnectRisingThreshold (15.00) for connect"),
-	    1);
-	ck_assert_int_eq(mock.n_log, 1);
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("FallingThreshold (20) must be below "
+				   "ConnectRisingThreshold (15) for connect"),
+			 1);
 
 	/* Lowering only the rising one below the default falling one. */
 	setup();
 	opt_num(item("BindRisingThreshold"), 70);
-	ck_assert_int_eq(mock.config(&block), 0);
-	ck_assert_int_eq(mock.init(), -1);
-	ck_assert_int_eq(count_log("FallingThreshold (70.00) must be below "
-				   "BindRisingThreshold (70.00) for bind"),
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("FallingThreshold (70) must be below "
+				   "BindRisingThreshold (70) for bind"),
 			 1);
 }
 END_TEST
