@@ -8,6 +8,10 @@
  * headline) is ephport-model(7); the collector computes it, the plugin only
  * names and dispatches its numbers and watches two of them: bind pressure
  * (every protocol) and connect pressure (TCP), each with its own alarm.
+ * By default it reads collectd's own network namespace; Namespaces "all"
+ * or Namespace patterns read others too (one eph_collect_in() each, from a
+ * thread that setns()es there and is joined before the next), every one
+ * with its own alarms and plugin instances "<netns>-tcp" (ns_state).
  *
  * Life cycle: the config callback only records settings, the init callback
  * builds the collector and registers the read callback, so a bad <Plugin
@@ -24,7 +28,9 @@
 
 #include "collectd/core/daemon/plugin.h"
 
+#include <fnmatch.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "ephport.h"
 
@@ -47,6 +53,18 @@ static const struct kind_opt {
      "connect_pressure"},
 };
 
+/* Which network namespaces are read (Namespaces, Namespace,
+ * NamespaceExclude; ephport-collectd(5), NETWORK NAMESPACES). */
+enum ns_mode {
+	NS_SELF = 0, /* collectd's own only: eph_collect(), no privilege */
+	NS_ALL,	     /* every namespace eph_netns_list() finds */
+	NS_PATTERNS, /* those whose name matches a Namespace pattern */
+};
+#define NS_PATTERNS_MAX 32
+#define NS_NAME_LEN	128 /* sizeof(struct eph_netns.name) */
+/* A namespace's part of plugin_instance: room for "-tcp" after it. */
+#define NS_ID_LEN (NAME_LEN - 4)
+
 /* Settings from <Plugin ephport>; see ephport-collectd(5). */
 struct ephport_conf {
 	uint8_t protocols; /* bitmask of (1 << enum eph_proto); 0: both */
@@ -62,6 +80,10 @@ struct ephport_conf {
 		double rising, falling;
 	} kind[N_KINDS];
 	bool dest_alarm; /* the connect alarm is on */
+	int ns_keyword;	 /* Namespaces: -1 unset, else NS_SELF or NS_ALL */
+	unsigned n_include, n_exclude; /* Namespace, NamespaceExclude */
+	char include[NS_PATTERNS_MAX][NS_NAME_LEN];
+	char exclude[NS_PATTERNS_MAX][NS_NAME_LEN];
 };
 
 /* The defaults, also what the unit test resets to between cases. */
@@ -70,11 +92,44 @@ struct ephport_conf {
 		.top_n = 5, .report_states = true, .report_listeners = true,   \
 		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
 		.kind = {{-1, -1}, {-1, -1}}, .dest_alarm = true,              \
+		.ns_keyword = -1,                                              \
 	}
 static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
-/* One hysteresis alarm per protocol and kind (see ephport.h, struct
- * eph_alarm); UDP's connect alarm is never fed (autobind is a bind). */
+/* The armed thresholds, one hysteresis alarm per protocol and kind (see
+ * ephport.h, struct eph_alarm): the template each namespace's alarms are
+ * copied from (never fed itself).  UDP's connect alarm is never fed
+ * (autobind is a bind). */
 static struct eph_alarm alarms[EPH_PROTO_COUNT][N_KINDS];
+
+/* What the plugin keeps per network namespace: its alarms, so that one
+ * namespace's pressure never raises or clears another's, and its logged
+ * problems.  Keyed by inode and name (nsfs inodes are reused once a
+ * namespace is freed); dropped at the first read that no longer finds the
+ * namespace. */
+struct ns_state {
+	uint64_t inode, dev;
+	bool own;		/* collectd's own namespace */
+	bool seen;		/* found by this read */
+	bool logged;		/* a failure was logged: say when it ends */
+	char name[NS_NAME_LEN]; /* eph_netns.name ("" own, unnamed) */
+	char id[NS_ID_LEN];	/* plugin_instance prefix; "" for the own */
+	struct eph_alarm alarms[EPH_PROTO_COUNT][N_KINDS];
+	bool overflow_logged[EPH_PROTO_COUNT];
+	char last_error[512]; /* the failure of the last read, "" none */
+	char last_note[512];
+};
+/* collectd's own namespace: every value and alarm of Namespaces "self",
+ * with today's names ("tcp", "udp"). */
+static struct ns_state own_ns = {.own = true};
+/* The other namespaces read (Namespaces "all", Namespace). */
+static struct ns_state *ns_states;
+static size_t n_ns_states, cap_ns_states;
+/* eph_netns_list()'s answer, EPH_NETNS_MAX entries (allocated by init). */
+static struct eph_netns *ns_list;
+/* Where named namespaces are listed: NULL is /run/netns (ip netns); the
+ * unit test points it elsewhere. */
+static const char *netns_dir;
+static bool ns_full_logged, ns_eperm_logged;
 /* Set by any bad option: init then refuses to start (see the top). */
 static bool config_failed;
 
@@ -86,7 +141,6 @@ static bool failing;
 static unsigned failures; /* consecutive failed reads */
 static char last_error[600];
 static char last_note[600];
-static bool overflow_logged[EPH_PROTO_COUNT];
 static bool dispatch_error_logged;
 
 /* --- configuration ---------------------------------------------------- */
@@ -194,6 +248,75 @@ static int config_percent(const oconfig_item_t *ci, double *out)
 	return 0;
 }
 
+static int config_namespaces(const oconfig_item_t *ci)
+{
+	char name[16];
+
+	if (cf_util_get_string_buffer(ci, name, sizeof(name)) == 0) {
+		if (strcasecmp(name, "self") == 0) {
+			conf.ns_keyword = NS_SELF;
+			return 0;
+		}
+		if (strcasecmp(name, "all") == 0) {
+			conf.ns_keyword = NS_ALL;
+			return 0;
+		}
+	}
+	ERROR(LOG_PREFIX "%s needs \"self\" or \"all\" (to pick namespaces "
+			 "by name, use Namespace \"pattern\")",
+	      ci->key);
+	return -1;
+}
+
+/* Namespace, NamespaceExclude: one fnmatch(3) pattern each, repeatable. */
+static int config_pattern(const oconfig_item_t *ci, char (*list)[NS_NAME_LEN],
+			  unsigned *n)
+{
+	char buf[NS_NAME_LEN + 1];
+
+	if (cf_util_get_string_buffer(ci, buf, sizeof(buf)) != 0 ||
+	    buf[0] == '\0' || strlen(buf) >= NS_NAME_LEN) {
+		ERROR(LOG_PREFIX "%s needs one namespace name or glob pattern "
+				 "(under %d bytes)",
+		      ci->key, NS_NAME_LEN);
+		return -1;
+	}
+	if (*n == NS_PATTERNS_MAX) {
+		ERROR(LOG_PREFIX "%s \"%s\": at most %d %s options", ci->key,
+		      buf, NS_PATTERNS_MAX, ci->key);
+		return -1;
+	}
+	memcpy(list[(*n)++], buf, NS_NAME_LEN);
+	return 0;
+}
+
+/* The namespace options together, wherever they stood in the block. */
+static int config_namespaces_check(void)
+{
+	if (conf.n_include > 0 && conf.ns_keyword >= 0) {
+		ERROR(LOG_PREFIX "Namespace \"%s\" and Namespaces \"%s\" both "
+				 "select namespaces: use one of them",
+		      conf.include[0],
+		      conf.ns_keyword == NS_ALL ? "all" : "self");
+		return -1;
+	}
+	if (conf.n_exclude > 0 && conf.n_include == 0 &&
+	    conf.ns_keyword != NS_ALL) {
+		ERROR(LOG_PREFIX "NamespaceExclude \"%s\" needs Namespaces "
+				 "\"all\" or a Namespace pattern",
+		      conf.exclude[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static enum ns_mode ns_mode(void)
+{
+	if (conf.n_include > 0)
+		return NS_PATTERNS;
+	return conf.ns_keyword == NS_ALL ? NS_ALL : NS_SELF;
+}
+
 static int config_option(const oconfig_item_t *ci)
 {
 	if (strcasecmp(ci->key, "RisingThreshold") == 0)
@@ -222,6 +345,12 @@ static int config_option(const oconfig_item_t *ci)
 		return config_source(ci);
 	if (strcasecmp(ci->key, "ProcRoot") == 0)
 		return config_proc_root(ci);
+	if (strcasecmp(ci->key, "Namespaces") == 0)
+		return config_namespaces(ci);
+	if (strcasecmp(ci->key, "Namespace") == 0)
+		return config_pattern(ci, conf.include, &conf.n_include);
+	if (strcasecmp(ci->key, "NamespaceExclude") == 0)
+		return config_pattern(ci, conf.exclude, &conf.n_exclude);
 	ERROR(LOG_PREFIX "unknown option \"%s\" in <Plugin " PLUGIN_NAME ">",
 	      ci->key);
 	return -1;
@@ -282,6 +411,8 @@ static int ephport_config(oconfig_item_t *ci)
 			status = -1;
 		}
 	}
+	if (config_namespaces_check() != 0)
+		status = -1;
 	if (status == 0 && thresholds_check() != 0)
 		status = -1;
 	if (status != 0) {
@@ -321,6 +452,51 @@ static int dest_name(const struct eph_dest *d, const char *what, char *buf,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* A namespace's part of plugin_instance, "<netns>" in "<netns>-tcp": its
+ * name with every byte but A-Z a-z 0-9 '.' '_' '-' made '_' (so
+ * "docker:0123456789ab" is "docker_0123456789ab", "pid:42" "pid_42"), cut
+ * to NS_ID_LEN - 1 bytes; unique adds "_<inode>" (two names that map to
+ * one id).  A namespace without a name is "netns_<inode>". */
+static void ns_id(const char *name, uint64_t inode, bool unique, char *buf,
+		  size_t len)
+{
+	char tail[24] = "";
+	size_t n = 0, max;
+
+	if (!name[0]) {
+		snprintf(buf, len, "netns_%" PRIu64, inode);
+		return;
+	}
+	if (unique)
+		snprintf(tail, sizeof(tail), "_%" PRIu64, inode);
+	max = len - 1 - strlen(tail);
+	for (const char *c = name; *c && n < max; c++) {
+		bool keep = (*c >= 'a' && *c <= 'z') ||
+			    (*c >= 'A' && *c <= 'Z') ||
+			    (*c >= '0' && *c <= '9') || *c == '.' ||
+			    *c == '_' || *c == '-';
+
+		buf[n++] = keep ? *c : '_';
+	}
+	buf[n] = '\0';
+	strcat(buf, tail);
+}
+
+/* plugin_instance: "tcp" in collectd's own namespace, "<id>-tcp" in
+ * another. */
+static void plugin_inst(const struct ns_state *ns, enum eph_proto p, char *buf,
+			size_t len)
+{
+	snprintf(buf, len, "%s%s%s", ns->id, ns->id[0] ? "-" : "",
+		 eph_proto_name(p));
+}
+
+/* How log lines and notifications name a namespace other than the own. */
+static const char *ns_label(const struct ns_state *ns)
+{
+	return ns->own ? "self" : ns->name[0] ? ns->name : ns->id;
+}
+
 /* --- dispatch ------------------------------------------------------------- */
 
 /* One value of the current snapshot: time, host and interval are shared. */
@@ -350,14 +526,13 @@ static gauge_t percent(uint32_t bp)
 }
 
 static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
-			 const struct eph_proto_stats *s)
+			 const struct eph_proto_stats *s, struct ns_state *ns)
 {
 	value_list_t tmpl = *tmpl0;
 	const enum eph_tcp_state *st;
 	char name[NAME_LEN];
 
-	snprintf(tmpl.plugin_instance, sizeof(tmpl.plugin_instance), "%s",
-		 eph_proto_name(p));
+	plugin_inst(ns, p, tmpl.plugin_instance, sizeof(tmpl.plugin_instance));
 
 	submit(&tmpl, "gauge", "range_low", s->low);
 	submit(&tmpl, "gauge", "range_high", s->high);
@@ -435,21 +610,28 @@ static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
 	}
 
 	/* The table filling is a property of the host, not of one read. */
-	if (s->dest_overflow && !overflow_logged[p]) {
-		overflow_logged[p] = true;
-		WARNING(LOG_PREFIX
-			"%s: more destinations than the collector tracks "
-			"exactly (%" PRIu64
-			"); destination counts are lower bounds",
-			eph_proto_name(p), s->destinations);
-	} else if (!s->dest_overflow && overflow_logged[p]) {
-		overflow_logged[p] = false;
-		INFO(LOG_PREFIX "%s: destination counts are exact again",
-		     eph_proto_name(p));
+	if (s->dest_overflow != ns->overflow_logged[p]) {
+		char where[NS_NAME_LEN + 32];
+
+		snprintf(where, sizeof(where), "%s%s%s",
+			 ns->own ? "" : "network namespace ",
+			 ns->own ? "" : ns_label(ns), ns->own ? "" : ", ");
+		ns->overflow_logged[p] = s->dest_overflow;
+		if (s->dest_overflow)
+			WARNING(LOG_PREFIX
+				"%s%s: more destinations than the collector "
+				"tracks exactly (%" PRIu64
+				"); destination counts are lower bounds",
+				where, eph_proto_name(p), s->destinations);
+		else
+			INFO(LOG_PREFIX
+			     "%s%s: destination counts are exact again",
+			     where, eph_proto_name(p));
 	}
 }
 
-static void submit_snapshot(const struct eph_snapshot *snap)
+static void submit_snapshot(const struct eph_snapshot *snap,
+			    struct ns_state *ns)
 {
 	value_list_t tmpl = VALUE_LIST_INIT;
 
@@ -459,7 +641,8 @@ static void submit_snapshot(const struct eph_snapshot *snap)
 	snprintf(tmpl.plugin, sizeof(tmpl.plugin), "%s", PLUGIN_NAME);
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
 		if (snap->proto[p].collected)
-			submit_proto(&tmpl, (enum eph_proto)p, &snap->proto[p]);
+			submit_proto(&tmpl, (enum eph_proto)p, &snap->proto[p],
+				     ns);
 }
 
 /* --- notifications ------------------------------------------------------- */
@@ -532,9 +715,10 @@ static void endpoint_format(const struct eph_addr *a, uint16_t port, char *buf,
  * will fail, how close it is, and the numbers as meta data, for
  * notify_email, exec, logfile, the threshold plugin...  The message stays
  * under NOTIF_MAX_MSG_LEN (256) even with two full IPv6 addresses. */
-static void notify(enum eph_proto p, const struct eph_proto_stats *s,
-		   enum eph_kind kind, const struct eph_alarm *a,
-		   enum eph_alarm_event e, cdtime_t t)
+static void notify(const struct ns_state *ns, enum eph_proto p,
+		   const struct eph_proto_stats *s, enum eph_kind kind,
+		   const struct eph_alarm *a, enum eph_alarm_event e,
+		   cdtime_t t)
 {
 	notification_t n = {
 	    .severity = e == EPH_ALARM_RAISED ? NOTIF_WARNING : NOTIF_OKAY,
@@ -547,7 +731,12 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 	/* Sized for the longest addresses (46 bytes with the NUL), so no
 	 * part is ever cut. */
 	char la[46], ra[56], what[128], dest[112] = "new", counts[48];
+	/* Another namespace's name leads, so a cut never loses it. */
+	char where[NS_NAME_LEN + 16] = "";
 	const char *bound = "";
+
+	if (!ns->own)
+		snprintf(where, sizeof(where), "netns %s: ", ns_label(ns));
 
 	if (kind == EPH_KIND_CONNECT) {
 		if (s->has_worst) {
@@ -581,23 +770,27 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 
 	snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
 	snprintf(n.plugin, sizeof(n.plugin), "%s", PLUGIN_NAME);
-	snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s",
-		 eph_proto_name(p));
+	plugin_inst(ns, p, n.plugin_instance, sizeof(n.plugin_instance));
 	snprintf(n.type, sizeof(n.type), "percent");
 	snprintf(n.type_instance, sizeof(n.type_instance), "%s",
 		 o->type_instance);
 	/* At most 239 bytes (two 39-byte IPv6 addresses, 65535 everywhere),
 	 * under NOTIF_MAX_MSG_LEN; should that ever change, the cut shows. */
-	if (snprintf(n.message, sizeof(n.message),
-		     "%s %s pressure %.2f%% %s %.2f%%: %s fails at 100%% (%s, "
-		     "range %u-%u)%s",
-		     eph_proto_name(p), eph_kind_name(kind), percent(value),
-		     e == EPH_ALARM_RAISED ? "rose to or above"
-					   : "fell to or below",
-		     percent(threshold), what, counts, s->low, s->high,
-		     bound) >= (int)sizeof(n.message))
+	if (snprintf(
+		n.message, sizeof(n.message),
+		"%s%s %s pressure %.2f%% %s %.2f%%: %s fails at 100%% "
+		"(%s, range %u-%u)%s",
+		where, eph_proto_name(p), eph_kind_name(kind), percent(value),
+		e == EPH_ALARM_RAISED ? "rose to or above" : "fell to or below",
+		percent(threshold), what, counts, s->low, s->high,
+		bound) >= (int)sizeof(n.message))
 		memcpy(n.message + sizeof(n.message) - 4, "...", 4);
 	plugin_notification_meta_add_string(&n, "kind", eph_kind_name(kind));
+	if (!ns->own) {
+		plugin_notification_meta_add_string(&n, "netns", ns_label(ns));
+		plugin_notification_meta_add_double(&n, "netns_inode",
+						    (double)ns->inode);
+	}
 	plugin_notification_meta_add_double(&n, "pressure", percent(value));
 	plugin_notification_meta_add_double(&n, "threshold",
 					    percent(threshold));
@@ -624,7 +817,7 @@ static void notify(enum eph_proto p, const struct eph_proto_stats *s,
 		plugin_notification_meta_free(n.meta);
 }
 
-static void check_alarms(const struct eph_snapshot *snap)
+static void check_alarms(const struct eph_snapshot *snap, struct ns_state *ns)
 {
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *s = &snap->proto[p];
@@ -640,50 +833,267 @@ static void check_alarms(const struct eph_snapshot *snap)
 			if (kind == EPH_KIND_CONNECT &&
 			    (p != EPH_TCP || !conf.dest_alarm))
 				continue;
-			e = eph_alarm_update(&alarms[p][k],
+			e = eph_alarm_update(&ns->alarms[p][k],
 					     eph_alarm_value(s, kind));
 			if (e != EPH_ALARM_NONE)
-				notify((enum eph_proto)p, s, kind,
-				       &alarms[p][k], e,
+				notify(ns, (enum eph_proto)p, s, kind,
+				       &ns->alarms[p][k], e,
 				       US_TO_CDTIME_T(snap->taken_us));
 		}
 	}
 }
 
+/* --- network namespaces ------------------------------------------------- */
+
+/* pattern matches the namespace's name; collectd's own also answers to
+ * "self". */
+static bool ns_matches(const char *pattern, const struct eph_netns *ns)
+{
+	if (ns->name[0] && fnmatch(pattern, ns->name, 0) == 0)
+		return true;
+	return ns->kind == EPH_NS_SELF && fnmatch(pattern, "self", 0) == 0;
+}
+
+static bool ns_selected(const struct eph_netns *ns)
+{
+	bool in = ns_mode() == NS_ALL;
+
+	for (unsigned i = 0; i < conf.n_include && !in; i++)
+		in = ns_matches(conf.include[i], ns);
+	for (unsigned i = 0; i < conf.n_exclude && in; i++)
+		in = !ns_matches(conf.exclude[i], ns);
+	return in;
+}
+
+/* The state of a listed namespace: the one kept from earlier reads, else a
+ * new one (alarms low, thresholds as armed).  NULL: out of memory. */
+static struct ns_state *ns_state_get(const struct eph_netns *ns)
+{
+	struct ns_state *st;
+	bool clash = false;
+
+	if (ns->kind == EPH_NS_SELF) {
+		own_ns.inode = ns->inode;
+		own_ns.dev = ns->dev;
+		snprintf(own_ns.name, sizeof(own_ns.name), "%s", ns->name);
+		return &own_ns;
+	}
+	for (size_t i = 0; i < n_ns_states; i++) {
+		st = &ns_states[i];
+		if (st->inode == ns->inode && st->dev == ns->dev &&
+		    strcmp(st->name, ns->name) == 0)
+			return st;
+	}
+	if (n_ns_states == cap_ns_states) {
+		size_t cap = cap_ns_states ? 2 * cap_ns_states : 16;
+		struct ns_state *v = realloc(ns_states, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		ns_states = v;
+		cap_ns_states = cap;
+	}
+	st = &ns_states[n_ns_states];
+	memset(st, 0, sizeof(*st));
+	st->inode = ns->inode;
+	st->dev = ns->dev;
+	snprintf(st->name, sizeof(st->name), "%s", ns->name);
+	memcpy(st->alarms, alarms, sizeof(st->alarms));
+	ns_id(st->name, st->inode, false, st->id, sizeof(st->id));
+	for (size_t i = 0; i < n_ns_states; i++)
+		clash = clash || strcmp(ns_states[i].id, st->id) == 0;
+	if (clash)
+		ns_id(st->name, st->inode, true, st->id, sizeof(st->id));
+	n_ns_states++;
+	return st;
+}
+
+/* Namespaces this read did not find are gone: so are their alarms. */
+static void ns_drop_unseen(void)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < n_ns_states; i++)
+		if (ns_states[i].seen)
+			ns_states[j++] = ns_states[i];
+	n_ns_states = j;
+}
+
+/* Did the namespace vanish since it was listed (its file gone, or now
+ * another file: a process exited, ip netns delete)? */
+static bool ns_gone(const struct eph_netns *ns)
+{
+	struct stat st;
+
+	return stat(ns->path, &st) != 0 || (uint64_t)st.st_ino != ns->inode ||
+	       (uint64_t)st.st_dev != ns->dev;
+}
+
+/* A namespace's collection failed: said once per problem and namespace;
+ * a missing CAP_SYS_ADMIN once for all of them.  before: the collector's
+ * error before this collection.  When entering the namespace fails, the
+ * collector keeps an earlier error (it clears its error only once inside),
+ * so an unchanged or entering-related one is replaced by our own words. */
+static void ns_failed(struct ns_state *st, const struct eph_netns *ns, int err,
+		      const char *before)
+{
+	char buf[sizeof(st->last_error)];
+	const char *why = eph_collector_error(collector);
+
+	if (why[0] && strcmp(why, before) != 0 && !strstr(why, ns->path))
+		snprintf(buf, sizeof(buf), "%s", why);
+	else
+		snprintf(buf, sizeof(buf), "cannot enter it (%s): %s", ns->path,
+			 strerror(-err));
+	if (strcmp(buf, st->last_error) == 0)
+		return;
+	memcpy(st->last_error, buf, sizeof(buf));
+	if (err == -EPERM) {
+		if (ns_eperm_logged)
+			return;
+		ns_eperm_logged = true;
+		ERROR(LOG_PREFIX
+		      "network namespace %s: %s: reading other "
+		      "namespaces needs CAP_SYS_ADMIN (said once for "
+		      "all namespaces)",
+		      ns_label(st), buf);
+		st->logged = true;
+		return;
+	}
+	ERROR(LOG_PREFIX "network namespace %s: collection failed: %s (said "
+			 "once per problem)",
+	      ns_label(st), buf);
+	st->logged = true;
+}
+
+static void ns_collected(struct ns_state *st, const struct eph_snapshot *snap)
+{
+	const char *note = eph_collector_note(collector);
+
+	if (st->last_error[0] && st->logged)
+		INFO(LOG_PREFIX "network namespace %s: collection works again "
+				"(last problem: %s)",
+		     ns_label(st), st->last_error);
+	st->last_error[0] = '\0';
+	st->logged = false;
+	if (strcmp(note, st->last_note) != 0) {
+		if (note[0])
+			NOTICE(LOG_PREFIX "network namespace %s: %s",
+			       ns_label(st), note);
+		else
+			NOTICE(LOG_PREFIX "network namespace %s: reading "
+					  "sockets from netlink again",
+			       ns_label(st));
+		snprintf(st->last_note, sizeof(st->last_note), "%s", note);
+	}
+	submit_snapshot(snap, st);
+	check_alarms(snap, st);
+}
+
+static int read_failed(int err);
+static void read_recovered(void);
+
+/* Namespaces "all" or Namespace: list, then one collection (one kernel
+ * walk) per namespace selected.  A namespace that vanished since it was
+ * listed is skipped without a word; one that fails otherwise is logged
+ * and the others still report.  Non-zero (collectd backs off) only when
+ * the list cannot be read or every namespace failed. */
+static int read_namespaces(void)
+{
+	size_t n = 0;
+	unsigned ok = 0, failed = 0;
+	int err = eph_netns_list(conf.proc_root[0] ? conf.proc_root : NULL,
+				 netns_dir, ns_list, EPH_NETNS_MAX, &n);
+
+	if (err == -ENOSPC && !ns_full_logged) {
+		ns_full_logged = true;
+		WARNING(LOG_PREFIX "more than %d network namespaces: only the "
+				   "first %d are read",
+			EPH_NETNS_MAX, EPH_NETNS_MAX);
+	} else if (err < 0 && err != -ENOSPC) {
+		return read_failed(err);
+	}
+	read_recovered();
+
+	for (size_t i = 0; i < n_ns_states; i++)
+		ns_states[i].seen = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct eph_netns *ns = &ns_list[i];
+		struct eph_snapshot snap;
+		struct ns_state *st;
+		char before[sizeof(st->last_error)];
+
+		if (!ns_selected(ns))
+			continue;
+		st = ns_state_get(ns);
+		if (!st) {
+			failed++;
+			continue;
+		}
+		snprintf(before, sizeof(before), "%s",
+			 eph_collector_error(collector));
+		err = eph_collect_in(collector, ns, &snap);
+		if (err < 0 && ns->kind != EPH_NS_SELF && ns_gone(ns))
+			continue; /* not seen: dropped below */
+		st->seen = true;
+		if (err < 0) {
+			ns_failed(st, ns, err, before);
+			failed++;
+		} else {
+			ns_collected(st, &snap);
+			ok++;
+		}
+	}
+	ns_drop_unseen();
+	return ok == 0 && failed > 0 ? -1 : 0;
+}
+
 /* --- callbacks ------------------------------------------------------------ */
+
+/* The whole read failed (the collection, or listing the namespaces): said
+ * once per problem; non-zero makes collectd double this read's interval
+ * (up to MaxReadInterval) until a read succeeds again. */
+static int read_failed(int err)
+{
+	char buf[sizeof(last_error)];
+	const char *why = collector ? eph_collector_error(collector) : "";
+
+	snprintf(buf, sizeof(buf), "%s", why[0] ? why : strerror(-err));
+	failures++;
+	if (!failing || strcmp(buf, last_error) != 0) {
+		ERROR(LOG_PREFIX "collection failed: %s (said once per "
+				 "problem; collectd retries with back-off)",
+		      buf);
+		memcpy(last_error, buf, sizeof(last_error));
+	}
+	failing = true;
+	return -1;
+}
+
+static void read_recovered(void)
+{
+	if (!failing)
+		return;
+	INFO(LOG_PREFIX "collection works again after %u failed reads "
+			"(last problem: %s)",
+	     failures, last_error);
+	failing = false;
+	failures = 0;
+	last_error[0] = '\0';
+}
 
 static int ephport_read(void)
 {
 	struct eph_snapshot snap;
 	const char *why;
-	int err = eph_collect(collector, &snap);
+	int err;
 
-	if (err < 0) {
-		char buf[sizeof(last_error)];
-
-		why = eph_collector_error(collector);
-		snprintf(buf, sizeof(buf), "%s", why[0] ? why : strerror(-err));
-		failures++;
-		if (!failing || strcmp(buf, last_error) != 0) {
-			ERROR(LOG_PREFIX
-			      "collection failed: %s (said once per "
-			      "problem; collectd retries with back-off)",
-			      buf);
-			memcpy(last_error, buf, sizeof(last_error));
-		}
-		failing = true;
-		/* Non-zero: collectd doubles this read's interval (up to
-		 * MaxReadInterval) until a read succeeds again. */
-		return -1;
-	}
-	if (failing) {
-		INFO(LOG_PREFIX "collection works again after %u failed reads "
-				"(last problem: %s)",
-		     failures, last_error);
-		failing = false;
-		failures = 0;
-		last_error[0] = '\0';
-	}
+	if (ns_mode() != NS_SELF)
+		return read_namespaces();
+	err = eph_collect(collector, &snap);
+	if (err < 0)
+		return read_failed(err);
+	read_recovered();
 
 	why = eph_collector_note(collector);
 	if (strcmp(why, last_note) != 0) {
@@ -694,8 +1104,8 @@ static int ephport_read(void)
 		snprintf(last_note, sizeof(last_note), "%s", why);
 	}
 
-	submit_snapshot(&snap);
-	check_alarms(&snap);
+	submit_snapshot(&snap, &own_ns);
+	check_alarms(&snap, &own_ns);
 	return 0;
 }
 
@@ -710,6 +1120,19 @@ static int ephport_init(void)
 	}
 	if (alarms_init() != 0)
 		return -1;
+	/* Every alarm starts low (init may run twice in tests). */
+	own_ns = (struct ns_state){.own = true};
+	memcpy(own_ns.alarms, alarms, sizeof(own_ns.alarms));
+	n_ns_states = 0;
+	ns_full_logged = ns_eperm_logged = false;
+	if (ns_mode() != NS_SELF && !ns_list) {
+		ns_list = calloc(EPH_NETNS_MAX, sizeof(*ns_list));
+		if (!ns_list) {
+			ERROR(LOG_PREFIX "cannot list namespaces: %s",
+			      strerror(errno));
+			return -1;
+		}
+	}
 	eph_config_init(&cfg);
 	cfg.protocols = conf.protocols; /* 0: both */
 	cfg.top_n = conf.top_n;
@@ -733,6 +1156,11 @@ static int ephport_shutdown(void)
 {
 	eph_collector_free(collector);
 	collector = NULL;
+	free(ns_list);
+	ns_list = NULL;
+	free(ns_states);
+	ns_states = NULL;
+	n_ns_states = cap_ns_states = 0;
 	return 0;
 }
 

@@ -9,7 +9,8 @@
 # Distributed whatever configure found, so `make dist` on a host without
 # collectd-dev still makes a complete tarball.
 EXTRA_DIST += contrib/collectd/ephport.conf doc/ephport-collectd.5 \
-	tests/integration/collectd_netns.py tests/integration/collectdutil.py
+	tests/integration/collectd_netns.py tests/integration/collectdutil.py \
+	tests/integration/collectd_allns.py
 
 if HAVE_COLLECTD
 # Where collectd looks for plugins.  Debian's collectd uses /usr/lib/collectd:
@@ -42,4 +43,6 @@ tests_check_collectd_plugin_LDADD = $(TEST_LDADD) -lm
 # Finds the plugin at .libs/ephport.so next to $EPHPORT (or at
 # $EPH_COLLECTD_PLUGIN); skips (77) without collectd or root.
 INTEGRATION_TESTS += tests/integration/collectd_netns.py
+# Every network namespace through collectd (issue 12): needs root and ip.
+INTEGRATION_TESTS += tests/integration/collectd_allns.py
 endif

@@ -329,7 +329,8 @@ static void setup(void)
 	config_failed = failing = dispatch_error_logged = false;
 	failures = 0;
 	last_error[0] = last_note[0] = '\0';
-	memset(overflow_logged, 0, sizeof(overflow_logged));
+	own_ns = (struct ns_state){.own = true};
+	netns_dir = NULL;
 	tree_reset();
 	module_register();
 }
@@ -585,6 +586,23 @@ static const struct bad_case bad_cases[] = {
      "ConnectFallingThreshold needs a percent from 0 to 100"},
     {"DestinationAlarm", 0, "perhaps", 0,
      "DestinationAlarm needs true or false"},
+    {"Namespaces", 0, "some", 0, "Namespaces needs \"self\" or \"all\""},
+    {"Namespaces", 0, "", 0, "Namespaces needs \"self\" or \"all\""},
+    {"Namespaces", 1, NULL, 1, "Namespaces needs \"self\" or \"all\""},
+    {"Namespaces", 3, "all", 0, "Namespaces needs \"self\" or \"all\""},
+    {"Namespace", 0, "", 0,
+     "Namespace needs one namespace name or glob pattern"},
+    {"Namespace", 1, NULL, 3,
+     "Namespace needs one namespace name or glob pattern"},
+    {"Namespace", 3, "web-*", 0,
+     "Namespace needs one namespace name or glob pattern"},
+    {"Namespace", 0,
+     "0123456789012345678901234567890123456789012345678901234567890123"
+     "456789012345678901234567890123456789012345678901234567890123456789",
+     0, "Namespace needs one namespace name or glob pattern (under 128"},
+    {"NamespaceExclude", 4, NULL, 0,
+     "NamespaceExclude needs one namespace name or glob pattern"},
+    {"Namespace", 5, NULL, 0, "\"Namespace\" is not a block"},
 };
 
 START_TEST(bad_block)
@@ -1015,7 +1033,7 @@ START_TEST(longest_message_fits)
 	s.connect_bp = 10000;
 	s.owners_exact = false;
 	ck_assert_int_eq(eph_alarm_init(&a, 10000, 9999), 0);
-	notify(EPH_TCP, &s, EPH_KIND_CONNECT, &a, EPH_ALARM_RAISED, 0);
+	notify(&own_ns, EPH_TCP, &s, EPH_KIND_CONNECT, &a, EPH_ALARM_RAISED, 0);
 	ck_assert_int_eq(mock.n_notifs, 1);
 	ck_assert_str_eq(
 	    mock.notifs[0].message,
@@ -1029,7 +1047,7 @@ START_TEST(longest_message_fits)
 	/* Bind, with ip_autobind_reuse: an upper bound. */
 	s.bind_bp = 10000;
 	s.bind_exact = false;
-	notify(EPH_UDP, &s, EPH_KIND_BIND, &a, EPH_ALARM_RAISED, 0);
+	notify(&own_ns, EPH_UDP, &s, EPH_KIND_BIND, &a, EPH_ALARM_RAISED, 0);
 	ck_assert_str_eq(mock.notifs[1].message,
 			 "udp bind pressure 100.00% rose to or above 100.00%: "
 			 "bind(0) or autobind fails at 100% (0 of 65535 ports "
@@ -1168,7 +1186,7 @@ START_TEST(destination_names)
 	set_addr(&s->top[2].laddr, AF_INET6, "fe80::1");
 	set_addr(&s->top[2].raddr, AF_INET6, "::ffff:192.0.2.1");
 	s->top[2].rport = 1;
-	submit_snapshot(&snap);
+	submit_snapshot(&snap, &own_ns);
 	ck_names_safe();
 
 	ck_assert_int_eq(dest_name(&s->top[0], "time_wait", name, sizeof(name)),
@@ -1307,6 +1325,387 @@ START_TEST(failure_logged_once_and_recovers)
 }
 END_TEST
 
+/* --- network namespaces (Namespaces, Namespace, NamespaceExclude) -------- */
+
+START_TEST(namespaces_config)
+{
+	/* Default: collectd's own only, as before the options existed. */
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(ns_mode(), NS_SELF);
+	setup();
+	opt_str(item("Namespaces"), "self");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(ns_mode(), NS_SELF);
+	setup();
+	opt_str(item("namespaces"), "ALL");
+	opt_str(item("NamespaceExclude"), "pid:*");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(ns_mode(), NS_ALL);
+	ck_assert_uint_eq(conf.n_exclude, 1);
+	ck_assert_str_eq(conf.exclude[0], "pid:*");
+	setup();
+	opt_str(item("Namespace"), "web-*");
+	opt_str(item("namespace"), "docker:*");
+	opt_str(item("NamespaceExclude"), "web-test*");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(ns_mode(), NS_PATTERNS);
+	ck_assert_uint_eq(conf.n_include, 2);
+	ck_assert_str_eq(conf.include[1], "docker:*");
+	ck_assert_int_eq(mock.n_log, 0);
+}
+END_TEST
+
+/* Options that contradict each other, wherever they stand. */
+START_TEST(namespaces_conflicts)
+{
+	static const struct {
+		const char *key1, *val1, *key2, *val2, *want;
+	} cases[] = {
+	    {"Namespace", "blue", "Namespaces", "self",
+	     "Namespace \"blue\" and Namespaces \"self\" both select"},
+	    {"Namespaces", "all", "Namespace", "blue",
+	     "Namespace \"blue\" and Namespaces \"all\" both select"},
+	    {"NamespaceExclude", "pid:*", "Protocol", "tcp",
+	     "NamespaceExclude \"pid:*\" needs Namespaces \"all\" or a "
+	     "Namespace pattern"},
+	    {"Namespaces", "self", "NamespaceExclude", "x",
+	     "NamespaceExclude \"x\" needs Namespaces"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setup();
+		opt_str(item(cases[i].key1), cases[i].val1);
+		opt_str(item(cases[i].key2), cases[i].val2);
+		ck_assert_int_eq(mock.config(&block), -1);
+		ck_assert_msg(count_log(cases[i].want) == 1, "want \"%s\"",
+			      cases[i].want);
+		ck_logs_prefixed();
+		ck_assert_int_eq(mock.init(), -1);
+		ck_assert_ptr_null(mock.read);
+	}
+}
+END_TEST
+
+static struct eph_netns fake_ns(int kind, const char *name, uint64_t inode)
+{
+	struct eph_netns ns;
+
+	memset(&ns, 0, sizeof(ns));
+	ns.kind = kind;
+	ns.inode = inode;
+	ns.dev = 4;
+	snprintf(ns.name, sizeof(ns.name), "%s", name);
+	snprintf(ns.path, sizeof(ns.path), "/nonexistent/%s", name);
+	return ns;
+}
+
+START_TEST(namespaces_selection)
+{
+	struct eph_netns own = fake_ns(EPH_NS_SELF, "", 1);
+	struct eph_netns web = fake_ns(EPH_NS_NAMED, "web-1", 2);
+	struct eph_netns test = fake_ns(EPH_NS_NAMED, "web-test", 3);
+	struct eph_netns dock = fake_ns(EPH_NS_CONTAINER, "docker:0123", 4);
+	struct eph_netns pid = fake_ns(EPH_NS_PID, "pid:42", 5);
+
+	opt_str(item("Namespaces"), "all");
+	opt_str(item("NamespaceExclude"), "pid:*");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(ns_selected(&own) && ns_selected(&web) &&
+		  ns_selected(&test) && ns_selected(&dock));
+	ck_assert(!ns_selected(&pid));
+
+	setup();
+	opt_str(item("Namespace"), "web-*");
+	opt_str(item("Namespace"), "docker:*");
+	opt_str(item("NamespaceExclude"), "*-test");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(ns_selected(&web) && ns_selected(&dock));
+	ck_assert(!ns_selected(&own) && !ns_selected(&test) &&
+		  !ns_selected(&pid));
+
+	/* The own namespace answers to "self", and to its ip netns name. */
+	setup();
+	opt_str(item("Namespace"), "self");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(ns_selected(&own) && !ns_selected(&web));
+	snprintf(own.name, sizeof(own.name), "host0");
+	ck_assert(ns_selected(&own));
+	setup();
+	opt_str(item("Namespace"), "host*");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(ns_selected(&own));
+}
+END_TEST
+
+START_TEST(namespaces_instance_names)
+{
+	char id[NS_ID_LEN], name[NS_NAME_LEN];
+	struct eph_netns a = fake_ns(EPH_NS_NAMED, "a:b", 10);
+	struct eph_netns b = fake_ns(EPH_NS_NAMED, "a_b", 11);
+	struct eph_netns own = fake_ns(EPH_NS_SELF, "", 1);
+	struct eph_snapshot snap;
+	struct ns_state *st;
+
+	ns_id("docker:0123456789ab", 7, false, id, sizeof(id));
+	ck_assert_str_eq(id, "docker_0123456789ab");
+	ns_id("pid:42", 7, false, id, sizeof(id));
+	ck_assert_str_eq(id, "pid_42");
+	ns_id("pod:5f1e/x y\x7f", 7, false, id, sizeof(id));
+	ck_assert_str_eq(id, "pod_5f1e_x_y_");
+	ns_id("web-1.prod_A", 7, false, id, sizeof(id));
+	ck_assert_str_eq(id, "web-1.prod_A");
+	ns_id("", 4026532281u, false, id, sizeof(id));
+	ck_assert_str_eq(id, "netns_4026532281");
+	/* The longest name is cut so "<id>-tcp" fits DATA_MAX_NAME_LEN. */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	ns_id(name, 7, false, id, sizeof(id));
+	ck_assert_int_eq((int)strlen(id), NS_ID_LEN - 1);
+	ns_id(name, 4026532281u, true, id, sizeof(id));
+	ck_assert_int_eq((int)strlen(id), NS_ID_LEN - 1);
+	ck_assert_str_eq(id + strlen(id) - 11, "_4026532281");
+
+	/* Two names that map to one id: the second gets its inode. */
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_str_eq(ns_state_get(&a)->id, "a_b");
+	ck_assert_str_eq(ns_state_get(&b)->id, "a_b_11");
+	ck_assert_ptr_eq(ns_state_get(&a), &ns_states[0]);
+	ck_assert_ptr_eq(ns_state_get(&own), &own_ns);
+	ck_assert_str_eq(own_ns.id, "");
+	ck_assert_uint_eq(n_ns_states, 2);
+
+	/* Values: "<id>-tcp" for another namespace, "tcp" for the own. */
+	memset(&snap, 0, sizeof(snap));
+	snap.proto[EPH_TCP].collected = true;
+	snap.proto[EPH_TCP].usable = 7;
+	snap.proto[EPH_UDP].collected = true;
+	snap.proto[EPH_UDP].usable = 8;
+	st = ns_state_get(&b);
+	submit_snapshot(&snap, st);
+	ck_value("a_b_11-tcp", "gauge", "usable", 7);
+	ck_value("a_b_11-udp", "gauge", "usable", 8);
+	ck_assert_int_eq(count_prefix("tcp", ""), 0);
+	submit_snapshot(&snap, &own_ns);
+	ck_value("tcp", "gauge", "usable", 7);
+	ck_value("udp", "gauge", "usable", 8);
+	ck_names_safe();
+}
+END_TEST
+
+/* Each namespace has its own alarms: one's pressure neither raises nor
+ * clears another's, and a namespace that goes takes its alarms along. */
+START_TEST(namespaces_alarms_separate)
+{
+	struct eph_netns blue = fake_ns(EPH_NS_NAMED, "blue", 21);
+	struct eph_netns dock = fake_ns(EPH_NS_CONTAINER, "docker:0123", 22);
+	struct eph_snapshot hot, cold;
+	struct ns_state *sb, *sd;
+
+	memset(&hot, 0, sizeof(hot));
+	hot.proto[EPH_TCP].collected = true;
+	hot.proto[EPH_TCP].usable = 100;
+	hot.proto[EPH_TCP].low = 40000;
+	hot.proto[EPH_TCP].high = 40099;
+	hot.proto[EPH_TCP].ports_in_use = 90;
+	hot.proto[EPH_TCP].bind_bp = 9000;
+	hot.proto[EPH_TCP].bind_exact = true;
+	hot.proto[EPH_TCP].owners_exact = true;
+	cold = hot;
+	cold.proto[EPH_TCP].ports_in_use = 10;
+	cold.proto[EPH_TCP].bind_bp = 1000;
+
+	opt_str(item("Namespaces"), "all");
+	opt_num(item("RisingThreshold"), 80);
+	opt_num(item("FallingThreshold"), 70);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	sb = ns_state_get(&blue);
+	sd = ns_state_get(&dock);
+	sb = ns_state_get(&blue); /* the array may have moved */
+
+	check_alarms(&hot, sb);
+	check_alarms(&cold, sd);
+	check_alarms(&cold, &own_ns);
+	ck_assert_int_eq(mock.n_notifs, 1);
+	ck_assert_int_eq(mock.notifs[0].severity, NOTIF_WARNING);
+	ck_assert_str_eq(mock.notifs[0].plugin_instance, "blue-tcp");
+	ck_assert_str_eq(mock.notifs[0].type_instance, "bind_pressure");
+	ck_assert_msg(!strncmp(mock.notifs[0].message,
+			       "netns blue: tcp bind pressure 90.00% rose to "
+			       "or above 80.00%",
+			       60),
+		      "%s", mock.notifs[0].message);
+	ck_assert_str_eq(notif_meta(0, "netns", NM_TYPE_STRING)->str, "blue");
+	ck_assert(notif_meta(0, "netns_inode", NM_TYPE_DOUBLE)->d == 21);
+	ck_assert(sb->alarms[EPH_TCP][kind_index(EPH_KIND_BIND)].high);
+	ck_assert(!sd->alarms[EPH_TCP][kind_index(EPH_KIND_BIND)].high);
+	ck_assert(!own_ns.alarms[EPH_TCP][kind_index(EPH_KIND_BIND)].high);
+
+	/* Still hot: nothing new; the docker one heats up on its own. */
+	check_alarms(&hot, sb);
+	check_alarms(&hot, sd);
+	ck_assert_int_eq(mock.n_notifs, 2);
+	ck_assert_str_eq(mock.notifs[1].plugin_instance, "docker_0123-tcp");
+	ck_assert_msg(strstr(mock.notifs[1].message, "netns docker:0123: ") ==
+			  mock.notifs[1].message,
+		      "%s", mock.notifs[1].message);
+	/* blue cools: cleared, for blue only. */
+	check_alarms(&cold, sb);
+	ck_assert_int_eq(mock.n_notifs, 3);
+	ck_assert_int_eq(mock.notifs[2].severity, NOTIF_OKAY);
+	ck_assert_str_eq(mock.notifs[2].plugin_instance, "blue-tcp");
+	ck_assert(sd->alarms[EPH_TCP][kind_index(EPH_KIND_BIND)].high);
+
+	/* The docker one goes (a read that did not find it): its alarm goes
+	 * with it, so when a namespace of that name comes back hot, it is
+	 * raised anew. */
+	sb->seen = true;
+	sd->seen = false;
+	ns_drop_unseen();
+	ck_assert_uint_eq(n_ns_states, 1);
+	ck_assert_str_eq(ns_states[0].name, "blue");
+	sd = ns_state_get(&dock);
+	ck_assert(!sd->alarms[EPH_TCP][kind_index(EPH_KIND_BIND)].high);
+	ck_assert_uint_eq(sd->alarms[EPH_TCP][0].rising_bp, 8000);
+	check_alarms(&hot, sd);
+	ck_assert_int_eq(mock.n_notifs, 4);
+	ck_assert_int_eq(mock.notifs[3].severity, NOTIF_WARNING);
+	ck_logs_prefixed();
+}
+END_TEST
+
+/* A namespace's name leads a notification, so the longest message loses
+ * its tail ("..."), never the name. */
+START_TEST(namespaces_long_message_cut)
+{
+	struct eph_netns ns = fake_ns(EPH_NS_NAMED, "", 30);
+	struct eph_proto_stats s;
+	struct eph_alarm a;
+
+	memset(ns.name, 'x', 120);
+	ns.name[120] = '\0';
+	memset(&s, 0, sizeof(s));
+	s.low = s.high = 65535;
+	s.usable = 65535;
+	s.bind_bp = 10000;
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_int_eq(eph_alarm_init(&a, 10000, 9999), 0);
+	notify(ns_state_get(&ns), EPH_UDP, &s, EPH_KIND_BIND, &a,
+	       EPH_ALARM_RAISED, 0);
+	ck_assert_int_eq(mock.n_notifs, 1);
+	ck_assert_int_eq((int)strlen(mock.notifs[0].message),
+			 NOTIF_MAX_MSG_LEN - 1);
+	ck_assert(!strncmp(mock.notifs[0].message, "netns xxxx", 10));
+	ck_assert(
+	    !strcmp(mock.notifs[0].message + NOTIF_MAX_MSG_LEN - 4, "..."));
+	ck_assert_int_eq(
+	    (int)strlen(notif_meta(0, "netns", NM_TYPE_STRING)->str), 120);
+}
+END_TEST
+
+static void touch(const char *rel)
+{
+	write_file(rel, "");
+}
+
+static void mkdir_in(const char *rel)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+}
+
+/* Namespaces "all" over a /proc stand-in: the own namespace reports as
+ * before ("tcp"), the two others (a regular file each, which setns()
+ * refuses) are each logged once; one that goes between reads is dropped
+ * without a word. */
+START_TEST(namespaces_read_all)
+{
+	char dir[256], path[256];
+
+	make_proc();
+	mkdir_in("self");
+	mkdir_in("self/ns");
+	touch("self/ns/net");
+	mkdir_in("4242");
+	mkdir_in("4242/ns");
+	touch("4242/ns/net");
+	mkdir_in("netns");
+	touch("netns/blue");
+	snprintf(dir, sizeof(dir), "%s/netns", tmpdir);
+	netns_dir = dir;
+
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), tmpdir);
+	opt_str(item("Namespaces"), "all");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_value("tcp", "gauge", "usable", 10);
+	ck_names_safe();
+	ck_assert_uint_eq(n_ns_states, 2);
+	ck_assert_int_eq(mock.n_log, 2);
+	ck_assert_int_eq(count_log("network namespace blue: collection "
+				   "failed"),
+			 1);
+	ck_assert_int_eq(count_log("network namespace pid:4242: collection "
+				   "failed"),
+			 1);
+	ck_assert_int_eq(mock.log_level[0], LOG_ERR);
+	/* Said once. */
+	mock.n_values = 0;
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_log, 2);
+	ck_value("tcp", "gauge", "usable", 10);
+
+	/* blue goes: no line, its state with it. */
+	snprintf(path, sizeof(path), "%s/netns/blue", tmpdir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_log, 2);
+	ck_assert_uint_eq(n_ns_states, 1);
+	ck_assert_str_eq(ns_states[0].name, "pid:4242");
+	ck_logs_prefixed();
+
+	/* A pattern: only what it names is read. */
+	setup();
+	netns_dir = dir;
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), tmpdir);
+	opt_str(item("Namespace"), "self");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_value("tcp", "gauge", "usable", 10);
+	ck_assert_int_eq(mock.n_log, 0);
+	ck_assert_uint_eq(n_ns_states, 0);
+
+	/* Only namespaces that fail: an error for collectd (back-off). */
+	setup();
+	netns_dir = dir;
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), tmpdir);
+	opt_str(item("Namespace"), "pid:*");
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_int_eq(mock.read(), -1);
+	ck_assert_int_eq(mock.n_values, 0);
+	ck_assert_int_eq(count_log("pid:4242: collection failed"), 1);
+
+	/* The list itself cannot be read: one error, as a failed collection. */
+	snprintf(path, sizeof(path), "%s/self/ns/net", tmpdir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mock.read(), -1);
+	ck_assert_int_eq(mock.read(), -1);
+	ck_assert_int_eq(count_log("collection failed: "), 2);
+	netns_dir = NULL;
+	remove_proc();
+}
+END_TEST
+
 START_TEST(shutdown_frees_and_is_idempotent)
 {
 	run_basic();
@@ -1350,6 +1749,17 @@ static Suite *plugin_suite(void)
 	tcase_add_test(tc, longest_message_fits);
 	tcase_add_test(tc, bad_thresholds);
 	tcase_add_test(tc, bad_per_kind_thresholds);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("namespaces");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, namespaces_config);
+	tcase_add_test(tc, namespaces_conflicts);
+	tcase_add_test(tc, namespaces_selection);
+	tcase_add_test(tc, namespaces_instance_names);
+	tcase_add_test(tc, namespaces_alarms_separate);
+	tcase_add_test(tc, namespaces_long_message_cut);
+	tcase_add_test(tc, namespaces_read_all);
 	suite_add_tcase(s, tc);
 	return s;
 }
