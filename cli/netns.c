@@ -192,15 +192,20 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 			say(check,
 			    "netns %s: cannot open it; another user's "
 			    "process's namespace needs CAP_SYS_PTRACE (%s)",
-			    eph_ns_display_name(ns), eph_collector_error(c));
+			    eph_ns_display_name(ns), ns->path);
 			goto out;
 		}
 		if (o->all && ns->kind != EPH_NS_SELF) {
 			/* Gone since it was listed, or unreadable: the
 			 * others are still worth reporting. */
+			/* Our own words: eph_collector_error() keeps the
+			 * first failure's text when setns() fails again. */
 			if (o->verbose)
-				fprintf(stderr, "ephport: skipped: %s%s\n",
-					eph_collector_error(c),
+				fprintf(stderr,
+					"ephport: skipped: netns %s (%s): "
+					"%s%s\n",
+					eph_ns_display_name(ns), ns->path,
+					strerror(-err),
 					vanished(err) ? " (gone)" : "");
 			continue;
 		}
