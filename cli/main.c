@@ -209,11 +209,25 @@ int main(int argc, char **argv)
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'j':
-			fmt = FMT_JSON;
+		case 'm': {
+			enum format f = opt == 'j' ? FMT_JSON : FMT_PROMETHEUS;
+
+			/* One output: the last of two was silently taken. */
+			if (check) {
+				fprintf(stderr,
+					"ephport: check prints plugin output: "
+					"-%c does not apply\n",
+					opt);
+				return usage_status;
+			}
+			if (fmt != FMT_TEXT && fmt != f) {
+				fprintf(stderr, "ephport: --json and "
+						"--prometheus: choose one\n");
+				return usage_status;
+			}
+			fmt = f;
 			break;
-		case 'm':
-			fmt = FMT_PROMETHEUS;
-			break;
+		}
 		case 't':
 			if (parse_uint("top", optarg, EPH_TOP_MAX, &cfg.top_n) <
 			    0)
@@ -250,6 +264,15 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_PROC_ROOT:
+			/* As the plugin's ProcRoot: a path that long would be
+			 * cut below it, a usage error, not a failed read. */
+			if (!optarg[0] || strlen(optarg) >= 1024) {
+				fprintf(stderr,
+					"ephport: --proc-root: expected "
+					"a directory (under 1024 "
+					"bytes)\n");
+				return usage_status;
+			}
 			cfg.proc_root = optarg;
 			break;
 		case OPT_BPF_PIN:

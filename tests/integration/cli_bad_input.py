@@ -172,8 +172,17 @@ for args, msg in ((["--top", "99"], "--top: '99' is not a number from 0 to 32"),
                   (["--source", "magic"], "--source: 'magic' is not auto"),
                   (["--dest-cap", "0"], "--dest-cap: must be at least 1"),
                   (["--bogus"], "unrecognized option"),
-                  (["extra"], "unexpected argument 'extra'")):
-    expect_failure(" ".join(args), run(*args), 2, msg)
+                  (["extra"], "unexpected argument 'extra'"),
+                  # Issue 16, defect 8: no silent choice, no late failure.
+                  (["--json", "--prometheus"], "--json and --prometheus: choose one"),
+                  (["-m", "-j"], "--json and --prometheus: choose one"),
+                  (["--proc-root", "/" + "p" * 1023], "--proc-root: expected a directory"),
+                  (["--proc-root", ""], "--proc-root: expected a directory")):
+    expect_failure(" ".join(args)[:40], run(*args), 2, msg)
+for args in (["--json"], ["-m"]):
+    r = run("check", *args)
+    ck.eq(f"check {args[0]}: exit 3 UNKNOWN, saying it does not apply",
+          (r.returncode, "does not apply" in r.stdout), (3, True))
 for args, msg in ((["--bind-warning", "50"], "--bind-warning is for 'ephport check'"),
                   (["--connect-critical", "50"], "--connect-critical is for 'ephport check'")):
     expect_failure(" ".join(args), run(*args), 2, msg)
