@@ -146,6 +146,9 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 
 			snprintf(q, sizeof(q), "%.140s%s", o->spec,
 				 strlen(o->spec) > 140 ? "..." : "");
+			for (char *p = q; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = '?';
 			say(check, "--netns: '%s' is no network namespace (%s)",
 			    q,
 			    "an ip netns name, a PID, a path to a namespace "
@@ -208,6 +211,13 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 					strerror(-err),
 					vanished(err) ? " (gone)" : "");
 			continue;
+		}
+		if (!o->all && err == -EINVAL) {
+			/* setns() refused it: a file, not a namespace. */
+			say(check, "--netns: '%s' is no network namespace%s",
+			    list[0].path, " (setns() refused it)");
+			status = usage;
+			goto out;
 		}
 		say(check, "%s%s", eph_collector_error(c),
 		    vanished(err) && ns->kind != EPH_NS_SELF

@@ -274,6 +274,9 @@ ck.eq("--netns unknown: exit 2, a clear message",
 r = nsutil.ephport("check", "--netns", f"eph-none-{PID}", check=False)
 ck.eq("check --netns unknown: UNKNOWN", (r.returncode, r.stdout.startswith("EPHPORT UNKNOWN - ")),
       (3, True))
+r = nsutil.ephport("--netns", "/etc/hostname", check=False)
+ck.eq("--netns a file that is no namespace: exit 2",
+      (r.returncode, "'/etc/hostname' is no network namespace" in r.stderr), (2, True))
 r = nsutil.ephport("--netns", NAMES["a"], "--all-namespaces", check=False)
 ck.eq("--netns with -A: usage error", r.returncode, 2)
 
