@@ -427,6 +427,8 @@ int eph_collect_in(struct eph_collector *c, const struct eph_netns *ns,
 
 	if (!tmp)
 		return -ENOMEM;
+	/* A failure to enter must not leave an earlier namespace's reason. */
+	c->error[0] = c->note[0] = '\0';
 	if (ns->kind == EPH_NS_SELF) {
 		err = eph_collect(c, tmp);
 	} else {
