@@ -42,8 +42,14 @@ def count(name):
 
 
 def run(*args, timeout=20):
-    return subprocess.run([EXE, "-f", "-C"] + list(args), capture_output=True,
-                          text=True, timeout=timeout)
+    """ephportd run to its end; returncode None if it ran on (then killed)."""
+    try:
+        return subprocess.run([EXE, "-f", "-C"] + list(args), capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = [x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+               for x in (e.stdout, e.stderr)]
+        return subprocess.CompletedProcess(e.cmd, None, *out)
 
 
 # A shim for the faults a test cannot make otherwise: EPH_SLOW_FLAG (a
