@@ -1,5 +1,6 @@
 /* conf.c - ephportd.conf parsing (see ephportd.conf(5)). */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,80 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 	return "unknown token";
 }
 
+/* namespaces self|all|PATTERN..., namespaceExclude PATTERN...: the
+ * tokens that take a list.  *bad: the word a failure is about. */
+static bool is_list_token(const char *tok)
+{
+	return strcasecmp(tok, "namespaces") == 0 ||
+	       strcasecmp(tok, "namespaceExclude") == 0;
+}
+
+static const char *apply_list(struct ephd_config *c, const char *tok,
+			      char **words, unsigned n, const char **bad)
+{
+	bool exclude = strcasecmp(tok, "namespaceExclude") == 0;
+	char(*out)[EPHD_PATTERN_LEN] = exclude ? c->exclude : c->include;
+
+	*bad = words[0];
+	if (n > EPHD_PATTERNS_MAX) {
+		*bad = words[EPHD_PATTERNS_MAX];
+		return exclude ? "namespaceExclude: at most 16 patterns"
+			       : "namespaces: at most 16 patterns";
+	}
+	if (!exclude && n == 1 && strcmp(words[0], "self") == 0) {
+		c->ns_mode = EPHD_NS_SELF;
+		c->n_include = 0;
+		return NULL;
+	}
+	if (!exclude && n == 1 && strcmp(words[0], "all") == 0) {
+		c->ns_mode = EPHD_NS_ALL;
+		c->n_include = 0;
+		return NULL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		*bad = words[i];
+		if (!exclude && strcmp(words[i], "all") == 0)
+			return "namespaces: all takes no pattern beside it";
+		if (strlen(words[i]) >= EPHD_PATTERN_LEN)
+			return exclude ? "namespaceExclude: a pattern longer "
+					 "than 127 bytes"
+				       : "namespaces: a pattern longer than "
+					 "127 bytes";
+		if (has_control(words[i]))
+			return exclude ? "namespaceExclude: control characters"
+				       : "namespaces: control characters";
+		strcpy(out[i], words[i]);
+	}
+	if (exclude) {
+		c->n_exclude = n;
+	} else {
+		c->ns_mode = EPHD_NS_PATTERNS;
+		c->n_include = n;
+	}
+	return NULL;
+}
+
+static bool ns_matches(const char *pattern, const struct eph_netns *ns)
+{
+	if (ns->name[0] && fnmatch(pattern, ns->name, 0) == 0)
+		return true;
+	return ns->kind == EPH_NS_SELF && fnmatch(pattern, "self", 0) == 0;
+}
+
+bool ephd_config_ns_selected(const struct ephd_config *c,
+			     const struct eph_netns *ns)
+{
+	bool in = c->ns_mode == EPHD_NS_ALL;
+
+	if (c->ns_mode == EPHD_NS_SELF)
+		return ns->kind == EPH_NS_SELF;
+	for (unsigned i = 0; i < c->n_include && !in; i++)
+		in = ns_matches(c->include[i], ns);
+	for (unsigned i = 0; i < c->n_exclude && in; i++)
+		in = !ns_matches(c->exclude[i], ns);
+	return in;
+}
+
 /* A token as the message names it: itself when it is a plain word,
  * else quoted and escaped (it came from the file). */
 static const char *safe_token(const char *tok)
@@ -227,8 +302,11 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
 		const char *hash = memchr(p, '#', n);
-		char text[512], *tok, *val, *rest;
-		const char *why;
+		char text[512], *tok, *val, *rest, *word;
+		/* A list token's values (one more than it takes: too many) */
+		char *words[EPHD_PATTERNS_MAX + 1];
+		unsigned n_words;
+		const char *why, *bad = NULL;
 
 		line++;
 		if (memchr(p, '\0', n)) {
@@ -256,7 +334,12 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 				 line, safe_token(tok));
 			return -EINVAL;
 		}
-		if (strtok_r(NULL, " \t\r", &rest)) {
+		words[0] = val;
+		n_words = 1;
+		while ((word = strtok_r(NULL, " \t\r", &rest)) != NULL)
+			if (n_words < sizeof(words) / sizeof(words[0]))
+				words[n_words++] = word;
+		if (n_words > 1 && !is_list_token(tok)) {
 			snprintf(err, err_len, "%s:%u: %s: one value expected",
 				 name, line, safe_token(tok));
 			return -EINVAL;
@@ -269,7 +352,14 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
 				 name, line, seen[i].tok, seen[i].line);
 			return -EINVAL;
 		}
-		why = apply(c, tok, val);
+		why = is_list_token(tok)
+			  ? apply_list(c, tok, words, n_words, &bad)
+			  : apply(c, tok, val);
+		if (bad)
+			val = (char *)bad;
+		if (!why && strcasecmp(tok, "namespaceExclude") == 0)
+			snprintf(c->exclude_at, sizeof(c->exclude_at), "%s:%u",
+				 name, line);
 		if (!why && n_seen < sizeof(seen) / sizeof(seen[0]) &&
 		    strlen(tok) < sizeof(seen[0].tok)) {
 			strcpy(seen[n_seen].tok, tok);
@@ -299,6 +389,13 @@ int ephd_config_check(const struct ephd_config *c, char *err, size_t err_len)
 {
 	static const int kinds[] = {EPH_KIND_BIND, EPH_KIND_CONNECT};
 
+	if (c->n_exclude && c->ns_mode == EPHD_NS_SELF) {
+		snprintf(err, err_len,
+			 "%s: namespaceExclude needs namespaces all or "
+			 "namespaces PATTERN... (namespaces is self)",
+			 c->exclude_at);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < 2; i++) {
 		int k = kinds[i];
 		uint32_t rising, falling;
@@ -390,6 +487,27 @@ static const char *source_name(enum eph_source_pref s)
 					: "auto";
 }
 
+static void fmt_namespaces(const struct ephd_config *c, bool exclude, char *buf,
+			   size_t len)
+{
+	unsigned n = exclude ? c->n_exclude : c->n_include;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (!exclude && c->ns_mode != EPHD_NS_PATTERNS) {
+		snprintf(buf, len, "%s",
+			 c->ns_mode == EPHD_NS_ALL ? "all" : "self");
+		return;
+	}
+	for (unsigned i = 0; i < n && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "",
+				 exclude ? c->exclude[i] : c->include[i]);
+
+		if (w > 0)
+			used += (size_t)w;
+	}
+}
+
 struct diff_out {
 	char *buf;
 	size_t len, used;
@@ -453,6 +571,12 @@ int ephd_config_diff(const struct ephd_config *a, const struct ephd_config *b,
 	NUM(ping_interval, "agentXPingInterval");
 	add(&d, "agentXSocket", a->agentx_socket, b->agentx_socket);
 	add(&d, "procRoot", a->proc_root, b->proc_root);
+	fmt_namespaces(a, false, x, sizeof(x));
+	fmt_namespaces(b, false, y, sizeof(y));
+	add(&d, "namespaces", x, y);
+	fmt_namespaces(a, true, x, sizeof(x));
+	fmt_namespaces(b, true, y, sizeof(y));
+	add(&d, "namespaceExclude", x, y);
 #undef NUM
 #undef BP
 	return d.n;

@@ -10,6 +10,14 @@
 
 #include "ephport.h"
 
+enum ephd_ns_mode {
+	EPHD_NS_SELF = 0, /* namespaces self (the default) */
+	EPHD_NS_ALL,	  /* namespaces all */
+	EPHD_NS_PATTERNS, /* namespaces PATTERN... */
+};
+#define EPHD_PATTERNS_MAX 16
+#define EPHD_PATTERN_LEN  128 /* sizeof(struct eph_netns.name) */
+
 struct ephd_config {
 	unsigned interval; /* seconds between collections */
 	unsigned top_n;	   /* rows of the destination table */
@@ -28,6 +36,15 @@ struct ephd_config {
 	unsigned ping_interval;	 /* AgentX ping / reconnect, seconds */
 	char agentx_socket[256]; /* "" : Net-SNMP's default */
 	char proc_root[256];	 /* "" : /proc */
+	/* Which network namespaces (namespaces, namespaceExclude;
+	 * ephportd.conf(5)): the own only (eph_collect(), no privilege),
+	 * every one eph_netns_list() finds, or those whose name matches an
+	 * include pattern; none matching an exclude pattern. */
+	enum ephd_ns_mode ns_mode;
+	unsigned n_include, n_exclude;
+	char include[EPHD_PATTERNS_MAX][EPHD_PATTERN_LEN];
+	char exclude[EPHD_PATTERNS_MAX][EPHD_PATTERN_LEN];
+	char exclude_at[300]; /* "FILE:LINE" of namespaceExclude */
 };
 
 #define EPHD_UNSET UINT32_MAX
@@ -52,6 +69,12 @@ int ephd_config_parse(const char *buf, size_t len, const char *name,
  * falling threshold in effect is below the rising one.  The message names
  * the tokens the values came from. */
 int ephd_config_check(const struct ephd_config *c, char *err, size_t err_len);
+
+/* Is namespace ns (from eph_netns_list()) read under c?  A pattern is
+ * matched with fnmatch(3) against the namespace's name; the agent's own
+ * also answers to "self". */
+bool ephd_config_ns_selected(const struct ephd_config *c,
+			     const struct eph_netns *ns);
 
 /* Read and parse a file: -ENOENT when it does not exist (err says so). */
 int ephd_config_load(const char *path, struct ephd_config *c, char *err,

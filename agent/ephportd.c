@@ -13,8 +13,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,9 @@
 static volatile sig_atomic_t keep_running = 1, reload_requested;
 static int wake_pipe[2] = {-1, -1};
 
-#define EVENTS_MAX 16
+#define EVENTS_MAX 256
+/* Lines the collector thread queues for the main thread's log. */
+#define LOG_LINES_MAX 32
 
 /* Shared between the threads, under lock. */
 static struct {
@@ -51,8 +55,9 @@ static struct {
 	unsigned n_events, dropped_events;
 	/* A line for the main thread to log: Net-SNMP's logging (syslog,
 	 * -Lf) belongs to it like every other Net-SNMP call. */
-	char log_line[600];
-	int log_priority;
+	char log_line[LOG_LINES_MAX][600];
+	int log_priority[LOG_LINES_MAX];
+	unsigned n_log, dropped_log;
 	bool stop;
 	/* CLOCK_MONOTONIC, us: when the running collection started (0:
 	 * none running), and how long the last one took. */
@@ -99,19 +104,146 @@ static int64_t now_us(void)
 
 /* ---- collector thread (no Net-SNMP calls here) ------------------------- */
 
-static void read_namespace(struct ephd_state *st)
+/*
+ * The namespaces read, with what each keeps between collections: its
+ * ephNsIndex, its last numbers and its alarms.  Owned by the collector
+ * thread; kept across reloads (a new thread takes them over once the old
+ * one is joined), so an index stays the namespace's while it lives.  The
+ * agent's own namespace is 1; every other one found gets the next number
+ * of a counter, never one in use, so the index of a namespace that went
+ * is not given to another until the counter wraps (2^32 namespaces on).
+ * A namespace no longer found is dropped: its rows and alarms with it.
+ */
+struct ns_entry {
+	uint64_t inode, dev;
+	uint32_t index;
+	bool own;      /* the agent's own namespace */
+	bool seen;     /* found by this pass */
+	bool has_snap; /* snap holds numbers */
+	bool logged;   /* last_error was logged */
+	char name[EPHD_OCTETS_MAX];
+	struct eph_snapshot *snap;
+	struct eph_alarm alarm[EPH_PROTO_COUNT][EPHD_KINDS];
+	uint8_t state[EPH_PROTO_COUNT][EPHD_KINDS]; /* enum ephd_alarm_state */
+	char last_error[512];
+};
+static struct ns_entry *nss;
+static size_t n_nss, cap_nss;
+static uint32_t next_ns_index = 2;
+/* Said once per collector thread: no CAP_SYS_ADMIN, too many namespaces. */
+static bool ns_eperm_logged, ns_full_logged;
+
+static void ns_alarms_reset(struct ns_entry *e, const struct ephd_state *st)
 {
-	char link[64];
-	ssize_t n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
+			eph_alarm_init(&e->alarm[p][k], st->kind_rising_bp[k],
+				       st->kind_falling_bp[k]);
+			e->state[p][k] = EPHD_ALARM_NORMAL;
+		}
+}
+
+static bool ns_index_used(uint32_t index)
+{
+	for (size_t i = 0; i < n_nss; i++)
+		if (nss[i].index == index)
+			return true;
+	return false;
+}
+
+/* The entry of a namespace: the one kept from earlier passes, else a new
+ * one with a new index and its alarms normal.  NULL: out of memory. */
+static struct ns_entry *ns_entry_get(bool own, uint64_t inode, uint64_t dev,
+				     const char *name,
+				     const struct ephd_state *st)
+{
+	struct ns_entry *e;
+
+	for (size_t i = 0; i < n_nss; i++) {
+		e = &nss[i];
+		if (own ? e->own
+			: !e->own && e->inode == inode && e->dev == dev)
+			goto found;
+	}
+	if (n_nss == cap_nss) {
+		size_t cap = cap_nss ? 2 * cap_nss : 8;
+		struct ns_entry *v = realloc(nss, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		nss = v;
+		cap_nss = cap;
+	}
+	e = &nss[n_nss];
+	memset(e, 0, sizeof(*e));
+	e->snap = calloc(1, sizeof(*e->snap));
+	if (!e->snap)
+		return NULL;
+	e->own = own;
+	if (own) {
+		e->index = 1;
+	} else {
+		while (next_ns_index < 2 || ns_index_used(next_ns_index))
+			next_ns_index++;
+		e->index = next_ns_index++;
+	}
+	ns_alarms_reset(e, st);
+	n_nss++;
+found:
+	e->inode = inode;
+	e->dev = dev;
+	if (name)
+		snprintf(e->name, sizeof(e->name), "%s", name);
+	return e;
+}
+
+/* Drop the namespaces this pass did not find. */
+static void ns_drop_unseen(void)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < n_nss; i++) {
+		if (nss[i].seen)
+			nss[j++] = nss[i];
+		else
+			free(nss[i].snap);
+	}
+	n_nss = j;
+}
+
+static void ns_free_all(void)
+{
+	for (size_t i = 0; i < n_nss; i++)
+		free(nss[i].snap);
+	free(nss);
+	nss = NULL;
+	n_nss = cap_nss = 0;
+}
+
+/* How log lines name a namespace. */
+static const char *ns_label(const struct ns_entry *e)
+{
+	return e->name[0] ? e->name : e->own ? "(own)" : "(unnamed)";
+}
+
+/* Did the namespace vanish since it was listed (its file gone, or now
+ * another one: the process exited, ip netns delete)? */
+static bool ns_gone(const struct eph_netns *ns)
+{
 	struct stat sb;
 
-	snprintf(st->ns_name, sizeof(st->ns_name), "self");
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(st->ns_name, sizeof(st->ns_name), "%s", link);
-	}
-	if (stat("/proc/self/ns/net", &sb) == 0)
-		st->ns_inode = (uint32_t)sb.st_ino;
+	return stat(ns->path, &sb) != 0 || (uint64_t)sb.st_ino != ns->inode ||
+	       (uint64_t)sb.st_dev != ns->dev;
+}
+
+static bool stop_requested(void)
+{
+	bool stop;
+
+	pthread_mutex_lock(&shared.lock);
+	stop = shared.stop;
+	pthread_mutex_unlock(&shared.lock);
+	return stop;
 }
 
 static void publish(struct ephd_view *v, const struct ephd_event *ev,
@@ -121,10 +253,12 @@ static void publish(struct ephd_view *v, const struct ephd_event *ev,
 	char byte = 1;
 
 	pthread_mutex_lock(&shared.lock);
-	if (log_line) {
-		snprintf(shared.log_line, sizeof(shared.log_line), "%s",
-			 log_line);
-		shared.log_priority = log_priority;
+	if (log_line && shared.n_log < LOG_LINES_MAX) {
+		snprintf(shared.log_line[shared.n_log],
+			 sizeof(shared.log_line[0]), "%s", log_line);
+		shared.log_priority[shared.n_log++] = log_priority;
+	} else if (log_line) {
+		shared.dropped_log++;
 	}
 	if (v) {
 		old = shared.published;
@@ -146,48 +280,250 @@ static void publish(struct ephd_view *v, const struct ephd_event *ev,
 	(void)!write(wake_pipe[1], &byte, 1);
 }
 
-/* Feed row p's alarms (bind; for TCP, connect unless disabled) with its
- * pressures; the crossings go to ev (room for 2).  Returns how many. */
-static unsigned update_alarms(struct ephd_state *st, struct eph_alarm *alarm,
-			      const struct eph_snapshot *snap, int p,
-			      struct ephd_event *ev)
+/* A line for the main thread's log (the newest of a pass wins: one is
+ * enough to say a problem started or ended; the rest are per namespace). */
+static void log_now(int priority, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void log_now(int priority, const char *fmt, ...)
 {
-	const struct eph_proto_stats *ps = &snap->proto[p];
-	unsigned n = 0;
+	char line[600];
+	va_list ap;
 
-	if (!ps->collected)
-		return 0;
-	for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
-		enum eph_alarm_event e;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	publish(NULL, NULL, 0, priority, line);
+}
 
-		if (k == EPH_KIND_CONNECT &&
-		    (p != EPH_TCP || !st->connect_alarm))
+/* The alarm crossings of a pass, growing as needed. */
+struct events {
+	struct ephd_event *ev;
+	unsigned n, cap;
+};
+
+/* Feed entry e's alarms (bind; for TCP, connect unless disabled) with the
+ * pressures of its new snapshot; the crossings go to out. */
+static void update_alarms(const struct ephd_state *st, struct ns_entry *e,
+			  struct events *out)
+{
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *ps = &e->snap->proto[p];
+
+		if (!ps->collected)
 			continue;
-		e = eph_alarm_update(&alarm[k], eph_alarm_value(ps, k));
-		st->alarm[p][k] =
-		    alarm[k].high ? EPHD_ALARM_HIGH : EPHD_ALARM_NORMAL;
-		if (e == EPH_ALARM_NONE)
-			continue;
-		ev[n].kind = e;
-		ev[n].alarm = (enum eph_kind)k;
-		ev[n].proto = (enum eph_proto)p;
-		ev[n].rising_bp = alarm[k].rising_bp;
-		ev[n].falling_bp = alarm[k].falling_bp;
-		memcpy(ev[n].ns_name, st->ns_name, sizeof(st->ns_name));
-		ev[n].stats = *ps;
-		n++;
+		for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
+			struct eph_alarm *a = &e->alarm[p][k];
+			struct ephd_event *ev;
+			enum eph_alarm_event x;
+
+			if (k == EPH_KIND_CONNECT &&
+			    (p != EPH_TCP || !st->connect_alarm))
+				continue;
+			x = eph_alarm_update(a, eph_alarm_value(ps, k));
+			e->state[p][k] =
+			    a->high ? EPHD_ALARM_HIGH : EPHD_ALARM_NORMAL;
+			if (x == EPH_ALARM_NONE)
+				continue;
+			if (out->n == out->cap) {
+				unsigned cap = out->cap ? 2 * out->cap : 8;
+				void *v =
+				    realloc(out->ev, cap * sizeof(*out->ev));
+
+				if (!v)
+					continue; /* the state is right */
+				out->ev = v;
+				out->cap = cap;
+			}
+			ev = &out->ev[out->n++];
+			ev->kind = x;
+			ev->alarm = (enum eph_kind)k;
+			ev->proto = (enum eph_proto)p;
+			ev->rising_bp = a->rising_bp;
+			ev->falling_bp = a->falling_bp;
+			ev->ns_index = e->index;
+			ev->ns_own = e->own;
+			memcpy(ev->ns_name, e->name, sizeof(ev->ns_name));
+			ev->stats = *ps;
+		}
 	}
-	return n;
+}
+
+/* namespaces self: today's single collection, unprivileged.  Returns 0 or
+ * the error; the log line (if any) goes to line. */
+static int pass_self(struct eph_collector *c, struct ephd_state *st,
+		     struct events *evs, char *last_error, size_t err_len,
+		     char *line, size_t line_len, int *priority)
+{
+	struct ns_entry *e;
+	struct stat sb;
+	uint64_t inode = 0, dev = 0;
+	int err;
+
+	if (stat("/proc/self/ns/net", &sb) == 0) {
+		inode = sb.st_ino;
+		dev = sb.st_dev;
+	}
+	e = ns_entry_get(true, inode, dev, NULL, st);
+	if (!e)
+		return -ENOMEM;
+	e->seen = true;
+	err = eph_collect(c, e->snap);
+	if (err == 0) {
+		if (last_error[0])
+			snprintf(line, line_len,
+				 "ephportd: collection works again "
+				 "(last problem: %s)",
+				 last_error);
+		e->has_snap = true;
+		/* Its ip netns name, or "" (ephNsName). */
+		snprintf(e->name, sizeof(e->name), "%s", e->snap->netns_name);
+		if (e->snap->netns_inode)
+			e->inode = e->snap->netns_inode;
+		last_error[0] = '\0';
+		update_alarms(st, e, evs);
+		return 0;
+	}
+	/* Log a problem once, not every interval. */
+	if (strcmp(last_error, eph_collector_error(c)) != 0) {
+		snprintf(last_error, err_len, "%s", eph_collector_error(c));
+		snprintf(line, line_len,
+			 "ephportd: collection failed: %s "
+			 "(serving the last numbers as stale)",
+			 last_error);
+		*priority = LOG_ERR;
+	}
+	return err;
+}
+
+/* One namespace of namespaces all / PATTERN failed: said once per problem
+ * and namespace, a missing CAP_SYS_ADMIN once for them all.  before: the
+ * collector's error before this collection (it keeps an earlier reason
+ * when entering fails). */
+static void ns_failed(struct eph_collector *c, struct ns_entry *e,
+		      const struct eph_netns *ns, int err, const char *before)
+{
+	char buf[sizeof(e->last_error)];
+	const char *why = eph_collector_error(c);
+
+	if (why[0] && strcmp(why, before) != 0)
+		snprintf(buf, sizeof(buf), "%s", why);
+	else
+		snprintf(buf, sizeof(buf), "cannot enter it (%s): %s", ns->path,
+			 strerror(-err));
+	if (strcmp(buf, e->last_error) == 0)
+		return;
+	memcpy(e->last_error, buf, sizeof(buf));
+	if (err == -EPERM) {
+		if (ns_eperm_logged)
+			return;
+		ns_eperm_logged = true;
+		e->logged = true;
+		log_now(LOG_ERR,
+			"ephportd: network namespace %s: %s: reading other "
+			"namespaces needs CAP_SYS_ADMIN (and CAP_SYS_PTRACE to "
+			"find other users' processes' namespaces; said once "
+			"for all namespaces)",
+			ns_label(e), buf);
+		return;
+	}
+	e->logged = true;
+	log_now(LOG_ERR,
+		"ephportd: network namespace %s: collection failed: %s "
+		"(serving its last numbers as stale; said once per problem)",
+		ns_label(e), buf);
+}
+
+/* namespaces all / PATTERN: list, then one collection (one kernel walk)
+ * per namespace selected.  A namespace that vanished since it was listed
+ * is skipped without a word and leaves the view.  Returns 0, 1 when some
+ * namespace failed (its last numbers stay, stale), -ECANCELED when asked
+ * to stop mid-pass, or the error listing failed with. */
+static int pass_all(struct eph_collector *c, struct ephd_state *st,
+		    struct events *evs, struct eph_netns *list,
+		    char *last_error, size_t err_len)
+{
+	size_t n = 0;
+	unsigned failed = 0;
+	int err = eph_netns_list(cfg.proc_root[0] ? cfg.proc_root : NULL, NULL,
+				 list, EPH_NETNS_MAX, &n);
+
+	if (err == -ENOSPC && !ns_full_logged) {
+		ns_full_logged = true;
+		log_now(LOG_WARNING,
+			"ephportd: more than %d network namespaces: only the "
+			"first %d are read",
+			EPH_NETNS_MAX, EPH_NETNS_MAX);
+	} else if (err < 0 && err != -ENOSPC) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "listing the network namespaces: %s",
+			 strerror(-err));
+		if (strcmp(why, last_error) != 0) {
+			snprintf(last_error, err_len, "%s", why);
+			log_now(LOG_ERR,
+				"ephportd: collection failed: %s (serving the "
+				"last numbers as stale)",
+				why);
+		}
+		return err;
+	}
+	if (last_error[0]) {
+		log_now(LOG_INFO,
+			"ephportd: collection works again (last problem: %s)",
+			last_error);
+		last_error[0] = '\0';
+	}
+
+	for (size_t i = 0; i < n_nss; i++)
+		nss[i].seen = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct eph_netns *ns = &list[i];
+		char before[512];
+		struct ns_entry *e;
+
+		if (!ephd_config_ns_selected(&cfg, ns))
+			continue;
+		if (stop_requested())
+			return -ECANCELED;
+		e = ns_entry_get(ns->kind == EPH_NS_SELF, ns->inode, ns->dev,
+				 ns->name, st);
+		if (!e) {
+			failed++;
+			continue;
+		}
+		snprintf(before, sizeof(before), "%s", eph_collector_error(c));
+		err = eph_collect_in(c, ns, e->snap);
+		if (err < 0 && !e->own && ns_gone(ns))
+			continue; /* not seen: dropped below */
+		e->seen = true;
+		if (err < 0) {
+			ns_failed(c, e, ns, err, before);
+			failed++;
+			continue;
+		}
+		if (e->last_error[0] && e->logged)
+			log_now(LOG_INFO,
+				"ephportd: network namespace %s: collection "
+				"works again (last problem: %s)",
+				ns_label(e), e->last_error);
+		e->last_error[0] = '\0';
+		e->logged = false;
+		e->has_snap = true;
+		update_alarms(st, e, evs);
+	}
+	ns_drop_unseen();
+	return failed ? 1 : 0;
 }
 
 static void *collector_main(void *arg)
 {
 	struct eph_collector *c = arg;
-	struct eph_snapshot *snap = calloc(1, sizeof(*snap));
 	struct ephd_state st = {0};
-	/* One alarm per (protocol, kind); [p][0] unused. */
-	struct eph_alarm alarm[EPH_PROTO_COUNT][EPHD_KINDS];
+	struct eph_netns *list = NULL;
+	struct ephd_ns *rows = NULL;
+	struct events evs = {0};
 	char last_error[512] = "";
+	bool stopping = false;
 
 	st.status = EPHD_FAILED;
 	st.collections = totals.collections;
@@ -196,67 +532,92 @@ static void *collector_main(void *arg)
 	st.rising_bp = cfg.rising_bp;
 	st.falling_bp = cfg.falling_bp;
 	st.connect_alarm = cfg.dest_alarm;
-	read_namespace(&st);
-	for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
+	for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++)
 		ephd_config_thresholds(&cfg, k, &st.kind_rising_bp[k],
 				       &st.kind_falling_bp[k]);
-		for (int p = 0; p < EPH_PROTO_COUNT; p++)
-			eph_alarm_init(&alarm[p][k], st.kind_rising_bp[k],
-				       st.kind_falling_bp[k]);
+	/* A new configuration: the alarms start again from normal; the
+	 * namespaces and their indexes stay. */
+	ns_eperm_logged = ns_full_logged = false;
+	for (size_t i = 0; i < n_nss; i++) {
+		ns_alarms_reset(&nss[i], &st);
+		nss[i].last_error[0] = '\0';
+		nss[i].logged = false;
 	}
-	for (;;) {
-		struct ephd_event ev[EPH_PROTO_COUNT * 2];
-		unsigned n_ev = 0;
-		char line[600];
-		const char *log_line = NULL;
+	if (cfg.ns_mode != EPHD_NS_SELF) {
+		list = calloc(EPH_NETNS_MAX, sizeof(*list));
+		if (!list)
+			snprintf(last_error, sizeof(last_error), "%s",
+				 strerror(ENOMEM));
+	} else {
+		/* From namespaces all to self: only the own one is read. */
+		for (size_t i = 0; i < n_nss; i++)
+			nss[i].seen = nss[i].own;
+		ns_drop_unseen();
+	}
+	while (!stopping) {
+		char line[600] = "";
 		int log_priority = LOG_INFO;
 		struct timespec until;
-		struct ephd_view *v;
-		int64_t t0 = mono_us();
+		struct ephd_view *v = NULL;
+		int64_t t0 = mono_us(), took;
+		size_t n_rows = 0;
+		struct ephd_ns *r;
 		int err;
 
+		evs.n = 0;
 		pthread_mutex_lock(&shared.lock);
 		shared.busy_since_us = t0;
 		pthread_mutex_unlock(&shared.lock);
-		err = snap ? eph_collect(c, snap) : -ENOMEM;
+		if (cfg.ns_mode == EPHD_NS_SELF)
+			err = pass_self(c, &st, &evs, last_error,
+					sizeof(last_error), line, sizeof(line),
+					&log_priority);
+		else
+			err = list ? pass_all(c, &st, &evs, list, last_error,
+					      sizeof(last_error))
+				   : -ENOMEM;
 		pthread_mutex_lock(&shared.lock);
 		shared.busy_since_us = 0;
-		shared.last_duration_us = mono_us() - t0;
+		shared.last_duration_us = took = mono_us() - t0;
 		pthread_mutex_unlock(&shared.lock);
+		if (err == -ECANCELED)
+			break; /* stopping: publish no partial pass */
 
 		st.collections++;
-		if (err == 0) {
-			if (last_error[0]) {
-				snprintf(line, sizeof(line),
-					 "ephportd: collection works again "
-					 "(last problem: %s)",
-					 last_error);
-				log_line = line;
-			}
-			st.snap = snap;
-			st.status = EPHD_OK;
-			last_error[0] = '\0';
-			for (int p = 0; p < EPH_PROTO_COUNT; p++)
-				n_ev += update_alarms(&st, alarm[p], snap, p,
-						      ev + n_ev);
-		} else {
+		if (err != 0)
 			st.failures++;
-			st.status = st.snap ? EPHD_STALE : EPHD_FAILED;
-			/* Log a problem once, not every interval. */
-			if (strcmp(last_error, eph_collector_error(c)) != 0) {
-				snprintf(last_error, sizeof(last_error), "%s",
-					 eph_collector_error(c));
-				snprintf(line, sizeof(line),
-					 "ephportd: collection failed: %s "
-					 "(serving the last numbers as stale)",
-					 last_error);
-				log_line = line;
-				log_priority = LOG_ERR;
-			}
+		/* The view: every namespace found (in self mode the own one,
+		 * from the start). */
+		r = realloc(rows, (n_nss ? n_nss : 1) * sizeof(*rows));
+		if (r)
+			rows = r;
+		for (size_t i = 0; r && i < n_nss; i++) {
+			struct ephd_ns *x = &rows[n_rows++];
+
+			memset(x, 0, sizeof(*x));
+			x->index = nss[i].index;
+			x->inode = (uint32_t)nss[i].inode;
+			memcpy(x->name, nss[i].name, sizeof(x->name));
+			x->snap = nss[i].has_snap ? nss[i].snap : NULL;
+			memcpy(x->alarm, nss[i].state, sizeof(x->alarm));
 		}
-		v = ephd_mib_build(&st);
-		if (v || n_ev || log_line)
-			publish(v, ev, n_ev, log_priority, log_line);
+		st.status = EPHD_FAILED;
+		for (size_t i = 0; i < n_rows; i++)
+			if (rows[i].snap)
+				st.status = err ? EPHD_STALE : EPHD_OK;
+		if (!err && cfg.ns_mode != EPHD_NS_SELF)
+			st.status = EPHD_OK; /* every namespace (maybe none) */
+		st.ns = rows;
+		st.n_ns = n_rows;
+		/* The pass over every namespace; one: its snapshot's. */
+		st.duration_us = cfg.ns_mode == EPHD_NS_SELF ? 0
+				 : took > UINT32_MAX	     ? UINT32_MAX
+							     : (uint32_t)took;
+		if (r)
+			v = ephd_mib_build(&st);
+		if (v || evs.n || line[0])
+			publish(v, evs.ev, evs.n, log_priority,
+				line[0] ? line : NULL);
 
 		/* Intervals on CLOCK_MONOTONIC (shared.wake waits on it): a
 		 * step of the wall clock neither stalls nor hurries them. */
@@ -267,15 +628,14 @@ static void *collector_main(void *arg)
 		       pthread_cond_timedwait(&shared.wake, &shared.lock,
 					      &until) != ETIMEDOUT)
 			;
-		if (shared.stop) {
-			pthread_mutex_unlock(&shared.lock);
-			break;
-		}
+		stopping = shared.stop;
 		pthread_mutex_unlock(&shared.lock);
 	}
 	totals.collections = st.collections;
 	totals.failures = st.failures;
-	free(snap);
+	free(rows);
+	free(list);
+	free(evs.ev);
 	return NULL;
 }
 
@@ -295,7 +655,7 @@ static void send_event(const struct ephd_event *e)
 	netsnmp_variable_list *vars = NULL;
 	const struct eph_proto_stats *s = &e->stats;
 	uint32_t bp = eph_alarm_value(s, e->alarm);
-	char what[160], la[48], ra[48];
+	char what[160], la[48], ra[48], where[EPHD_OCTETS_MAX + 32] = "";
 
 	for (size_t i = 0; i < trap_len; i++)
 		name[i] = trap[i];
@@ -337,10 +697,14 @@ static void send_event(const struct ephd_event *e)
 			 s->ports_in_use, s->usable,
 			 s->bind_exact ? "" : ", an upper bound");
 	}
+	/* Another namespace's, or a named own one's, leads with its name. */
+	if (!e->ns_own || e->ns_name[0])
+		snprintf(where, sizeof(where), "network namespace %s: ",
+			 e->ns_name[0] ? e->ns_name : "(unnamed)");
 	snmp_log(LOG_NOTICE,
-		 "ephportd: %s %s %s pressure %u.%02u%% (rising %u.%02u%%, "
+		 "ephportd: %s%s %s %s pressure %u.%02u%% (rising %u.%02u%%, "
 		 "falling %u.%02u%%): %s\n",
-		 eph_proto_name(e->proto),
+		 where, eph_proto_name(e->proto),
 		 e->kind == EPH_ALARM_RAISED ? "ephPressureHigh:"
 					     : "ephPressureCleared:",
 		 eph_kind_name(e->alarm), bp / 100, bp % 100,
@@ -408,9 +772,12 @@ static void take_published(int fd, void *data)
 			 (long long)(shared.last_duration_us / 1000000),
 			 (long long)(shared.last_duration_us / 100000 % 10));
 	}
-	if (shared.log_line[0])
-		snmp_log(shared.log_priority, "%s\n", shared.log_line);
-	shared.log_line[0] = '\0';
+	for (unsigned i = 0; i < shared.n_log; i++)
+		snmp_log(shared.log_priority[i], "%s\n", shared.log_line[i]);
+	if (shared.dropped_log)
+		snmp_log(LOG_WARNING, "ephportd: %u log lines dropped\n",
+			 shared.dropped_log);
+	shared.n_log = shared.dropped_log = 0;
 	pthread_mutex_unlock(&shared.lock);
 	if (v) {
 		ephd_view_free(current);
@@ -813,6 +1180,10 @@ static void reload(pthread_t *thread, struct eph_collector **collector)
 	}
 	stop_collector(*thread);
 	eph_collector_free(*collector);
+	/* Hand the old collector's and thread's memory back: glibc keeps large
+	 * freed blocks (its mmap threshold rises after the first), and RSS
+	 * would climb with the first reloads. */
+	malloc_trim(0);
 	*collector = c;
 	cfg = next;
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
@@ -1008,6 +1379,7 @@ int main(int argc, char **argv)
 	}
 
 	stop_collector(thread);
+	ns_free_all();
 	snmp_shutdown("ephportd");
 	shutdown_agent();
 	ephd_view_free(current);

@@ -241,18 +241,19 @@ static size_t put_addr(ephd_oid *idx, const struct eph_addr *a)
 	return n;
 }
 
-/* EphAlarmState of one alarm of row p. */
-static int alarm_state(const struct ephd_state *st, int p, enum eph_kind k)
+/* EphAlarmState of one alarm of row p of namespace ns. */
+static int alarm_state(const struct ephd_state *st, const struct ephd_ns *ns,
+		       int p, enum eph_kind k)
 {
 	if (k == EPH_KIND_CONNECT && (p != EPH_TCP || !st->connect_alarm))
 		return EPHD_ALARM_OFF;
-	return st->alarm[p][k] == EPHD_ALARM_HIGH ? EPHD_ALARM_HIGH
+	return ns->alarm[p][k] == EPHD_ALARM_HIGH ? EPHD_ALARM_HIGH
 						  : EPHD_ALARM_NORMAL;
 }
 
 static void add_range(struct builder *b, const struct ephd_state *st,
-		      const ephd_oid *idx, const struct eph_proto_stats *s,
-		      int p)
+		      const struct ephd_ns *ns, const ephd_oid *idx,
+		      const struct eph_proto_stats *s, int p)
 {
 	static const struct {
 		enum obj o;
@@ -298,8 +299,9 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 	add_num(b, O_R_DEST_UNTRACKED, idx, 2, EPHD_GAUGE,
 		gauge(s->dest_untracked));
 	add_num(b, O_R_ALARM, idx, 2, EPHD_INTEGER,
-		alarm_state(st, p, EPH_KIND_BIND) == EPHD_ALARM_HIGH ||
-			alarm_state(st, p, EPH_KIND_CONNECT) == EPHD_ALARM_HIGH
+		alarm_state(st, ns, p, EPH_KIND_BIND) == EPHD_ALARM_HIGH ||
+			alarm_state(st, ns, p, EPH_KIND_CONNECT) ==
+			    EPHD_ALARM_HIGH
 		    ? 2
 		    : 1);
 	add_num(b, O_R_BIND_EXACT, idx, 2, EPHD_INTEGER, truth(s->bind_exact));
@@ -310,9 +312,9 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 	add_num(b, O_R_TW_REUSABLE, idx, 2, EPHD_GAUGE,
 		gauge(s->time_wait_reusable));
 	add_num(b, O_R_BIND_ALARM, idx, 2, EPHD_INTEGER,
-		alarm_state(st, p, EPH_KIND_BIND));
+		alarm_state(st, ns, p, EPH_KIND_BIND));
 	add_num(b, O_R_CONNECT_ALARM, idx, 2, EPHD_INTEGER,
-		alarm_state(st, p, EPH_KIND_CONNECT));
+		alarm_state(st, ns, p, EPH_KIND_CONNECT));
 	add_num(b, O_R_SOURCE, idx, 2, EPHD_INTEGER, source_enum(s->source));
 	add_num(b, O_R_TOTALS_EXACT, idx, 2, EPHD_INTEGER,
 		truth(s->totals_exact));
@@ -383,13 +385,91 @@ static void add_listeners(struct builder *b, const ephd_oid *idx,
 	}
 }
 
+/* A DisplayString value. */
+static struct ephd_value octets(const char *s)
+{
+	struct ephd_value val = {.type = EPHD_OCTETS};
+
+	val.len = (uint8_t)strnlen(s, sizeof(val.v.s));
+	memcpy(val.v.s, s, val.len);
+	return val;
+}
+
+/* ephNamespaceTable's row of ns and every row indexed by it. */
+static void add_namespace(struct builder *b, const struct ephd_state *st,
+			  const struct ephd_ns *ns)
+{
+	const struct eph_snapshot *snap = ns->snap;
+	const ephd_oid nsi[1] = {ns->index};
+	struct ephd_value val = octets(ns->name);
+
+	add(b, O_NS_NAME, nsi, 1, &val);
+	add_num(b, O_NS_INODE, nsi, 1, EPHD_UNSIGNED, ns->inode);
+	if (!snap)
+		return;
+	/* The settings the model used: known once it ran. */
+	add_num(b, O_NS_SETTINGS_READ, nsi, 1, EPHD_INTEGER,
+		truth(snap->knobs.read));
+	add_num(b, O_NS_TW_REUSE, nsi, 1, EPHD_UNSIGNED, snap->knobs.tw_reuse);
+	add_num(b, O_NS_TW_REUSE_DELAY, nsi, 1, EPHD_UNSIGNED,
+		snap->knobs.tw_reuse_delay_ms);
+	add_num(b, O_NS_TIMESTAMPS, nsi, 1, EPHD_UNSIGNED,
+		snap->knobs.timestamps);
+	add_num(b, O_NS_AUTOBIND_REUSE, nsi, 1, EPHD_UNSIGNED,
+		snap->knobs.autobind_reuse);
+
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *s = &snap->proto[p];
+		/* ephRangeProtocol: tcp(1), udp(2) */
+		const ephd_oid idx[2] = {ns->index, (ephd_oid)p + 1};
+
+		if (!s->collected)
+			continue;
+		add_range(b, st, ns, idx, s, p);
+		add_states(b, idx, s, p);
+		add_dests(b, idx, s);
+		add_listeners(b, idx, s, p);
+	}
+}
+
 struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 {
-	const struct eph_snapshot *snap = st->snap;
-	struct builder b = {ephd_view_new(512), 0};
+	struct ephd_ns one = {.index = 1, .inode = st->ns_inode};
+	const struct ephd_ns *ns = st->ns;
+	size_t n_ns = st->n_ns, rows = 0;
+	const struct eph_snapshot *first = NULL;
+	enum eph_source source = EPH_SOURCE_NONE;
+	int64_t taken_us = 0;
+	struct builder b;
 	struct ephd_value val = {0};
-	const ephd_oid ns[1] = {1};
 
+	if (!n_ns) {
+		one.snap = st->snap;
+		memcpy(one.name, st->ns_name, sizeof(one.name));
+		one.name[sizeof(one.name) - 1] = '\0';
+		memcpy(one.alarm, st->alarm, sizeof(one.alarm));
+		ns = &one;
+		n_ns = 1;
+	}
+	/* The scalars of the pass: the first namespace's source unless one
+	 * fell back to /proc; the age of the oldest numbers served. */
+	for (size_t i = 0; i < n_ns; i++) {
+		const struct eph_snapshot *s = ns[i].snap;
+
+		rows += s ? 160 : 2;
+		if (!s)
+			continue;
+		if (!first) {
+			first = s;
+			source = s->source;
+		}
+		if (s->source == EPH_SOURCE_PROCFS)
+			source = EPH_SOURCE_PROCFS;
+		if (!taken_us || s->taken_us < taken_us)
+			taken_us = s->taken_us;
+	}
+	b.v = ephd_view_new(rows + 32);
+	b.err = 0;
 	if (!b.v)
 		return NULL;
 	add_num(&b, O_STATUS, NULL, 0, EPHD_INTEGER, st->status);
@@ -397,47 +477,18 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	val.dynamic = EPHD_DATA_AGE;
 	add(&b, O_DATA_AGE, NULL, 0, &val);
 	add_num(&b, O_DURATION, NULL, 0, EPHD_GAUGE,
-		snap ? snap->duration_us : 0);
-	add_num(&b, O_SOURCE, NULL, 0, EPHD_INTEGER,
-		source_enum(snap ? snap->source : EPH_SOURCE_NONE));
+		st->duration_us ? st->duration_us
+		: first		? first->duration_us
+				: 0);
+	add_num(&b, O_SOURCE, NULL, 0, EPHD_INTEGER, source_enum(source));
 	add_num(&b, O_COLLECTIONS, NULL, 0, EPHD_COUNTER64, st->collections);
 	add_num(&b, O_FAILURES, NULL, 0, EPHD_COUNTER64, st->failures);
 	/* The counters start with the agent: no discontinuity since. */
 	add_num(&b, O_DISCONTINUITY, NULL, 0, EPHD_TIMETICKS, 0);
 	add_num(&b, O_INTERVAL, NULL, 0, EPHD_UNSIGNED, st->interval);
 
-	memset(&val, 0, sizeof(val));
-	val.type = EPHD_OCTETS;
-	val.len = (uint8_t)strnlen(st->ns_name, sizeof(val.v.s));
-	memcpy(val.v.s, st->ns_name, val.len);
-	add(&b, O_NS_NAME, ns, 1, &val);
-	add_num(&b, O_NS_INODE, ns, 1, EPHD_UNSIGNED, st->ns_inode);
-	if (snap) {
-		/* The settings the model used: known once it ran. */
-		add_num(&b, O_NS_SETTINGS_READ, ns, 1, EPHD_INTEGER,
-			truth(snap->knobs.read));
-		add_num(&b, O_NS_TW_REUSE, ns, 1, EPHD_UNSIGNED,
-			snap->knobs.tw_reuse);
-		add_num(&b, O_NS_TW_REUSE_DELAY, ns, 1, EPHD_UNSIGNED,
-			snap->knobs.tw_reuse_delay_ms);
-		add_num(&b, O_NS_TIMESTAMPS, ns, 1, EPHD_UNSIGNED,
-			snap->knobs.timestamps);
-		add_num(&b, O_NS_AUTOBIND_REUSE, ns, 1, EPHD_UNSIGNED,
-			snap->knobs.autobind_reuse);
-	}
-
-	for (int p = 0; snap && p < EPH_PROTO_COUNT; p++) {
-		const struct eph_proto_stats *s = &snap->proto[p];
-		/* ephRangeProtocol: tcp(1), udp(2) */
-		const ephd_oid idx[2] = {1, (ephd_oid)p + 1};
-
-		if (!s->collected)
-			continue;
-		add_range(&b, st, idx, s, p);
-		add_states(&b, idx, s, p);
-		add_dests(&b, idx, s);
-		add_listeners(&b, idx, s, p);
-	}
+	for (size_t i = 0; i < n_ns; i++)
+		add_namespace(&b, st, &ns[i]);
 
 	add_num(&b, O_T_RISING, NULL, 0, EPHD_UNSIGNED, st->rising_bp);
 	add_num(&b, O_T_FALLING, NULL, 0, EPHD_UNSIGNED, st->falling_bp);
@@ -459,8 +510,7 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 		ephd_view_free(b.v);
 		return NULL;
 	}
-	if (snap)
-		b.v->taken_us = snap->taken_us;
+	b.v->taken_us = taken_us;
 	return b.v;
 }
 
@@ -470,10 +520,11 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 {
 	static const ephd_oid root[] = {EPHD_ROOT};
 	const struct eph_proto_stats *s = &e->stats;
-	const ephd_oid idx[2] = {1, (ephd_oid)e->proto + 1}, ns[1] = {1};
+	const ephd_oid nsi = e->ns_index ? e->ns_index : 1;
+	const ephd_oid idx[2] = {nsi, (ephd_oid)e->proto + 1}, ns[1] = {nsi};
 	struct ephd_view v = {0, max, rows, 0};
 	struct builder b = {&v, 0};
-	struct ephd_value val = {.type = EPHD_OCTETS};
+	struct ephd_value val = octets(e->ns_name);
 	bool connect = e->alarm == EPH_KIND_CONNECT;
 
 	/* ephPressureHigh (3), ephPressureCleared (4) */
@@ -485,8 +536,6 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 	if (max < (connect && s->has_worst ? 12u : 9u))
 		return 0;
 	/* The order of the NOTIFICATION-TYPE's OBJECTS clause. */
-	val.len = (uint8_t)strnlen(e->ns_name, sizeof(val.v.s));
-	memcpy(val.v.s, e->ns_name, val.len);
 	add(&b, O_NS_NAME, ns, 1, &val);
 	add_num(&b, O_N_ALARM_KIND, NULL, 0, EPHD_INTEGER, connect ? 2 : 1);
 	add_num(&b, O_R_BIND_P, idx, 2, EPHD_UNSIGNED, s->bind_bp);

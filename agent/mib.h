@@ -35,8 +35,17 @@ enum ephd_alarm_state {
 	EPHD_ALARM_OFF = 3,
 };
 
+/* One row of ephNamespaceTable and the rows indexed by it. */
+struct ephd_ns {
+	uint32_t index;			 /* ephNsIndex */
+	uint32_t inode;			 /* ephNsInode */
+	char name[EPHD_OCTETS_MAX];	 /* ephNsName */
+	const struct eph_snapshot *snap; /* NULL: not collected yet */
+	/* enum ephd_alarm_state; 0 is taken as normal(1). */
+	uint8_t alarm[EPH_PROTO_COUNT][EPHD_KINDS];
+};
+
 struct ephd_state {
-	const struct eph_snapshot *snap; /* NULL before the first success */
 	enum ephd_status status;
 	uint64_t collections, failures;
 	unsigned interval;
@@ -45,9 +54,16 @@ struct ephd_state {
 	/* In effect per kind (index enum eph_kind; [0] unused). */
 	uint32_t kind_rising_bp[EPHD_KINDS], kind_falling_bp[EPHD_KINDS];
 	bool connect_alarm; /* TCP rows run a connect alarm */
-	/* enum ephd_alarm_state; 0 is taken as normal(1). */
+	/* ephLastCollectionDuration: the whole pass over every namespace;
+	 * 0: the snapshot's own (one namespace). */
+	uint32_t duration_us;
+	/* The namespaces, n_ns of them, in any order.  When n_ns is 0 the
+	 * fields below describe the only one, index 1. */
+	const struct ephd_ns *ns;
+	size_t n_ns;
+	const struct eph_snapshot *snap; /* NULL before the first success */
 	uint8_t alarm[EPH_PROTO_COUNT][EPHD_KINDS];
-	char ns_name[64];
+	char ns_name[EPHD_OCTETS_MAX];
 	uint32_t ns_inode;
 };
 
@@ -57,7 +73,9 @@ struct ephd_event {
 	enum eph_kind alarm;	   /* which alarm of the row crossed */
 	enum eph_proto proto;
 	uint32_t rising_bp, falling_bp; /* that alarm's thresholds */
-	char ns_name[64];
+	uint32_t ns_index;		/* ephNsIndex of the row (0 is 1) */
+	bool ns_own;			/* the agent's own namespace */
+	char ns_name[EPHD_OCTETS_MAX];
 	struct eph_proto_stats stats;
 };
 

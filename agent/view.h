@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #define EPHD_OID_MAX 64
+/* Longest DisplayString / InetAddress value: an eph_netns name. */
+#define EPHD_OCTETS_MAX 128
 
 typedef uint32_t ephd_oid;
 
@@ -36,7 +38,7 @@ struct ephd_value {
 	union {
 		uint64_t u;
 		int32_t i;
-		char s[64];
+		char s[EPHD_OCTETS_MAX];
 	} v;
 };
 

@@ -157,7 +157,7 @@ ck.eq("exactly one trap after rising to 60 % (bind only: connect rises at 70 %)"
 high = t[0] if t else ""
 dest = "1.1.1.4.127.0.0.1.1.4.127.0.0.1.8080"
 check_trap("bind high trap", high, (
-    "snmpTrapOID.0 = ephPressureHigh", "ephNsName.1 = net:[", "ephAlarmKind.0 = bind",
+    "snmpTrapOID.0 = ephPressureHigh", "ephNsName.1 = ", "ephAlarmKind.0 = bind",
     "ephRangeBindPressure.1.1 = 60.00", "ephRangeConnectPressure.1.1 = 60.00",
     "ephRangePortsInUse.1.1 = 12", "ephRangeBindOwned.1.1 = 0", "ephRangeUsable.1.1 = 20",
     "ephRangeLow.1.1 = 40000", "ephRangeHigh.1.1 = 40019"))
