@@ -1180,10 +1180,6 @@ static void reload(pthread_t *thread, struct eph_collector **collector)
 	}
 	stop_collector(*thread);
 	eph_collector_free(*collector);
-	/* Hand the old collector's and thread's memory back: glibc keeps large
-	 * freed blocks (its mmap threshold rises after the first), and RSS
-	 * would climb with the first reloads. */
-	malloc_trim(0);
 	*collector = c;
 	cfg = next;
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
@@ -1210,6 +1206,12 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt;
 
+	/* A fixed mmap threshold: the collector's large tables stay mmap()ed
+	 * (untouched pages cost no RSS, freed ones go back at once).  glibc's
+	 * dynamic one rises at the first free of such a table, and after a
+	 * reload the next collector's tables came from the heap, zeroed and
+	 * resident: 8 MB more RSS. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&shared.wake, &cattr);
