@@ -114,114 +114,12 @@ static int64_t now_us(void)
  * is not given to another until the counter wraps (2^32 namespaces on).
  * A namespace no longer found is dropped: its rows and alarms with it.
  */
-struct ns_entry {
-	uint64_t inode, dev;
-	uint32_t index;
-	bool own;      /* the agent's own namespace */
-	bool seen;     /* found by this pass */
-	bool has_snap; /* snap holds numbers */
-	bool logged;   /* last_error was logged */
-	char name[EPHD_OCTETS_MAX];
-	struct eph_snapshot *snap;
-	struct eph_alarm alarm[EPH_PROTO_COUNT][EPHD_KINDS];
-	uint8_t state[EPH_PROTO_COUNT][EPHD_KINDS]; /* enum ephd_alarm_state */
-	char last_error[512];
-};
-static struct ns_entry *nss;
-static size_t n_nss, cap_nss;
-static uint32_t next_ns_index = 2;
+static struct ephd_nsreg reg = {.next_index = 2};
 /* Said once per collector thread: no CAP_SYS_ADMIN, too many namespaces. */
 static bool ns_eperm_logged, ns_full_logged;
 
-static void ns_alarms_reset(struct ns_entry *e, const struct ephd_state *st)
-{
-	for (int p = 0; p < EPH_PROTO_COUNT; p++)
-		for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
-			eph_alarm_init(&e->alarm[p][k], st->kind_rising_bp[k],
-				       st->kind_falling_bp[k]);
-			e->state[p][k] = EPHD_ALARM_NORMAL;
-		}
-}
-
-static bool ns_index_used(uint32_t index)
-{
-	for (size_t i = 0; i < n_nss; i++)
-		if (nss[i].index == index)
-			return true;
-	return false;
-}
-
-/* The entry of a namespace: the one kept from earlier passes, else a new
- * one with a new index and its alarms normal.  NULL: out of memory. */
-static struct ns_entry *ns_entry_get(bool own, uint64_t inode, uint64_t dev,
-				     const char *name,
-				     const struct ephd_state *st)
-{
-	struct ns_entry *e;
-
-	for (size_t i = 0; i < n_nss; i++) {
-		e = &nss[i];
-		if (own ? e->own
-			: !e->own && e->inode == inode && e->dev == dev)
-			goto found;
-	}
-	if (n_nss == cap_nss) {
-		size_t cap = cap_nss ? 2 * cap_nss : 8;
-		struct ns_entry *v = realloc(nss, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		nss = v;
-		cap_nss = cap;
-	}
-	e = &nss[n_nss];
-	memset(e, 0, sizeof(*e));
-	e->snap = calloc(1, sizeof(*e->snap));
-	if (!e->snap)
-		return NULL;
-	e->own = own;
-	if (own) {
-		e->index = 1;
-	} else {
-		while (next_ns_index < 2 || ns_index_used(next_ns_index))
-			next_ns_index++;
-		e->index = next_ns_index++;
-	}
-	ns_alarms_reset(e, st);
-	n_nss++;
-found:
-	e->inode = inode;
-	e->dev = dev;
-	if (name)
-		snprintf(e->name, sizeof(e->name), "%s", name);
-	return e;
-}
-
-/* Drop the namespaces this pass did not find. */
-static void ns_drop_unseen(void)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < n_nss; i++) {
-		if (nss[i].seen)
-			nss[j++] = nss[i];
-		else
-			free(nss[i].snap);
-	}
-	n_nss = j;
-}
-
-static void ns_free_all(void)
-{
-	for (size_t i = 0; i < n_nss; i++)
-		free(nss[i].snap);
-	free(nss);
-	nss = NULL;
-	n_nss = cap_nss = 0;
-}
-
 /* How log lines name a namespace. */
-static const char *ns_label(const struct ns_entry *e)
+static const char *ns_label(const struct ephd_ns_entry *e)
 {
 	return e->name[0] ? e->name : e->own ? "(own)" : "(unnamed)";
 }
@@ -295,66 +193,13 @@ static void log_now(int priority, const char *fmt, ...)
 	publish(NULL, NULL, 0, priority, line);
 }
 
-/* The alarm crossings of a pass, growing as needed. */
-struct events {
-	struct ephd_event *ev;
-	unsigned n, cap;
-};
-
-/* Feed entry e's alarms (bind; for TCP, connect unless disabled) with the
- * pressures of its new snapshot; the crossings go to out. */
-static void update_alarms(const struct ephd_state *st, struct ns_entry *e,
-			  struct events *out)
-{
-	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-		const struct eph_proto_stats *ps = &e->snap->proto[p];
-
-		if (!ps->collected)
-			continue;
-		for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
-			struct eph_alarm *a = &e->alarm[p][k];
-			struct ephd_event *ev;
-			enum eph_alarm_event x;
-
-			if (k == EPH_KIND_CONNECT &&
-			    (p != EPH_TCP || !st->connect_alarm))
-				continue;
-			x = eph_alarm_update(a, eph_alarm_value(ps, k));
-			e->state[p][k] =
-			    a->high ? EPHD_ALARM_HIGH : EPHD_ALARM_NORMAL;
-			if (x == EPH_ALARM_NONE)
-				continue;
-			if (out->n == out->cap) {
-				unsigned cap = out->cap ? 2 * out->cap : 8;
-				void *v =
-				    realloc(out->ev, cap * sizeof(*out->ev));
-
-				if (!v)
-					continue; /* the state is right */
-				out->ev = v;
-				out->cap = cap;
-			}
-			ev = &out->ev[out->n++];
-			ev->kind = x;
-			ev->alarm = (enum eph_kind)k;
-			ev->proto = (enum eph_proto)p;
-			ev->rising_bp = a->rising_bp;
-			ev->falling_bp = a->falling_bp;
-			ev->ns_index = e->index;
-			ev->ns_own = e->own;
-			memcpy(ev->ns_name, e->name, sizeof(ev->ns_name));
-			ev->stats = *ps;
-		}
-	}
-}
-
 /* namespaces self: today's single collection, unprivileged.  Returns 0 or
  * the error; the log line (if any) goes to line. */
 static int pass_self(struct eph_collector *c, struct ephd_state *st,
-		     struct events *evs, char *last_error, size_t err_len,
+		     struct ephd_events *evs, char *last_error, size_t err_len,
 		     char *line, size_t line_len, int *priority)
 {
-	struct ns_entry *e;
+	struct ephd_ns_entry *e;
 	struct stat sb;
 	uint64_t inode = 0, dev = 0;
 	int err;
@@ -363,7 +208,7 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 		inode = sb.st_ino;
 		dev = sb.st_dev;
 	}
-	e = ns_entry_get(true, inode, dev, NULL, st);
+	e = ephd_nsreg_get(&reg, true, inode, dev, NULL, st);
 	if (!e)
 		return -ENOMEM;
 	e->seen = true;
@@ -380,7 +225,7 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 		if (e->snap->netns_inode)
 			e->inode = e->snap->netns_inode;
 		last_error[0] = '\0';
-		update_alarms(st, e, evs);
+		ephd_ns_update_alarms(st, e, evs);
 		return 0;
 	}
 	/* Log a problem once, not every interval. */
@@ -399,7 +244,7 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
  * and namespace, a missing CAP_SYS_ADMIN once for them all.  before: the
  * collector's error before this collection (it keeps an earlier reason
  * when entering fails). */
-static void ns_failed(struct eph_collector *c, struct ns_entry *e,
+static void ns_failed(struct eph_collector *c, struct ephd_ns_entry *e,
 		      const struct eph_netns *ns, int err, const char *before)
 {
 	char buf[sizeof(e->last_error)];
@@ -439,7 +284,7 @@ static void ns_failed(struct eph_collector *c, struct ns_entry *e,
  * namespace failed (its last numbers stay, stale), -ECANCELED when asked
  * to stop mid-pass, or the error listing failed with. */
 static int pass_all(struct eph_collector *c, struct ephd_state *st,
-		    struct events *evs, struct eph_netns *list,
+		    struct ephd_events *evs, struct eph_netns *list,
 		    char *last_error, size_t err_len)
 {
 	size_t n = 0;
@@ -474,19 +319,19 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 		last_error[0] = '\0';
 	}
 
-	for (size_t i = 0; i < n_nss; i++)
-		nss[i].seen = false;
+	for (size_t i = 0; i < reg.n; i++)
+		reg.v[i].seen = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct eph_netns *ns = &list[i];
 		char before[512];
-		struct ns_entry *e;
+		struct ephd_ns_entry *e;
 
 		if (!ephd_config_ns_selected(&cfg, ns))
 			continue;
 		if (stop_requested())
 			return -ECANCELED;
-		e = ns_entry_get(ns->kind == EPH_NS_SELF, ns->inode, ns->dev,
-				 ns->name, st);
+		e = ephd_nsreg_get(&reg, ns->kind == EPH_NS_SELF, ns->inode,
+				   ns->dev, ns->name, st);
 		if (!e) {
 			failed++;
 			continue;
@@ -509,9 +354,9 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 		e->last_error[0] = '\0';
 		e->logged = false;
 		e->has_snap = true;
-		update_alarms(st, e, evs);
+		ephd_ns_update_alarms(st, e, evs);
 	}
-	ns_drop_unseen();
+	ephd_nsreg_drop_unseen(&reg);
 	return failed ? 1 : 0;
 }
 
@@ -521,7 +366,7 @@ static void *collector_main(void *arg)
 	struct ephd_state st = {0};
 	struct eph_netns *list = NULL;
 	struct ephd_ns *rows = NULL;
-	struct events evs = {0};
+	struct ephd_events evs = {0};
 	char last_error[512] = "";
 	bool stopping = false;
 
@@ -538,10 +383,10 @@ static void *collector_main(void *arg)
 	/* A new configuration: the alarms start again from normal; the
 	 * namespaces and their indexes stay. */
 	ns_eperm_logged = ns_full_logged = false;
-	for (size_t i = 0; i < n_nss; i++) {
-		ns_alarms_reset(&nss[i], &st);
-		nss[i].last_error[0] = '\0';
-		nss[i].logged = false;
+	for (size_t i = 0; i < reg.n; i++) {
+		ephd_ns_reset_alarms(&reg.v[i], &st);
+		reg.v[i].last_error[0] = '\0';
+		reg.v[i].logged = false;
 	}
 	if (cfg.ns_mode != EPHD_NS_SELF) {
 		list = calloc(EPH_NETNS_MAX, sizeof(*list));
@@ -550,9 +395,9 @@ static void *collector_main(void *arg)
 				 strerror(ENOMEM));
 	} else {
 		/* From namespaces all to self: only the own one is read. */
-		for (size_t i = 0; i < n_nss; i++)
-			nss[i].seen = nss[i].own;
-		ns_drop_unseen();
+		for (size_t i = 0; i < reg.n; i++)
+			reg.v[i].seen = reg.v[i].own;
+		ephd_nsreg_drop_unseen(&reg);
 	}
 	while (!stopping) {
 		char line[600] = "";
@@ -588,18 +433,10 @@ static void *collector_main(void *arg)
 			st.failures++;
 		/* The view: every namespace found (in self mode the own one,
 		 * from the start). */
-		r = realloc(rows, (n_nss ? n_nss : 1) * sizeof(*rows));
-		if (r)
+		r = realloc(rows, (reg.n ? reg.n : 1) * sizeof(*rows));
+		if (r) {
 			rows = r;
-		for (size_t i = 0; r && i < n_nss; i++) {
-			struct ephd_ns *x = &rows[n_rows++];
-
-			memset(x, 0, sizeof(*x));
-			x->index = nss[i].index;
-			x->inode = (uint32_t)nss[i].inode;
-			memcpy(x->name, nss[i].name, sizeof(x->name));
-			x->snap = nss[i].has_snap ? nss[i].snap : NULL;
-			memcpy(x->alarm, nss[i].state, sizeof(x->alarm));
+			n_rows = ephd_nsreg_rows(&reg, rows);
 		}
 		st.status = EPHD_FAILED;
 		for (size_t i = 0; i < n_rows; i++)
@@ -1381,7 +1218,7 @@ int main(int argc, char **argv)
 	}
 
 	stop_collector(thread);
-	ns_free_all();
+	ephd_nsreg_free(&reg);
 	snmp_shutdown("ephportd");
 	shutdown_agent();
 	ephd_view_free(current);

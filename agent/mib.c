@@ -4,6 +4,8 @@
  * length-prefixed (not IMPLIED).
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -555,4 +557,156 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 		add_num(&b, O_D_SOCKETS, didx, n, EPHD_GAUGE, s->worst.sockets);
 	}
 	return b.err ? 0 : v.n;
+}
+
+/* ---- the namespaces read, across collections ---------------------------- */
+
+void ephd_ns_reset_alarms(struct ephd_ns_entry *e, const struct ephd_state *st)
+{
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
+			eph_alarm_init(&e->alarm[p][k], st->kind_rising_bp[k],
+				       st->kind_falling_bp[k]);
+			e->state[p][k] = EPHD_ALARM_NORMAL;
+		}
+}
+
+static bool ns_index_used(const struct ephd_nsreg *r, uint32_t index)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].index == index)
+			return true;
+	return false;
+}
+
+/* The entry of a namespace: the one kept from earlier passes, else a new
+ * one with a new index and its alarms normal.  NULL: out of memory. */
+struct ephd_ns_entry *ephd_nsreg_get(struct ephd_nsreg *r, bool own,
+				     uint64_t inode, uint64_t dev,
+				     const char *name,
+				     const struct ephd_state *st)
+{
+	struct ephd_ns_entry *e;
+
+	for (size_t i = 0; i < r->n; i++) {
+		e = &r->v[i];
+		if (own ? e->own
+			: !e->own && e->inode == inode && e->dev == dev)
+			goto found;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 8;
+		struct ephd_ns_entry *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->v = v;
+		r->cap = cap;
+	}
+	e = &r->v[r->n];
+	memset(e, 0, sizeof(*e));
+	e->snap = calloc(1, sizeof(*e->snap));
+	if (!e->snap)
+		return NULL;
+	e->own = own;
+	if (own) {
+		e->index = 1;
+	} else {
+		while (r->next_index < 2 || ns_index_used(r, r->next_index))
+			r->next_index++;
+		e->index = r->next_index++;
+	}
+	ephd_ns_reset_alarms(e, st);
+	r->n++;
+found:
+	e->inode = inode;
+	e->dev = dev;
+	if (name)
+		snprintf(e->name, sizeof(e->name), "%s", name);
+	return e;
+}
+
+/* Drop the namespaces this pass did not find. */
+void ephd_nsreg_drop_unseen(struct ephd_nsreg *r)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i].seen)
+			r->v[j++] = r->v[i];
+		else
+			free(r->v[i].snap);
+	}
+	r->n = j;
+}
+
+void ephd_nsreg_free(struct ephd_nsreg *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].snap);
+	free(r->v);
+	r->v = NULL;
+	r->n = r->cap = 0;
+}
+
+/* Feed entry e's alarms (bind; for TCP, connect unless disabled) with the
+ * pressures of its new snapshot; the crossings go to out. */
+void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
+			   struct ephd_events *out)
+{
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_proto_stats *ps = &e->snap->proto[p];
+
+		if (!ps->collected)
+			continue;
+		for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
+			struct eph_alarm *a = &e->alarm[p][k];
+			struct ephd_event *ev;
+			enum eph_alarm_event x;
+
+			if (k == EPH_KIND_CONNECT &&
+			    (p != EPH_TCP || !st->connect_alarm))
+				continue;
+			x = eph_alarm_update(a, eph_alarm_value(ps, k));
+			e->state[p][k] =
+			    a->high ? EPHD_ALARM_HIGH : EPHD_ALARM_NORMAL;
+			if (x == EPH_ALARM_NONE)
+				continue;
+			if (out->n == out->cap) {
+				unsigned cap = out->cap ? 2 * out->cap : 8;
+				void *v =
+				    realloc(out->ev, cap * sizeof(*out->ev));
+
+				if (!v)
+					continue; /* the state is right */
+				out->ev = v;
+				out->cap = cap;
+			}
+			ev = &out->ev[out->n++];
+			ev->kind = x;
+			ev->alarm = (enum eph_kind)k;
+			ev->proto = (enum eph_proto)p;
+			ev->rising_bp = a->rising_bp;
+			ev->falling_bp = a->falling_bp;
+			ev->ns_index = e->index;
+			ev->ns_own = e->own;
+			memcpy(ev->ns_name, e->name, sizeof(ev->ns_name));
+			ev->stats = *ps;
+		}
+	}
+}
+
+size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct ephd_ns *x = &rows[i];
+
+		memset(x, 0, sizeof(*x));
+		x->index = r->v[i].index;
+		x->inode = (uint32_t)r->v[i].inode;
+		memcpy(x->name, r->v[i].name, sizeof(x->name));
+		x->snap = r->v[i].has_snap ? r->v[i].snap : NULL;
+		memcpy(x->alarm, r->v[i].state, sizeof(x->alarm));
+	}
+	return r->n;
 }

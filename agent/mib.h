@@ -79,6 +79,61 @@ struct ephd_event {
 	struct eph_proto_stats stats;
 };
 
+/*
+ * The namespaces the agent reads, with what each keeps between
+ * collections: its ephNsIndex, its last numbers and its alarms.  The
+ * agent's own namespace is 1; every other one found gets the next number
+ * of a counter (next_index, from 2), never one in use, so the index of a
+ * namespace that went is not given to another until the counter wraps.
+ * Entries are matched by nsfs inode and device; a namespace no longer
+ * found is dropped (ephd_nsreg_drop_unseen), its rows and alarms with it.
+ */
+struct ephd_ns_entry {
+	uint64_t inode, dev;
+	uint32_t index;
+	bool own;      /* the agent's own namespace */
+	bool seen;     /* found by this collection */
+	bool has_snap; /* snap holds numbers */
+	bool logged;   /* last_error was logged */
+	char name[EPHD_OCTETS_MAX];
+	struct eph_snapshot *snap;
+	struct eph_alarm alarm[EPH_PROTO_COUNT][EPHD_KINDS];
+	uint8_t state[EPH_PROTO_COUNT][EPHD_KINDS]; /* enum ephd_alarm_state */
+	char last_error[512];
+};
+
+struct ephd_nsreg {
+	struct ephd_ns_entry *v;
+	size_t n, cap;
+	uint32_t next_index; /* start it at 2 */
+};
+
+/* The entry of a namespace (the own one: own, whatever its inode): the one
+ * kept from earlier collections, else a new one with a new index and its
+ * alarms normal (st's thresholds).  name (NULL: keep) becomes its name.
+ * NULL: out of memory. */
+struct ephd_ns_entry *ephd_nsreg_get(struct ephd_nsreg *r, bool own,
+				     uint64_t inode, uint64_t dev,
+				     const char *name,
+				     const struct ephd_state *st);
+/* Drop the entries whose seen is false. */
+void ephd_nsreg_drop_unseen(struct ephd_nsreg *r);
+void ephd_nsreg_free(struct ephd_nsreg *r);
+/* Every entry as a view row (rows: room for r->n); returns r->n. */
+size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows);
+/* Alarms back to normal with st's thresholds. */
+void ephd_ns_reset_alarms(struct ephd_ns_entry *e, const struct ephd_state *st);
+
+/* The alarm crossings of a collection, growing as needed. */
+struct ephd_events {
+	struct ephd_event *ev;
+	unsigned n, cap;
+};
+/* Feed e's alarms (bind; for TCP, connect unless st disables it) with the
+ * pressures of e->snap; the crossings go to out, naming e. */
+void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
+			   struct ephd_events *out);
+
 /* Varbinds of a notification, after snmpTrapOID.0, at most. */
 #define EPHD_NOTIFY_ROWS 12
 

@@ -862,6 +862,271 @@ START_TEST(mib_objects_unique)
 }
 END_TEST
 
+/* ---- every network namespace (issue 12) ---------------------------------- */
+
+START_TEST(config_namespaces)
+{
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+	    {"namespaces all web-*",
+	     "t.conf:1: namespaces: all takes no pattern beside it (got "
+	     "'all')"},
+	    {"namespaces a b c d e f g h i j k l m n o p q",
+	     "t.conf:1: namespaces: at most 16 patterns (got 'q')"},
+	    {"namespaces\n", "t.conf:1: namespaces: missing value"},
+	    {"namespaces a\x01", "t.conf:1: namespaces: control characters"},
+	    {"namespaceExclude x\nnamespaces all\nnamespaceExclude y",
+	     "t.conf:3: namespaceExclude given twice (first on line 1)"},
+	    {"interval 5 6", "t.conf:1: interval: one value expected"},
+	};
+	struct ephd_config c;
+	struct eph_netns own = {.kind = EPH_NS_SELF, .name = ""},
+			 a = {.kind = EPH_NS_NAMED, .name = "web-a"},
+			 b = {.kind = EPH_NS_NAMED, .name = "web-b"},
+			 d = {.kind = EPH_NS_CONTAINER,
+			      .name = "docker:0123456789ab"};
+	char err[256] = "", out[512];
+
+	/* The default: the own namespace only. */
+	ck_assert_int_eq(parse("", &c, err), 0);
+	ck_assert_int_eq(c.ns_mode, EPHD_NS_SELF);
+	ck_assert(ephd_config_ns_selected(&c, &own));
+	ck_assert(!ephd_config_ns_selected(&c, &a));
+	ck_assert_int_eq(parse("namespaces self", &c, err), 0);
+	ck_assert_int_eq(c.ns_mode, EPHD_NS_SELF);
+
+	ck_assert_int_eq(
+	    parse("namespaces all\nnamespaceExclude docker:*", &c, err), 0);
+	ck_assert_int_eq(c.ns_mode, EPHD_NS_ALL);
+	ck_assert(ephd_config_ns_selected(&c, &own));
+	ck_assert(ephd_config_ns_selected(&c, &a));
+	ck_assert(!ephd_config_ns_selected(&c, &d));
+	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), 0);
+
+	/* Patterns: fnmatch on the name; the own one answers to "self". */
+	ck_assert_int_eq(parse("namespaces web-* self\n"
+			       "namespaceExclude web-b\n",
+			       &c, err),
+			 0);
+	ck_assert_int_eq(c.ns_mode, EPHD_NS_PATTERNS);
+	ck_assert_uint_eq(c.n_include, 2);
+	ck_assert(ephd_config_ns_selected(&c, &own));
+	ck_assert(ephd_config_ns_selected(&c, &a));
+	ck_assert(!ephd_config_ns_selected(&c, &b));
+	ck_assert(!ephd_config_ns_selected(&c, &d));
+	ck_assert_int_eq(parse("namespaces web-*\n", &c, err), 0);
+	ck_assert(!ephd_config_ns_selected(&c, &own));
+
+	/* Reload: what changed. */
+	{
+		struct ephd_config x;
+
+		ck_assert_int_eq(parse("", &x, err), 0);
+		ck_assert_int_eq(
+		    parse("namespaces all\nnamespaceExclude p*\n", &c, err), 0);
+		ck_assert_int_eq(ephd_config_diff(&x, &c, out, sizeof(out)), 2);
+		ck_assert_str_eq(out, "namespaces self -> all, "
+				      "namespaceExclude \"\" -> p*");
+	}
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(parse(bad[i].text, &c, err), -EINVAL);
+		ck_assert_msg(strncmp(err, bad[i].msg, strlen(bad[i].msg)) == 0,
+			      "'%s': got '%s'", bad[i].text, err);
+	}
+	/* An exclusion needs namespaces to exclude from: FILE:LINE. */
+	ck_assert_int_eq(parse("\nnamespaceExclude x\n", &c, err), 0);
+	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:2: namespaceExclude needs namespaces all "
+			      "or namespaces PATTERN... (namespaces is self)");
+}
+END_TEST
+
+/* Three namespaces: every row under its own index, its own numbers and
+ * alarms; one not collected yet has its name and inode only. */
+START_TEST(mib_several_namespaces)
+{
+	struct eph_snapshot *s1 = fixed_snapshot(), *s5 = fixed_snapshot();
+	struct ephd_ns ns[3] = {
+	    {.index = 5, .inode = 4026532500u, .name = "eph-b"},
+	    {.index = 1, .inode = 4026531840u, .name = ""},
+	    {.index = 9, .inode = 77, .name = "pid:42"},
+	};
+	struct ephd_state st = {.status = EPHD_OK,
+				.interval = 10,
+				.connect_alarm = true,
+				.duration_us = 4300000,
+				.ns = ns,
+				.n_ns = 3};
+	struct ephd_view *v;
+	const struct ephd_row *r;
+	ephd_oid name[EPHD_OID_MAX];
+	size_t n;
+
+	s5->proto[EPH_TCP].low = 42000;
+	s5->proto[EPH_TCP].high = 42019;
+	s5->proto[EPH_TCP].usable = 18;
+	s5->source = EPH_SOURCE_PROCFS;
+	s5->taken_us = -5; /* older than s1's */
+	ns[0].snap = s5;
+	ns[1].snap = s1;
+	ns[0].alarm[EPH_TCP][EPH_KIND_BIND] = EPHD_ALARM_HIGH;
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+
+	/* ephNamespaceTable by index: 1, 5, 9. */
+	n = MK(name, 1, 2, 1, 2);
+	r = ephd_view_next(v, name, n);
+	ck_assert(HAS(r, 1, 2, 1, 2, 1));
+	ck_assert_int_eq(r->value.len, 0);
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert(HAS(r, 1, 2, 1, 2, 5));
+	ck_assert(r->value.len == 5 && memcmp(r->value.v.s, "eph-b", 5) == 0);
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert(HAS(r, 1, 2, 1, 2, 9));
+	ck_assert(r->value.len == 6 && memcmp(r->value.v.s, "pid:42", 6) == 0);
+	ck_row(ROW(v, 1, 2, 1, 3, 5), EPHD_UNSIGNED, 4026532500u);
+	ck_row(ROW(v, 1, 2, 1, 3, 9), EPHD_UNSIGNED, 77);
+	/* Settings only once collected. */
+	ck_row(ROW(v, 1, 2, 1, 4, 5), EPHD_INTEGER, 1);
+	n = MK(name, 1, 2, 1, 4, 9);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+
+	/* ephRangeTable: each namespace's numbers under its index. */
+	ck_row(ROW(v, 1, 3, 1, 2, 1, 1), EPHD_UNSIGNED, 40000);
+	ck_row(ROW(v, 1, 3, 1, 2, 5, 1), EPHD_UNSIGNED, 42000);
+	ck_row(ROW(v, 1, 3, 1, 6, 5, 1), EPHD_UNSIGNED, 18);
+	n = MK(name, 1, 3, 1, 2, 9, 1);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	/* GETNEXT walks the column across namespaces, then the next one. */
+	n = MK(name, 1, 3, 1, 2, 1, 1);
+	r = ephd_view_next(v, name, n);
+	ck_assert(HAS(r, 1, 3, 1, 2, 5, 1));
+	r = ephd_view_next(v, r->name, r->len);
+	ck_assert(HAS(r, 1, 3, 1, 3, 1, 1));
+	/* The other tables too. */
+	ck_row(ROW(v, 1, 4, 1, 2, 5, 1, 1), EPHD_GAUGE, 17);
+	n = MK(name, 1, 6, 1, 4, 1, 1, 1, 4, 0, 0, 0, 0, 40020);
+	ck_assert(HAS(ephd_view_next(v, name, n), 1, 6, 1, 4, 5, 1, 1, 4, 0, 0,
+		      0, 0, 40020));
+	n = MK(name, 1, 5, 1, 6, 5, 1, 1, 4, 127, 0, 0, 1, 1, 4, 127, 0, 0, 2,
+	       9090);
+	ck_assert_ptr_nonnull(ephd_view_get(v, name, n));
+
+	/* Alarms per namespace. */
+	ck_row(ROW(v, 1, 3, 1, 33, 5, 1), EPHD_INTEGER, EPHD_ALARM_HIGH);
+	ck_row(ROW(v, 1, 3, 1, 33, 1, 1), EPHD_INTEGER, EPHD_ALARM_NORMAL);
+	ck_row(ROW(v, 1, 3, 1, 21, 5, 1), EPHD_INTEGER, 2);
+	ck_row(ROW(v, 1, 3, 1, 21, 1, 1), EPHD_INTEGER, 1);
+
+	/* The scalars of the pass: its duration, /proc when one fell back. */
+	ck_row(ROW(v, 1, 1, 3, 0), EPHD_GAUGE, 4300000);
+	ck_row(ROW(v, 1, 1, 4, 0), EPHD_INTEGER, 3);
+	ck_assert_int_eq(v->taken_us, -5);
+	ephd_view_free(v);
+	free(s1);
+	free(s5);
+}
+END_TEST
+
+START_TEST(nsreg_index_stability_and_alarms)
+{
+	struct ephd_nsreg reg = {.next_index = 2};
+	struct ephd_state st = {.connect_alarm = true,
+				.kind_rising_bp = {0, 8000, 8000},
+				.kind_falling_bp = {0, 7000, 7000}};
+	struct ephd_events evs = {0};
+	struct ephd_ns_entry *own, *a, *b, *c, *x;
+	struct ephd_ns rows[8];
+	struct ephd_row nrows[EPHD_NOTIFY_ROWS];
+	ephd_oid trap[EPHD_OID_MAX];
+	size_t trap_len;
+	uint32_t ia, ib;
+
+	own = ephd_nsreg_get(&reg, true, 10, 1, "", &st);
+	ck_assert_uint_eq(own->index, 1);
+	a = ephd_nsreg_get(&reg, false, 11, 1, "a", &st);
+	ia = a->index;
+	b = ephd_nsreg_get(&reg, false, 12, 1, "b", &st);
+	ib = b->index;
+	ck_assert_uint_eq(ia, 2);
+	ck_assert_uint_eq(ib, 3);
+	/* Found again (by inode and device): the same index; the name
+	 * follows; the own one is the own one whatever its inode. */
+	ck_assert_uint_eq(ephd_nsreg_get(&reg, false, 12, 1, "b2", &st)->index,
+			  ib);
+	ck_assert_str_eq(reg.v[2].name, "b2");
+	ck_assert_uint_eq(ephd_nsreg_get(&reg, true, 99, 1, NULL, &st)->index,
+			  1);
+	ck_assert_uint_ne(ephd_nsreg_get(&reg, false, 12, 2, "b", &st)->index,
+			  ib);
+	ck_assert_uint_eq(reg.n, 4);
+
+	/* Alarms per namespace: b near full raises, a does not. */
+	for (size_t i = 0; i < reg.n; i++) {
+		struct eph_snapshot *s = fixed_snapshot();
+
+		memcpy(reg.v[i].snap, s, sizeof(*s));
+		reg.v[i].has_snap = true;
+		free(s);
+	}
+	b = &reg.v[2];
+	b->snap->proto[EPH_TCP].bind_bp = 8888;
+	b->snap->proto[EPH_TCP].pressure_bp = 8888;
+	for (size_t i = 0; i < reg.n; i++)
+		ephd_ns_update_alarms(&st, &reg.v[i], &evs);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_uint_eq(evs.ev[0].ns_index, ib);
+	ck_assert_str_eq(evs.ev[0].ns_name, "b2");
+	ck_assert_int_eq(evs.ev[0].alarm, EPH_KIND_BIND);
+	ck_assert_int_eq(b->state[EPH_TCP][EPH_KIND_BIND], EPHD_ALARM_HIGH);
+	ck_assert_int_eq(reg.v[1].state[EPH_TCP][EPH_KIND_BIND],
+			 EPHD_ALARM_NORMAL);
+	/* The notification names b: ephNsName.ib, its range rows .ib.1. */
+	ck_assert_uint_eq(ephd_mib_notification(&evs.ev[0], trap, &trap_len,
+						nrows, EPHD_NOTIFY_ROWS),
+			  9);
+	ck_assert(HAS(&nrows[0], 1, 2, 1, 2, ib));
+	ck_assert(nrows[0].value.len == 2 &&
+		  memcmp(nrows[0].value.v.s, "b2", 2) == 0);
+	ck_assert(HAS(&nrows[2], 1, 3, 1, 24, ib, 1));
+	/* Again high: no second crossing. */
+	evs.n = 0;
+	ephd_ns_update_alarms(&st, b, &evs);
+	ck_assert_uint_eq(evs.n, 0);
+
+	/* b vanishes: dropped with its alarm; the others keep their
+	 * indexes; a new namespace does not get b's index back, and b,
+	 * should its inode come back, is a new namespace, normal. */
+	for (size_t i = 0; i < reg.n; i++)
+		reg.v[i].seen = reg.v[i].index != ib;
+	ephd_nsreg_drop_unseen(&reg);
+	ck_assert_uint_eq(reg.n, 3);
+	ck_assert_uint_eq(ephd_nsreg_rows(&reg, rows), 3);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_uint_ne(rows[i].index, ib);
+	ck_assert_uint_eq(ephd_nsreg_get(&reg, false, 11, 1, "a", &st)->index,
+			  ia);
+	c = ephd_nsreg_get(&reg, false, 13, 1, "c", &st);
+	ck_assert_uint_ne(c->index, ib);
+	ck_assert_uint_gt(c->index, ib);
+	x = ephd_nsreg_get(&reg, false, 12, 1, "b", &st);
+	ck_assert_uint_ne(x->index, ib);
+	ck_assert_int_eq(x->state[EPH_TCP][EPH_KIND_BIND], EPHD_ALARM_NORMAL);
+	/* A wrapped counter skips 0, 1 and the indexes in use. */
+	reg.next_index = UINT32_MAX;
+	ck_assert_uint_eq(ephd_nsreg_get(&reg, false, 14, 1, "d", &st)->index,
+			  UINT32_MAX);
+	/* 2 (a) is in use, 3 (b's) free again after 2^32 indexes. */
+	ck_assert_uint_eq(ephd_nsreg_get(&reg, false, 15, 1, "e", &st)->index,
+			  3);
+	free(evs.ev);
+	ephd_nsreg_free(&reg);
+	ck_assert_uint_eq(reg.n, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent");
@@ -888,6 +1153,9 @@ int main(void)
 	tcase_add_test(tc, mib_notification_bind);
 	tcase_add_test(tc, mib_notification_connect);
 	tcase_add_test(tc, mib_objects_unique);
+	tcase_add_test(tc, config_namespaces);
+	tcase_add_test(tc, mib_several_namespaces);
+	tcase_add_test(tc, nsreg_index_stability_and_alarms);
 	suite_add_tcase(s, tc);
 	return eph_run_suite(s);
 }
