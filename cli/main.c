@@ -32,6 +32,7 @@ enum {
 	OPT_CONNECT_WARN,
 	OPT_CONNECT_CRIT,
 	OPT_NETNS,
+	OPT_WATCH,
 };
 #define CHECK_UNKNOWN 3
 
@@ -58,6 +59,7 @@ static const struct option long_opts[] = {
     {"firewall", required_argument, NULL, EPH_OPT_FIREWALL},
     {"netns", required_argument, NULL, OPT_NETNS},
     {"all-namespaces", no_argument, NULL, 'A'},
+    {"watch", optional_argument, NULL, OPT_WATCH},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -74,6 +76,8 @@ static void usage(FILE *f)
 	    "PERCENT]\n"
 	    "             [--connect-critical PERCENT] [OPTION]...\n"
 	    "       ephport advise [--firewall LOW-HIGH] [OPTION]...\n"
+	    "       ephport --watch [SECONDS] [OPTION]...  (or ephport top "
+	    "[SECONDS])\n"
 	    "Show how close this host is to running out of ephemeral ports.\n\n"
 	    "  -j, --json             JSON output (keys: ephport(1))\n"
 	    "  -m, --prometheus       node_exporter textfile output\n"
@@ -122,6 +126,8 @@ static void usage(FILE *f)
 	    "  -A, --all-namespaces   collect in every network namespace "
 	    "(both need\n"
 	    "                         CAP_SYS_ADMIN; ephport(1))\n"
+	    "      --watch [SECONDS]  a live view, refreshed every SECONDS "
+	    "(default 2)\n"
 	    "  -h, --help             this help\n"
 	    "  -V, --version          version\n\n"
 	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
@@ -185,6 +191,9 @@ int main(int argc, char **argv)
 						"connect-warning",
 						"connect-critical"};
 	uint8_t protocols = 0;
+	/* --watch, ephport top: the refresh interval; 0: no live view. */
+	unsigned watch_ms = 0;
+	const char *watch_arg = NULL;
 
 	th.warn_bp = 8000;
 	th.crit_bp = 9000;
@@ -202,6 +211,10 @@ int main(int argc, char **argv)
 		dup2(STDOUT_FILENO, STDERR_FILENO);
 	} else if (argc > 1 && strcmp(argv[1], "advise") == 0) {
 		x.advise = true;
+		argv++;
+		argc--;
+	} else if (argc > 1 && strcmp(argv[1], "top") == 0) {
+		watch_ms = 2000;
 		argv++;
 		argc--;
 	}
@@ -300,6 +313,13 @@ int main(int argc, char **argv)
 		case 'A':
 			ns.all = true;
 			break;
+		case OPT_WATCH:
+			/* --watch SECONDS as well as --watch=SECONDS. */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			watch_ms = 2000;
+			watch_arg = optarg;
+			break;
 		case 'w':
 		case 'c':
 			if (!check) {
@@ -349,6 +369,15 @@ int main(int argc, char **argv)
 			return usage_status;
 		}
 	}
+	if (watch_ms && !watch_arg && optind < argc && !check)
+		watch_arg = argv[optind++]; /* ephport top SECONDS */
+	if (watch_arg && eph_watch_parse_interval(watch_arg, &watch_ms) < 0) {
+		fprintf(stderr,
+			"ephport: --watch: '%s' is not a number of seconds "
+			"from 0.1 to 86400\n",
+			watch_arg);
+		return usage_status;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "ephport: unexpected argument '%s'\n",
 			argv[optind]);
@@ -374,6 +403,21 @@ int main(int argc, char **argv)
 	if (eph_cli_extra_check(&x, &cfg, check, fmt == FMT_JSON,
 				fmt == FMT_PROMETHEUS) < 0)
 		return usage_status;
+	if (watch_ms) {
+		if (check || x.os || x.advise || fmt != FMT_TEXT ||
+		    (ns.spec && ns.all)) {
+			fprintf(stderr, "ephport: --watch: %s\n",
+				ns.spec && ns.all
+				    ? "--netns and --all-namespaces exclude "
+				      "each other"
+				    : "a live view of the text output: not "
+				      "for check, advise, --os, --json or "
+				      "--prometheus");
+			return usage_status;
+		}
+		ns.verbose = verbose;
+		return eph_watch_run(&cfg, &ns, watch_ms);
+	}
 	if (eph_cli_ns_wanted(&ns)) {
 		if (x.os || x.advise || (ns.spec && ns.all)) {
 			fprintf(stderr, "ephport: %s\n",

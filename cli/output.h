@@ -51,4 +51,16 @@ int eph_print_check_ns(FILE *f, const struct eph_snapshot *snaps,
 		       const struct eph_netns *ns, size_t n,
 		       const struct eph_check_thresholds *t);
 
+/* `ephport --watch [SECONDS]`, `ephport top [SECONDS]` (cli/watch.c).
+ * eph_watch_parse_interval: "2", "0.5" (0.1 to 86400 seconds) into
+ * milliseconds; 0, or -1 leaving *ms untouched.  eph_watch_run: refresh
+ * every interval_ms until SIGINT, SIGTERM or SIGHUP; o: --netns,
+ * --all-namespaces (cli/netns.h).  Returns the exit status: 0 stopped by
+ * a signal, 1 the first collection or the output failed, 2 SPEC names no
+ * namespace. */
+struct eph_cli_ns;
+int eph_watch_parse_interval(const char *s, unsigned *ms);
+int eph_watch_run(const struct eph_config *cfg, const struct eph_cli_ns *o,
+		  unsigned interval_ms);
+
 #endif
