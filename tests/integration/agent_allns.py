@@ -342,9 +342,9 @@ try:
     settle()
     nswalk2, rwalk2 = walk("ephNamespaceTable"), walk("ephRangeTable")
     ck.eq("no row of b's index in ephNamespaceTable",
-          [k for k in nswalk2 if k.endswith(f".{bi}")], [])
+          [k for k in nswalk2 if k.split(".")[1] == bi], [])
     ck.eq("no row of b's index in ephRangeTable",
-          [k for k in rwalk2 if f".{bi}." in k + "."], [])
+          [k for k in rwalk2 if k.split(".")[1] == bi], [])
     ck.eq("no row of b's index in ephStateTable",
           [k for k in walk("ephStateTable") if k.split(".")[1] == bi], [])
     now = {n: i for i, n in names_by_index(nswalk2).items() if n in prefix}
