@@ -59,8 +59,13 @@ def run(mode, sig=None, outer=False):
     env = dict(os.environ)
     if outer:               # through enter_private_netns's own wrapper
         env.pop("EPH_IN_NETNS", None)
+    # A test run started in the background (nohup, `make check &`) has
+    # SIGINT ignored, which the child would inherit: give it the default
+    # disposition, as an interactive run has.
     child = subprocess.Popen([sys.executable, script, HERE, tmp, mode], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                              signal.SIG_DFL))
     pidfile = os.path.join(tmp, "pids")
     deadline = time.time() + 60
     while not os.path.exists(pidfile) and time.time() < deadline and child.poll() is None:
