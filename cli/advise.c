@@ -444,20 +444,6 @@ void eph_print_advice(FILE *f, const struct eph_snapshot *s,
 	free(a);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 /* A '\n'-separated text as a JSON array of strings. */
 static void json_lines(FILE *f, const char *text)
 {
@@ -474,7 +460,7 @@ static void json_lines(FILE *f, const char *text)
 		memcpy(line, text, len);
 		line[len] = '\0';
 		fputs(n++ ? ", " : "", f);
-		json_str(f, line);
+		eph_json_string(f, line);
 		text = nl ? nl + 1 : text + len;
 	}
 	fputc(']', f);
@@ -491,9 +477,9 @@ void eph_print_advice_json(FILE *f, const struct eph_snapshot *s,
 	}
 	build(a, s, x);
 	fputs("{\n    \"os\": ", f);
-	json_str(f, a->os->name);
+	eph_json_string(f, a->os->name);
 	fputs(", \"label\": ", f);
-	json_str(f, a->os->label);
+	eph_json_string(f, a->os->label);
 	fprintf(f, ", \"live\": %s,\n    \"findings\": [",
 		a->live ? "true" : "false");
 	for (int i = 0; i < a->n; i++) {
@@ -501,9 +487,9 @@ void eph_print_advice_json(FILE *f, const struct eph_snapshot *s,
 			"%s\n      {\"level\": \"%s\", \"code\": \"%s\", "
 			"\"protocols\": ",
 			i ? "," : "", level_name[a->f[i].level], a->f[i].code);
-		json_str(f, a->f[i].protocols);
+		eph_json_string(f, a->f[i].protocols);
 		fputs(", \"message\": ", f);
-		json_str(f, a->f[i].msg);
+		eph_json_string(f, a->f[i].msg);
 		fputc('}', f);
 	}
 	fprintf(f,
@@ -511,7 +497,7 @@ void eph_print_advice_json(FILE *f, const struct eph_snapshot *s,
 		"%u, \"current\": %s, \"why\": ",
 		a->n ? "\n    " : "", a->tlow, a->thigh, a->thigh - a->tlow + 1,
 		a->current ? "true" : "false");
-	json_str(f, a->target_why);
+	eph_json_string(f, a->target_why);
 	fputs("},\n    \"commands\": {\"now\": ", f);
 	json_lines(f, a->now);
 	fputs(", \"persistent\": ", f);
@@ -520,7 +506,7 @@ void eph_print_advice_json(FILE *f, const struct eph_snapshot *s,
 	json_lines(f, a->reserve);
 	fputs(", \"note\": ", f);
 	if (a->os->persist_note)
-		json_str(f, a->os->persist_note);
+		eph_json_string(f, a->os->persist_note);
 	else
 		fputs("null", f);
 	fputs("}\n  }", f);

@@ -237,20 +237,6 @@ void eph_cli_extra_text(FILE *f, const struct eph_cli_extra *x)
 		      f);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 void eph_cli_extra_json(FILE *f, const void *ctx)
 {
 	const struct eph_cli_extra *x = ctx;
@@ -258,19 +244,19 @@ void eph_cli_extra_json(FILE *f, const void *ctx)
 
 	if (x->captured) {
 		fputs(",\n  \"captured\": {\"os\": ", f);
-		json_str(f, c->os);
+		eph_json_string(f, c->os);
 		fputs(", \"label\": ", f);
-		json_str(f, c->label);
+		eph_json_string(f, c->label);
 		fputs(", \"range_file\": ", f);
-		json_str(f, x->range_file ? x->range_file : "");
+		eph_json_string(f, x->range_file ? x->range_file : "");
 		fputs(", \"sockets_file\": ", f);
 		if (x->sockets_file)
-			json_str(f, x->sockets_file);
+			eph_json_string(f, x->sockets_file);
 		else
 			fputs("null", f);
 		fprintf(f, ", \"per_protocol\": %s, \"default_range\": ",
 			c->per_protocol ? "true" : "false");
-		json_str(f, c->default_note);
+		eph_json_string(f, c->default_note);
 		fputs(", \"second_range\": ", f);
 		if (c->has_alt)
 			fprintf(f,

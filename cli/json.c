@@ -9,7 +9,8 @@
 
 #define VERSION_STRING PACKAGE_VERSION
 
-static void json_string(FILE *f, const char *s)
+/* A JSON string: quotes, backslashes and control characters escaped. */
+void eph_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -32,7 +33,7 @@ static void json_addr(FILE *f, const struct eph_addr *a)
 {
 	char buf[64];
 
-	json_string(f, eph_addr_format(a, buf, sizeof(buf)));
+	eph_json_string(f, eph_addr_format(a, buf, sizeof(buf)));
 }
 
 static void json_dest(FILE *f, const struct eph_dest *d)
@@ -159,11 +160,11 @@ static void json_members(FILE *f, const struct eph_report *r,
 	fprintf(f, "{\n  \"version\": \"%s\",\n", VERSION_STRING);
 	if (r->host) {
 		fputs("  \"host\": {\"hostname\": ", f);
-		json_string(f, r->host->hostname);
+		eph_json_string(f, r->host->hostname);
 		fputs(", \"os_name\": ", f);
-		json_string(f, r->host->os_name);
+		eph_json_string(f, r->host->os_name);
 		fputs(", \"os_release\": ", f);
-		json_string(f, r->host->os_release);
+		eph_json_string(f, r->host->os_release);
 		fputs("},\n", f);
 	} else {
 		fputs("  \"host\": null,\n", f);
@@ -189,7 +190,7 @@ static void json_members(FILE *f, const struct eph_report *r,
 	fputs("\n  }", f);
 	if (ns) {
 		fputs(",\n  \"netns\": {\"name\": ", f);
-		json_string(f, ns->name);
+		eph_json_string(f, ns->name);
 		fprintf(f, ", \"inode\": %" PRIu64 ", \"kind\": \"%s\"}",
 			ns->inode, eph_ns_kind_name(ns->kind));
 	}

@@ -30,6 +30,8 @@ const char *eph_ns_display_name(const struct eph_netns *ns);
 
 void eph_print_text(FILE *f, const struct eph_report *r);
 void eph_print_json(FILE *f, const struct eph_report *r);
+/* s as a JSON string, quotes, backslashes and control characters escaped. */
+void eph_json_string(FILE *f, const char *s);
 void eph_print_prometheus(FILE *f, const struct eph_report *r);
 /* `ephport check` thresholds, hundredths of a percent.  warn/crit are the
  * headline ones (--warning, --critical) and the defaults of the others. */
