@@ -17,6 +17,7 @@ void ephd_config_defaults(struct ephd_config *c)
 	c->dest_cap = EPH_DEST_CAP_DEFAULT;
 	c->protocols = (1u << EPH_TCP) | (1u << EPH_UDP);
 	c->state_totals = true;
+	c->bpf_bound_dump = true;
 	c->source = EPH_PREFER_AUTO;
 	c->rising_bp = 8000;
 	c->falling_bp = 7000;
@@ -136,6 +137,10 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 	if (strcasecmp(tok, "stateTotals") == 0)
 		return parse_bool(val, &c->state_totals) < 0
 			   ? "stateTotals: expected yes or no"
+			   : NULL;
+	if (strcasecmp(tok, "bpfBoundSockets") == 0)
+		return parse_bool(val, &c->bpf_bound_dump) < 0
+			   ? "bpfBoundSockets: expected yes or no"
 			   : NULL;
 	if (strcasecmp(tok, "source") == 0) {
 		if (strcmp(val, "auto") == 0)
@@ -559,6 +564,8 @@ int ephd_config_diff(const struct ephd_config *a, const struct ephd_config *b,
 	add(&d, "protocols", x, y);
 	add(&d, "stateTotals", a->state_totals ? "yes" : "no",
 	    b->state_totals ? "yes" : "no");
+	add(&d, "bpfBoundSockets", a->bpf_bound_dump ? "yes" : "no",
+	    b->bpf_bound_dump ? "yes" : "no");
 	add(&d, "source", source_name(a->source), source_name(b->source));
 	BP(rising_bp, "risingThreshold");
 	BP(falling_bp, "fallingThreshold");

@@ -24,6 +24,7 @@ struct ephd_config {
 	unsigned dest_cap; /* destinations tracked exactly */
 	uint8_t protocols; /* bitmask of (1 << enum eph_proto) */
 	bool state_totals;
+	bool bpf_bound_dump; /* eph_config.bpf_bound_dump */
 	enum eph_source_pref source;
 	/* Alarm thresholds, hundredths of a percent: risingThreshold and
 	 * fallingThreshold, the defaults of both kinds, ... */

@@ -965,6 +965,7 @@ static struct eph_collector *make_collector(const struct ephd_config *c)
 	ccfg.dest_cap = c->dest_cap;
 	ccfg.source = c->source;
 	ccfg.state_totals = c->state_totals;
+	ccfg.bpf_bound_dump = c->bpf_bound_dump;
 	ccfg.proc_root = c->proc_root[0] ? c->proc_root : NULL;
 	return eph_collector_new(&ccfg);
 }

@@ -72,6 +72,7 @@ struct ephport_conf {
 	bool report_states;
 	bool report_listeners;
 	bool kernel_filter; /* eph_config.state_totals = !kernel_filter */
+	bool bpf_bound;	    /* eph_config.bpf_bound_dump */
 	enum eph_source_pref source;
 	char proc_root[1024];	/* "" means /proc */
 	double rising, falling; /* alarm thresholds, percent */
@@ -92,7 +93,7 @@ struct ephport_conf {
 		.top_n = 5, .report_states = true, .report_listeners = true,   \
 		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
 		.kind = {{-1, -1}, {-1, -1}}, .dest_alarm = true,              \
-		.ns_keyword = -1,                                              \
+		.ns_keyword = -1, .bpf_bound = true,                           \
 	}
 static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
 /* The armed thresholds, one hysteresis alarm per protocol and kind (see
@@ -341,6 +342,8 @@ static int config_option(const oconfig_item_t *ci)
 		return config_bool(ci, &conf.report_listeners);
 	if (strcasecmp(ci->key, "KernelFilter") == 0)
 		return config_bool(ci, &conf.kernel_filter);
+	if (strcasecmp(ci->key, "BPFBoundSockets") == 0)
+		return config_bool(ci, &conf.bpf_bound);
 	if (strcasecmp(ci->key, "Source") == 0)
 		return config_source(ci);
 	if (strcasecmp(ci->key, "ProcRoot") == 0)
@@ -1138,6 +1141,7 @@ static int ephport_init(void)
 	cfg.top_n = conf.top_n;
 	cfg.source = conf.source;
 	cfg.state_totals = !conf.kernel_filter;
+	cfg.bpf_bound_dump = conf.bpf_bound;
 	cfg.proc_root = conf.proc_root[0] ? conf.proc_root : NULL;
 
 	eph_collector_free(collector); /* init may run twice in tests */

@@ -56,7 +56,7 @@ START_TEST(config_good)
 		  "fallingThreshold 60\ndestinationAlarm no\n"
 		  "agentXSocket /run/agentx.sock\nstateTotals off\n"
 		  "source procfs\ndestinationCap 100\n"
-		  "agentXPingInterval 3\nprocRoot /tmp/p",
+		  "agentXPingInterval 3\nprocRoot /tmp/p\nbpfBoundSockets no",
 		  &c, err),
 	    0);
 	ck_assert_uint_eq(c.interval, 5);
@@ -66,6 +66,7 @@ START_TEST(config_good)
 	ck_assert_uint_eq(c.falling_bp, 6000);
 	ck_assert(!c.dest_alarm);
 	ck_assert(!c.state_totals);
+	ck_assert(!c.bpf_bound_dump);
 	ck_assert_int_eq(c.source, EPH_PREFER_PROCFS);
 	ck_assert_uint_eq(c.dest_cap, 100);
 	ck_assert_uint_eq(c.ping_interval, 3);

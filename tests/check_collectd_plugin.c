@@ -466,6 +466,7 @@ START_TEST(full_block)
 	opt_bool(item("ReportStates"), false);
 	opt_bool(item("ReportListeners"), false);
 	opt_bool(item("KernelFilter"), true);
+	opt_bool(item("BPFBoundSockets"), false);
 	ck_assert_int_eq(mock.config(&block), 0);
 	ck_assert(!config_failed);
 	ck_assert_int_eq(conf.protocols, 1u << EPH_TCP);
@@ -473,6 +474,7 @@ START_TEST(full_block)
 	ck_assert(!conf.report_states);
 	ck_assert(!conf.report_listeners);
 	ck_assert(conf.kernel_filter);
+	ck_assert(!conf.bpf_bound);
 	ck_assert_int_eq(mock.n_log, 0);
 }
 END_TEST
@@ -484,6 +486,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(conf.top_n, 5);
 	ck_assert(conf.report_states && conf.report_listeners);
 	ck_assert(!conf.kernel_filter);
+	ck_assert(conf.bpf_bound);
 	ck_assert_int_eq(conf.source, EPH_PREFER_AUTO);
 	ck_assert_str_eq(conf.proc_root, "");
 	/* Per-kind thresholds unset: RisingThreshold / FallingThreshold. */
