@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "netns.h"
 #include "sockets.h"
 #include "model.h"
@@ -387,6 +388,9 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 			s->source = used;
 		s->protocols |= (uint8_t)(1u << p);
 	}
+	/* The open rate's counters (rate.c); none is no error. */
+	if (eph_counters_read(c->net_root, &s->counters) < 0)
+		memset(&s->counters, 0, sizeof(s->counters));
 	netns_identity(s);
 	s->duration_us = (uint32_t)(now_us(CLOCK_MONOTONIC) - start);
 	s->taken_us = now_us(CLOCK_REALTIME);

@@ -235,6 +235,22 @@ struct eph_proto_stats {
 	uint32_t exhaustion_bp;		   /* max of the two */
 };
 
+/*
+ * The kernel's TCP counters of the namespace collected (PROC/net/snmp,
+ * "Tcp:" lines; RFC 4022 tcpActiveOpens...), cumulative since the
+ * namespace was made.  They count IPv4 and IPv6 alike.  UDP has no
+ * counter of autobinds (UDP's InDatagrams/OutDatagrams count packets, not
+ * ports taken): no UDP open rate is published (doc/ephport-model.7, Rates).
+ */
+struct eph_counters {
+	bool read;		    /* false: net/snmp missing or without Tcp: */
+	uint64_t tcp_active_opens;  /* ActiveOpens: connect()s that sent SYN */
+	uint64_t tcp_passive_opens; /* PassiveOpens: connections accepted */
+	uint64_t tcp_attempt_fails; /* AttemptFails */
+	uint64_t tcp_estab_resets;  /* EstabResets */
+	uint64_t tcp_curr_estab;    /* CurrEstab: a gauge, not a counter */
+};
+
 struct eph_snapshot {
 	int64_t taken_us;	/* CLOCK_REALTIME, microseconds */
 	uint32_t duration_us;	/* how long the collection took */
@@ -247,6 +263,9 @@ struct eph_snapshot {
 	uint64_t netns_inode;
 	char netns_name[128];
 	struct eph_proto_stats proto[EPH_PROTO_COUNT];
+	/* Kernel counters (issue 14), read with every collection; a missing
+	 * net/snmp is no error (counters.read false). */
+	struct eph_counters counters;
 };
 
 struct eph_config {
@@ -464,6 +483,149 @@ int eph_captured_collect(const char *os, const char *range_buf,
 
 /* The systems eph_captured_collect() knows, "linux, freebsd, ...". */
 const char *eph_captured_os_names(void);
+
+/*
+ * eph_snmp_parse - the Tcp: counters of a PROC/net/snmp buffer (the header
+ * line of names, then the line of values; fields found by name, so added
+ * or reordered columns are fine) into *out (out->read set).  Returns 0,
+ * or -EBADMSG (no Tcp: pair, a value that is not a number, ActiveOpens
+ * missing); *out is then left untouched.
+ */
+int eph_snmp_parse(const char *buf, size_t len, struct eph_counters *out);
+
+/*
+ * Rates and time to exhaustion (rate.c; doc/ephport-model.7, Rates): a
+ * history of recent collections of one namespace, in fixed memory, and
+ * what follows from it.  Pure: no I/O, no allocation, no clock.
+ *
+ *   open rate        TCP: Tcp ActiveOpens delta / time over the trend
+ *                    window (the samples of the last window_ms since the
+ *                    last reset).  UDP: none (no counter of autobinds).
+ *   TIME_WAIT length 60 s (EPH_TIME_WAIT_MS, TCP_TIMEWAIT_LEN), not
+ *                    tcp_fin_timeout (that is FIN_WAIT2's).
+ *   sustainable      TCP, when tcp_tw_reuse forbids the destination's
+ *                    TIME_WAIT to be taken over (eph_tw_reusable()):
+ *                    (usable - ports held by sockets not in TIME_WAIT,
+ *                    i.e. blocked - non-reusable TIME_WAIT) / 60 s, for
+ *                    the worst destination (a new one when none).  Else
+ *                    "not TIME_WAIT bound" (tw_bound false).
+ *   headroom         sustainable / open rate (open rate > 0).
+ *   exhaustion       least-squares slope of the headline pressure (and of
+ *                    the worst destination's blocked ports) over the trend
+ *                    window; approaching when n >= 3 samples spanning
+ *                    >= 1 s and slope > 2 standard errors (t > 2); then
+ *                    seconds = (full - fitted last value) / slope.
+ *
+ * Counter deltas are taken modulo 2^64 (a wrap is a small delta); a
+ * counter that goes backwards by any amount (a delta >= 2^63: the
+ * namespace was made anew, or a 32-bit kernel wrapped) is a restart: the
+ * history is reset to that sample and no open rate is given this time.
+ * So is a change of namespace (netns_inode).
+ */
+#define EPH_RATE_HISTORY	   64	 /* samples kept */
+#define EPH_RATE_WINDOW_MS_DEFAULT 30000 /* trend window */
+#define EPH_RATE_WINDOW_MS_MAX	   3600000
+
+/* One collection as the history keeps it (filled by eph_rate_add()). */
+struct eph_rate_sample {
+	int64_t t_us; /* the caller's clock (monotonic) */
+	bool counters_read;
+	uint64_t tcp_active_opens;
+	struct eph_knobs knobs;
+	struct {
+		bool collected;
+		uint32_t usable, ports_in_use, bind_owned, pressure_bp;
+		bool has_worst;
+		struct eph_addr laddr, raddr; /* the worst destination's key */
+		uint16_t rport;
+		uint32_t worst_blocked, worst_time_wait, worst_tw_reusable;
+	} proto[EPH_PROTO_COUNT];
+};
+
+/* The history: a plain value (memcpy-able); its fields are rate.c's. */
+struct eph_rate {
+	uint32_t window_ms;
+	uint32_t head;	/* index of the newest sample */
+	uint32_t count; /* samples held, <= EPH_RATE_HISTORY */
+	uint64_t netns_inode;
+	bool restarted; /* the newest sample reset the history */
+	struct eph_rate_sample s[EPH_RATE_HISTORY];
+};
+
+/* Why a value is absent. */
+enum eph_rate_status {
+	EPH_RATE_OK = 0,
+	EPH_RATE_FIRST = 1,	 /* one sample since the (re)start: no rate yet */
+	EPH_RATE_RESTART = 2,	 /* a counter went backwards: history reset */
+	EPH_RATE_NO_COUNTER = 3, /* none (UDP; net/snmp unreadable) */
+};
+
+enum eph_trend_status {
+	EPH_TREND_UNKNOWN = 0,	      /* fewer than 3 samples, or < 1 s */
+	EPH_TREND_NOT_APPROACHING = 1, /* slope <= 0 or not significant */
+	EPH_TREND_APPROACHING = 2,     /* seconds is the prediction */
+	EPH_TREND_EXHAUSTED = 3,       /* already full: seconds 0 */
+};
+
+/* A least-squares trend of one value towards its full value. */
+struct eph_trend {
+	enum eph_trend_status status;
+	uint32_t samples; /* in the window */
+	double span_s;	  /* first to last sample of the window */
+	double slope;	  /* units per second (bp/s, ports/s) */
+	double slope_se;  /* its standard error */
+	double seconds;	  /* to exhaustion: APPROACHING, EXHAUSTED (0) */
+};
+
+struct eph_rate_proto {
+	bool collected; /* in the newest sample */
+	enum eph_rate_status open_status;
+	double open_rate; /* opens per second (EPH_RATE_OK) */
+	/* The sustainable rate is bounded by TIME_WAIT (TCP, reuse
+	 * forbidden); false: "not TIME_WAIT bound" (UDP, tw_reuse). */
+	bool tw_bound;
+	uint32_t sustainable_ports; /* usable - ports held by non-TIME_WAIT */
+	double sustainable_rate;    /* sustainable_ports / 60 s (tw_bound) */
+	bool has_headroom;	    /* tw_bound, open rate OK and > 0 */
+	double headroom;	    /* sustainable_rate / open_rate */
+	struct eph_trend pressure;  /* the headline pressure, bp, full 10000 */
+	bool has_worst;		    /* the newest sample has a destination */
+	struct eph_addr laddr, raddr;
+	uint16_t rport;
+	/* Its blocked ports (full: usable), over the samples of the window
+	 * with the same worst destination. */
+	struct eph_trend worst_blocked;
+};
+
+struct eph_rate_result {
+	uint32_t samples;  /* in the trend window */
+	double window_s;   /* the window asked for */
+	double measured_s; /* first to last sample used */
+	struct eph_rate_proto proto[EPH_PROTO_COUNT];
+};
+
+/* Start an empty history; window_ms 0: EPH_RATE_WINDOW_MS_DEFAULT.
+ * Returns 0, or -EINVAL (window_ms > EPH_RATE_WINDOW_MS_MAX). */
+int eph_rate_init(struct eph_rate *r, uint32_t window_ms);
+
+/*
+ * eph_rate_add - append one snapshot taken at t_us (a clock that does not
+ * jump: CLOCK_MONOTONIC; the same clock for every sample).  The oldest
+ * sample is dropped when EPH_RATE_HISTORY are held.  Returns 0, 1 when
+ * this sample reset the history (restart, other namespace), or -EINVAL
+ * when t_us is not after the newest sample's (nothing changes).
+ */
+int eph_rate_add(struct eph_rate *r, const struct eph_snapshot *s,
+		 int64_t t_us);
+
+/* The rates and trends as of the newest sample.  Returns 0, or -ENODATA
+ * (no sample yet; *out zeroed). */
+int eph_rate_compute(const struct eph_rate *r, struct eph_rate_result *out);
+
+/* "ok", "first sample", "restart", "no counter" / "unknown",
+ * "not approaching", "approaching", "exhausted". */
+const char *eph_rate_status_name(enum eph_rate_status s);
+const char *eph_trend_status_name(enum eph_trend_status s);
 
 #ifdef __cplusplus
 }
