@@ -277,3 +277,80 @@ int eph_print_check_ns(FILE *f, const struct eph_snapshot *snaps,
 	fputc('\n', f);
 	return status;
 }
+
+/* The level of the shortest predicted time to exhaustion. */
+static int rate_level(const struct eph_check_rate *cr, bool have, double secs)
+{
+	if (!have)
+		return 0;
+	if (cr->crit_set && secs <= cr->crit_s)
+		return 2;
+	if (cr->warn_set && secs <= cr->warn_s)
+		return 1;
+	return 0;
+}
+
+static void rate_perfdata(FILE *f, const struct eph_check_rate *cr)
+{
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_rate_proto *o = &cr->rate->proto[p];
+		const char *pn = eph_proto_name((enum eph_proto)p);
+
+		if (!o->collected)
+			continue;
+		if (o->open_status == EPH_RATE_OK)
+			fprintf(f, " %s_open_rate=%.2f;;;0", pn, o->open_rate);
+		if (o->tw_bound)
+			fprintf(f, " %s_sustainable_rate=%.2f;;;0", pn,
+				o->sustainable_rate);
+		if (o->pressure.status == EPH_TREND_APPROACHING ||
+		    o->pressure.status == EPH_TREND_EXHAUSTED) {
+			fprintf(f, " %s_seconds_to_exhaustion=%.1fs;", pn,
+				o->pressure.seconds);
+			/* Low is bad: alert below the threshold ("N:"). */
+			if (cr->warn_set)
+				fprintf(f, "%u:", cr->warn_s);
+			fputc(';', f);
+			if (cr->crit_set)
+				fprintf(f, "%u:", cr->crit_s);
+			fputs(";0", f);
+		}
+	}
+}
+
+int eph_print_check_rate(FILE *f, const struct eph_snapshot *s,
+			 const struct eph_check_thresholds *t,
+			 const struct eph_check_rate *cr)
+{
+	int status, lr;
+	double secs = 0;
+	enum eph_proto pp = EPH_TCP;
+	bool have;
+	const struct eph_rate_proto *tcp;
+
+	if (!cr || !cr->rate)
+		return eph_print_check(f, s, t);
+	status = snap_status(s, t);
+	have = eph_rate_min_seconds(cr->rate, &secs, &pp) != 0;
+	lr = rate_level(cr, have, secs);
+	status = lr > status ? lr : status;
+	fprintf(f, "EPHPORT %s - ", status_names[status]);
+	status_text(f, s, t);
+	tcp = &cr->rate->proto[EPH_TCP];
+	if (tcp->collected && tcp->open_status == EPH_RATE_OK) {
+		fprintf(f, "; tcp opens %.2f/s", tcp->open_rate);
+		if (tcp->tw_bound)
+			fprintf(f, " (sustainable %.2f/s)",
+				tcp->sustainable_rate);
+	}
+	if (have)
+		fprintf(f, "; %s exhaustion in %.0f s", eph_proto_name(pp),
+			secs);
+	else
+		fputs("; exhaustion not predicted", f);
+	fputs(" |", f);
+	perfdata(f, s, t, "");
+	rate_perfdata(f, cr);
+	fputc('\n', f);
+	return status;
+}

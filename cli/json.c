@@ -65,7 +65,7 @@ static void json_states(FILE *f, enum eph_proto p, const uint64_t *counts)
 	fputc('}', f);
 }
 
-static void json_proto(FILE *f, enum eph_proto p,
+static void json_proto(FILE *f, const struct eph_report *r, enum eph_proto p,
 		       const struct eph_proto_stats *s)
 {
 	fprintf(f, "    \"%s\": {\n", eph_proto_name(p));
@@ -147,6 +147,7 @@ static void json_proto(FILE *f, enum eph_proto p,
 	json_percent(f, s->worst_dest_exhaustion_bp);
 	fputs(",\n      \"exhaustion_percent\": ", f);
 	json_percent(f, s->exhaustion_bp);
+	eph_rate_json_proto(f, r, p);
 	fputs("\n    }", f);
 }
 
@@ -185,9 +186,10 @@ static void json_members(FILE *f, const struct eph_report *r,
 			continue;
 		if (n++)
 			fputs(",\n", f);
-		json_proto(f, (enum eph_proto)p, &s->proto[p]);
+		json_proto(f, r, (enum eph_proto)p, &s->proto[p]);
 	}
 	fputs("\n  }", f);
+	eph_rate_json_top(f, r);
 	if (ns) {
 		fputs(",\n  \"netns\": {\"name\": ", f);
 		eph_json_string(f, ns->name);

@@ -33,6 +33,9 @@ enum {
 	OPT_CONNECT_CRIT,
 	OPT_NETNS,
 	OPT_WATCH,
+	OPT_RATE,
+	OPT_EXH_WARN,
+	OPT_EXH_CRIT,
 };
 #define CHECK_UNKNOWN 3
 
@@ -60,6 +63,9 @@ static const struct option long_opts[] = {
     {"netns", required_argument, NULL, OPT_NETNS},
     {"all-namespaces", no_argument, NULL, 'A'},
     {"watch", optional_argument, NULL, OPT_WATCH},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"exhaustion-warning", required_argument, NULL, OPT_EXH_WARN},
+    {"exhaustion-critical", required_argument, NULL, OPT_EXH_CRIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -128,6 +134,15 @@ static void usage(FILE *f)
 	    "                         CAP_SYS_ADMIN; ephport(1))\n"
 	    "      --watch [SECONDS]  a live view, refreshed every SECONDS "
 	    "(default 2)\n"
+	    "      --rate SECONDS     measure over SECONDS (0.5-3600): open "
+	    "rate,\n"
+	    "                         sustainable rate, headroom, time to "
+	    "exhaustion\n"
+	    "      --exhaustion-warning SECONDS, --exhaustion-critical "
+	    "SECONDS\n"
+	    "                         check --rate: WARNING/CRITICAL when "
+	    "exhaustion\n"
+	    "                         is predicted within SECONDS\n"
 	    "  -h, --help             this help\n"
 	    "  -V, --version          version\n\n"
 	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
@@ -194,6 +209,11 @@ int main(int argc, char **argv)
 	/* --watch, ephport top: the refresh interval; 0: no live view. */
 	unsigned watch_ms = 0;
 	const char *watch_arg = NULL;
+	/* --rate: the measurement; 0: one collection. */
+	unsigned rate_ms = 0;
+	static struct eph_rate hist;
+	struct eph_rate_result rate_res;
+	struct eph_check_rate crate = {0};
 
 	th.warn_bp = 8000;
 	th.crit_bp = 9000;
@@ -320,6 +340,38 @@ int main(int argc, char **argv)
 			watch_ms = 2000;
 			watch_arg = optarg;
 			break;
+		case OPT_RATE:
+			if (eph_rate_parse_seconds(optarg, &rate_ms) < 0) {
+				fprintf(stderr,
+					"ephport: --rate: '%s' is not a number "
+					"of seconds from 0.5 to 3600\n",
+					optarg);
+				return usage_status;
+			}
+			break;
+		case OPT_EXH_WARN:
+		case OPT_EXH_CRIT: {
+			const char *name = opt == OPT_EXH_WARN
+					       ? "exhaustion-warning"
+					       : "exhaustion-critical";
+
+			if (!check) {
+				fprintf(stderr,
+					"ephport: --%s is for 'ephport "
+					"check'\n",
+					name);
+				return usage_status;
+			}
+			if (parse_uint(name, optarg, 86400u * 365,
+				       opt == OPT_EXH_WARN ? &crate.warn_s
+							   : &crate.crit_s) < 0)
+				return usage_status;
+			if (opt == OPT_EXH_WARN)
+				crate.warn_set = true;
+			else
+				crate.crit_set = true;
+			break;
+		}
 		case 'w':
 		case 'c':
 			if (!check) {
@@ -398,6 +450,26 @@ int main(int argc, char **argv)
 		    check_order("connect-warning", th.connect_warn_bp,
 				"connect-critical", th.connect_crit_bp) < 0)
 			return usage_status;
+		if ((crate.warn_set || crate.crit_set) && !rate_ms) {
+			fprintf(stderr, "ephport: --exhaustion-warning and "
+					"--exhaustion-critical need --rate "
+					"SECONDS\n");
+			return usage_status;
+		}
+		if (crate.warn_set && crate.crit_set &&
+		    crate.warn_s < crate.crit_s) {
+			fprintf(stderr,
+				"ephport: --exhaustion-warning (%u s) must "
+				"not be below --exhaustion-critical (%u s)\n",
+				crate.warn_s, crate.crit_s);
+			return usage_status;
+		}
+	}
+	if (rate_ms && (watch_ms || x.os || x.advise || eph_cli_ns_wanted(&ns))) {
+		fprintf(stderr, "ephport: --rate measures this namespace: not "
+				"for --watch, advise, --os, --netns or "
+				"--all-namespaces\n");
+		return usage_status;
 	}
 
 	if (eph_cli_extra_check(&x, &cfg, check, fmt == FMT_JSON,
@@ -447,7 +519,10 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return fail_status;
 	}
-	err = eph_collect(c, &snap);
+	if (rate_ms)
+		err = eph_rate_measure(c, rate_ms, &hist, &snap);
+	else
+		err = eph_collect(c, &snap);
 	if (err < 0) {
 		if (check)
 			printf("EPHPORT UNKNOWN - %s\n",
@@ -461,9 +536,15 @@ int main(int argc, char **argv)
 	if (verbose && *eph_collector_note(c))
 		fprintf(stderr, "ephport: %s\n", eph_collector_note(c));
 	eph_collector_free(c);
+	if (rate_ms && eph_rate_compute(&hist, &rate_res) == 0) {
+		rep.rate = &rate_res;
+		rep.rate_seconds_asked = rate_ms / 1000.0;
+		rep.rate_interval_s = eph_rate_interval_ms(rate_ms) / 1000.0;
+		crate.rate = &rate_res;
+	}
 collected:
 	if (check) {
-		int status = eph_print_check(stdout, &snap, &th);
+		int status = eph_print_check_rate(stdout, &snap, &th, &crate);
 
 		return fflush(stdout) == 0 ? status : CHECK_UNKNOWN;
 	}

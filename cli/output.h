@@ -21,6 +21,10 @@ struct eph_report {
 	const struct eph_snapshot *ns_snaps;
 	const struct eph_netns *ns;
 	bool all;
+	/* --rate SECONDS (cli/rate.c): the rates and trends as of snap,
+	 * measured over rate_seconds_asked; NULL: no rate in any output. */
+	const struct eph_rate_result *rate;
+	double rate_seconds_asked, rate_interval_s;
 };
 
 /* "self", "named", "container", "pid". */
@@ -52,6 +56,41 @@ int eph_print_check(FILE *f, const struct eph_snapshot *s,
 int eph_print_check_ns(FILE *f, const struct eph_snapshot *snaps,
 		       const struct eph_netns *ns, size_t n,
 		       const struct eph_check_thresholds *t);
+
+/* --exhaustion-warning/--exhaustion-critical SECONDS (with --rate): the
+ * level of the shortest predicted time to exhaustion of every protocol
+ * and worst destination; set false: not asked. */
+struct eph_check_rate {
+	const struct eph_rate_result *rate;
+	bool warn_set, crit_set;
+	unsigned warn_s, crit_s;
+};
+/* eph_print_check() with the rate in the status line and perfdata
+ * (rate NULL: eph_print_check()). */
+int eph_print_check_rate(FILE *f, const struct eph_snapshot *s,
+			 const struct eph_check_thresholds *t,
+			 const struct eph_check_rate *rate);
+
+/* cli/rate.c: the rate section of each format (r->rate set). */
+void eph_rate_text(FILE *f, const struct eph_report *r);
+/* ",\n      \"rate\": {...}" inside protocol p's object. */
+void eph_rate_json_proto(FILE *f, const struct eph_report *r,
+			 enum eph_proto p);
+/* ",\n  \"counters\": ..., \"rate_measurement\": ..." at the top. */
+void eph_rate_json_top(FILE *f, const struct eph_report *r);
+void eph_rate_prometheus(FILE *f, const struct eph_report *r);
+/* The shortest predicted time to exhaustion in r (protocols and worst
+ * destinations): 0 none predicted, else 1 and *s (0 when exhausted). */
+int eph_rate_min_seconds(const struct eph_rate_result *r, double *s,
+			 enum eph_proto *p);
+/* `ephport --rate SECONDS`: "5", "0.5" (0.5 to 3600 seconds) into ms;
+ * 0 or -1.  eph_rate_measure: collect every interval until ms have
+ * passed, feeding *hist; *snap is the last snapshot.  Returns 0 or the
+ * eph_collect() error. */
+int eph_rate_parse_seconds(const char *s, unsigned *ms);
+unsigned eph_rate_interval_ms(unsigned ms);
+int eph_rate_measure(struct eph_collector *c, unsigned ms,
+		     struct eph_rate *hist, struct eph_snapshot *snap);
 
 /* `ephport --watch [SECONDS]`, `ephport top [SECONDS]` (cli/watch.c).
  * eph_watch_parse_interval: "2", "0.5" (0.1 to 86400 seconds) into

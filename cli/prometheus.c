@@ -385,4 +385,5 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 				}
 			}
 	}
+	eph_rate_prometheus(f, r);
 }
