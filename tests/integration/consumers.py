@@ -464,7 +464,9 @@ def raw(tool_, *args, version="2c"):
     for line in r.stdout.splitlines():
         oid, _, rest = line.partition(" = ")
         typ, sep, val = rest.partition(": ")
-        if not sep:     # -Ot: TimeTicks as a bare number
+        if not sep and rest == '""':    # an empty string has no type shown
+            typ, val = "STRING", rest
+        elif not sep:   # -Ot: TimeTicks as a bare number
             typ, val = "Timeticks", rest
         rows.append((oid, typ, val.strip('"')))
     return rows
