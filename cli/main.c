@@ -465,7 +465,8 @@ int main(int argc, char **argv)
 			return usage_status;
 		}
 	}
-	if (rate_ms && (watch_ms || x.os || x.advise || eph_cli_ns_wanted(&ns))) {
+	if (rate_ms &&
+	    (watch_ms || x.os || x.advise || eph_cli_ns_wanted(&ns))) {
 		fprintf(stderr, "ephport: --rate measures this namespace: not "
 				"for --watch, advise, --os, --netns or "
 				"--all-namespaces\n");

@@ -74,8 +74,7 @@ int eph_print_check_rate(FILE *f, const struct eph_snapshot *s,
 /* cli/rate.c: the rate section of each format (r->rate set). */
 void eph_rate_text(FILE *f, const struct eph_report *r);
 /* ",\n      \"rate\": {...}" inside protocol p's object. */
-void eph_rate_json_proto(FILE *f, const struct eph_report *r,
-			 enum eph_proto p);
+void eph_rate_json_proto(FILE *f, const struct eph_report *r, enum eph_proto p);
 /* ",\n  \"counters\": ..., \"rate_measurement\": ..." at the top. */
 void eph_rate_json_top(FILE *f, const struct eph_report *r);
 void eph_rate_prometheus(FILE *f, const struct eph_report *r);

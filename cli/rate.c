@@ -15,8 +15,8 @@
 
 #include "output.h"
 
-#define RATE_MIN_MS 500
-#define RATE_MAX_MS 3600000u
+#define RATE_MIN_MS	 500
+#define RATE_MAX_MS	 3600000u
 #define RATE_INTERVAL_MS 500
 /* Samples per measurement at most (fits EPH_RATE_HISTORY with room). */
 #define RATE_SAMPLES 60
@@ -233,8 +233,7 @@ static void json_trend(FILE *f, const struct eph_trend *t, const char *slope,
 	fprintf(f, ", \"samples\": %u}", t->samples);
 }
 
-void eph_rate_json_proto(FILE *f, const struct eph_report *r,
-			 enum eph_proto p)
+void eph_rate_json_proto(FILE *f, const struct eph_report *r, enum eph_proto p)
 {
 	const struct eph_rate_proto *o;
 	char a[64];
@@ -266,8 +265,7 @@ void eph_rate_json_proto(FILE *f, const struct eph_report *r,
 		fputs(", \"remote_address\": ", f);
 		eph_json_string(f, eph_addr_format(&o->raddr, a, sizeof(a)));
 		fprintf(f, ", \"remote_port\": %u, \"exhaustion\": ", o->rport);
-		json_trend(f, &o->worst_blocked,
-			   "blocked_ports_per_second", 1);
+		json_trend(f, &o->worst_blocked, "blocked_ports_per_second", 1);
 		fputc('}', f);
 	} else {
 		fputs("null", f);
@@ -350,8 +348,9 @@ void eph_rate_prometheus(FILE *f, const struct eph_report *r)
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
 		if (rr->proto[p].collected &&
 		    rr->proto[p].open_status == EPH_RATE_OK) {
-			fprintf(f, "ephport_open_rate_per_second{protocol=\"%s\"} ",
-				eph_proto_name((enum eph_proto)p));
+			fprintf(
+			    f, "ephport_open_rate_per_second{protocol=\"%s\"} ",
+			    eph_proto_name((enum eph_proto)p));
 			prom_value(f, rr->proto[p].open_rate);
 		}
 	head(f, "time_wait_bound",
@@ -359,7 +358,8 @@ void eph_rate_prometheus(FILE *f, const struct eph_report *r)
 	     "the sustainable open rate of the worst destination.");
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
 		if (rr->proto[p].collected)
-			fprintf(f, "ephport_time_wait_bound{protocol=\"%s\"} %d\n",
+			fprintf(f,
+				"ephport_time_wait_bound{protocol=\"%s\"} %d\n",
 				eph_proto_name((enum eph_proto)p),
 				rr->proto[p].tw_bound ? 1 : 0);
 	head(f, "sustainable_rate_per_second",
@@ -420,10 +420,11 @@ void eph_rate_prometheus(FILE *f, const struct eph_report *r)
 		prom_value(f, v);
 	}
 	if (r->snap->counters.read) {
-		fputs("# HELP ephport_tcp_active_opens_total Tcp ActiveOpens of "
-		      "the namespace (/proc/net/snmp).\n"
-		      "# TYPE ephport_tcp_active_opens_total counter\n",
-		      f);
+		fputs(
+		    "# HELP ephport_tcp_active_opens_total Tcp ActiveOpens of "
+		    "the namespace (/proc/net/snmp).\n"
+		    "# TYPE ephport_tcp_active_opens_total counter\n",
+		    f);
 		fprintf(f, "ephport_tcp_active_opens_total %" PRIu64 "\n",
 			r->snap->counters.tcp_active_opens);
 	}

@@ -59,8 +59,7 @@ static void sample_of(struct eph_rate_sample *x, const struct eph_snapshot *s,
 	}
 }
 
-int eph_rate_add(struct eph_rate *r, const struct eph_snapshot *s,
-		 int64_t t_us)
+int eph_rate_add(struct eph_rate *r, const struct eph_snapshot *s, int64_t t_us)
 {
 	bool reset = false;
 
@@ -72,7 +71,8 @@ int eph_rate_add(struct eph_rate *r, const struct eph_snapshot *s,
 		if (s->netns_inode != r->netns_inode)
 			reset = true;
 		else if (last->counters_read && s->counters.read &&
-			 s->counters.tcp_active_opens - last->tcp_active_opens >=
+			 s->counters.tcp_active_opens -
+				 last->tcp_active_opens >=
 			     BACKWARDS)
 			reset = true;
 	}
@@ -113,14 +113,9 @@ static void trend(const double *x, const double *y, uint32_t n, double full,
 	if (n == 0)
 		return;
 	t->span_s = x[n - 1] - x[0];
-	if (y[n - 1] >= full) {
-		t->status = EPH_TREND_EXHAUSTED;
+	t->status = y[n - 1] >= full ? EPH_TREND_EXHAUSTED : EPH_TREND_UNKNOWN;
+	if (n < 3 || t->span_s < 1.0)
 		return;
-	}
-	if (n < 3 || t->span_s < 1.0) {
-		t->status = EPH_TREND_UNKNOWN;
-		return;
-	}
 	for (uint32_t i = 0; i < n; i++) {
 		mx += x[i];
 		my += y[i];
@@ -140,6 +135,8 @@ static void trend(const double *x, const double *y, uint32_t n, double full,
 	}
 	t->slope = b;
 	t->slope_se = sqrt(sse / (n - 2) / sxx);
+	if (t->status == EPH_TREND_EXHAUSTED)
+		return; /* seconds 0 */
 	/* Significantly rising: t = slope / se > 2 (about 95 %). */
 	if (!(b > 0) || b <= 2 * t->slope_se) {
 		t->status = EPH_TREND_NOT_APPROACHING;
@@ -184,7 +181,8 @@ static void open_rate(const struct eph_rate *r, uint32_t n,
 		return;
 	}
 	o->open_status = EPH_RATE_OK;
-	o->open_rate = (double)opens / ((double)(last->t_us - first->t_us) / 1e6);
+	o->open_rate =
+	    (double)opens / ((double)(last->t_us - first->t_us) / 1e6);
 }
 
 static void sustainable(const struct eph_rate_sample *x, int p,
@@ -200,8 +198,8 @@ static void sustainable(const struct eph_rate_sample *x, int p,
 				      .state = EPH_ST_TIME_WAIT,
 				      .rport = x->proto[p].rport,
 				      .expires_ms = 1 /* an old one */};
-		uint32_t tw = x->proto[p].worst_time_wait -
-			      x->proto[p].worst_tw_reusable;
+		uint32_t tw =
+		    x->proto[p].worst_time_wait - x->proto[p].worst_tw_reusable;
 
 		memcpy(sk.laddr, x->proto[p].laddr.bytes, 16);
 		memcpy(sk.raddr, x->proto[p].raddr.bytes, 16);

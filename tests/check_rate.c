@@ -40,11 +40,11 @@ START_TEST(snmp_reordered_and_bad)
 				    "Tcp: 1 2";
 	static const char *const bad[] = {
 	    "",
-	    "Tcp: ActiveOpens\n",		     /* no values */
-	    "Tcp: ActiveOpens\nTcp: x\n",	     /* not a number */
-	    "Tcp: ActiveOpens\nTcp: -1\n",	     /* negative */
+	    "Tcp: ActiveOpens\n",			     /* no values */
+	    "Tcp: ActiveOpens\nTcp: x\n",		     /* not a number */
+	    "Tcp: ActiveOpens\nTcp: -1\n",		     /* negative */
 	    "Tcp: ActiveOpens\nTcp: 99999999999999999999\n", /* > 2^64 */
-	    "Tcp: PassiveOpens\nTcp: 1\n",	     /* no ActiveOpens */
+	    "Tcp: PassiveOpens\nTcp: 1\n",	       /* no ActiveOpens */
 	    "Tcp: ActiveOpens PassiveOpens\nTcp: 1\n", /* fewer values */
 	    "TcpExt: ActiveOpens\nTcpExt: 1\n",
 	};
@@ -287,8 +287,7 @@ START_TEST(exhausted_and_udp)
 	eph_rate_init(&r, 0);
 	eph_rate_add(&r, &s, 0);
 	eph_rate_compute(&r, &o);
-	ck_assert_int_eq(o.proto[EPH_TCP].pressure.status,
-			 EPH_TREND_EXHAUSTED);
+	ck_assert_int_eq(o.proto[EPH_TCP].pressure.status, EPH_TREND_EXHAUSTED);
 	ck_assert_int_eq(o.proto[EPH_TCP].worst_blocked.status,
 			 EPH_TREND_EXHAUSTED);
 	ck_assert_int_eq(o.proto[EPH_UDP].open_status, EPH_RATE_NO_COUNTER);
