@@ -664,6 +664,9 @@ else:
                 stop(proc)
                 log.close()
             ck.eq("scrape: HTTP 200", st, 200)
+            if os.environ.get("EPH_SNMPEXP_SCRAPE"):   # keep it, for a look
+                with open(os.environ["EPH_SNMPEXP_SCRAPE"], "w") as f:
+                    f.write(body)
             fams = families(body)
             v = {}
             for f in fams:
