@@ -12,6 +12,10 @@
  * or Namespace patterns read others too (one eph_collect_in() each, from a
  * thread that setns()es there and is joined before the next), every one
  * with its own alarms and plugin instances "<netns>-tcp" (ns_state).
+ * Each namespace also keeps a fixed-memory history of its collections
+ * (struct eph_rate, fed with CLOCK_MONOTONIC times) for the open and
+ * sustainable rates, the headroom and the predicted seconds to exhaustion
+ * (eph_rate_compute()), with a third alarm on that prediction.
  *
  * Life cycle: the config callback only records settings, the init callback
  * builds the collector and registers the read callback, so a bad <Plugin
@@ -29,8 +33,10 @@
 #include "collectd/core/daemon/plugin.h"
 
 #include <fnmatch.h>
+#include <math.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ephport.h"
 
@@ -85,6 +91,12 @@ struct ephport_conf {
 	unsigned n_include, n_exclude; /* Namespace, NamespaceExclude */
 	char include[NS_PATTERNS_MAX][NS_NAME_LEN];
 	char exclude[NS_PATTERNS_MAX][NS_NAME_LEN];
+	/* Rates and time to exhaustion (issue 14; ephport-collectd(5),
+	 * VALUES, Rates). */
+	bool report_rates;  /* ReportRates */
+	double rate_window; /* RateWindow, seconds; 0: the collector's 30 */
+	/* ExhaustionWarningSeconds, ExhaustionFailureSeconds; 0: unset. */
+	double ex_seconds[2];
 };
 
 /* The defaults, also what the unit test resets to between cases. */
@@ -93,7 +105,7 @@ struct ephport_conf {
 		.top_n = 5, .report_states = true, .report_listeners = true,   \
 		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
 		.kind = {{-1, -1}, {-1, -1}}, .dest_alarm = true,              \
-		.ns_keyword = -1, .bpf_bound = true,                           \
+		.ns_keyword = -1, .bpf_bound = true, .report_rates = true,     \
 	}
 static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
 /* The armed thresholds, one hysteresis alarm per protocol and kind (see
@@ -118,7 +130,38 @@ struct ns_state {
 	bool overflow_logged[EPH_PROTO_COUNT];
 	char last_error[512]; /* the failure of the last read, "" none */
 	char last_note[512];
+	/* The recent collections of this namespace (rates, trends), and the
+	 * time-to-exhaustion alarm per protocol: EX_NONE, EX_WARNING,
+	 * EX_FAILURE; ex_calm counts reads in a row that found the trend
+	 * not approaching (EX_CALM_READS clear it). */
+	struct eph_rate rate;
+	int ex_level[EPH_PROTO_COUNT];
+	unsigned ex_calm[EPH_PROTO_COUNT];
+	enum eph_kind ex_kind[EPH_PROTO_COUNT]; /* of the last notification */
 };
+
+/* The time-to-exhaustion alarm (ExhaustionWarningSeconds,
+ * ExhaustionFailureSeconds): raised when the prediction falls below a
+ * threshold, lowered only once it is EX_CLEAR_FACTOR times that threshold
+ * or more, or once the trend was not approaching EX_CALM_READS reads in a
+ * row, so a noisy prediction near a threshold does not flap. */
+enum { EX_NONE = 0, EX_WARNING = 1, EX_FAILURE = 2 };
+#define EX_CLEAR_FACTOR 1.25
+#define EX_CALM_READS	3
+#define EX_SECONDS_MAX	31536000.0 /* a year */
+static const char *const ex_opts[2] = {"ExhaustionWarningSeconds",
+				       "ExhaustionFailureSeconds"};
+
+/* The clock of the rate history (CLOCK_MONOTONIC, microseconds); the unit
+ * test replaces it. */
+static int64_t mono_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+static int64_t (*clock_us)(void) = mono_now_us;
 /* collectd's own namespace: every value and alarm of Namespaces "self",
  * with today's names ("tcp", "udp"). */
 static struct ns_state own_ns = {.own = true};
@@ -249,6 +292,21 @@ static int config_percent(const oconfig_item_t *ci, double *out)
 	return 0;
 }
 
+/* A number of seconds: above 0, at most max. */
+static int config_seconds(const oconfig_item_t *ci, double max, double *out)
+{
+	double v;
+
+	if (cf_util_get_double(ci, &v) != 0 || !(v > 0 && v <= max)) {
+		ERROR(LOG_PREFIX "%s needs a number of seconds above 0 and at "
+				 "most %g",
+		      ci->key, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int config_namespaces(const oconfig_item_t *ci)
 {
 	char name[16];
@@ -354,6 +412,15 @@ static int config_option(const oconfig_item_t *ci)
 		return config_pattern(ci, conf.include, &conf.n_include);
 	if (strcasecmp(ci->key, "NamespaceExclude") == 0)
 		return config_pattern(ci, conf.exclude, &conf.n_exclude);
+	if (strcasecmp(ci->key, "ReportRates") == 0)
+		return config_bool(ci, &conf.report_rates);
+	if (strcasecmp(ci->key, "RateWindow") == 0)
+		return config_seconds(ci, EPH_RATE_WINDOW_MS_MAX / 1000,
+				      &conf.rate_window);
+	for (int i = 0; i < 2; i++)
+		if (strcasecmp(ci->key, ex_opts[i]) == 0)
+			return config_seconds(ci, EX_SECONDS_MAX,
+					      &conf.ex_seconds[i]);
 	ERROR(LOG_PREFIX "unknown option \"%s\" in <Plugin " PLUGIN_NAME ">",
 	      ci->key);
 	return -1;
@@ -416,6 +483,17 @@ static int ephport_config(oconfig_item_t *ci)
 	}
 	if (config_namespaces_check() != 0)
 		status = -1;
+	/* Failure is the nearer of the two: its threshold is the lower. */
+	if (conf.ex_seconds[EX_FAILURE - 1] > 0 &&
+	    conf.ex_seconds[EX_WARNING - 1] > 0 &&
+	    conf.ex_seconds[EX_FAILURE - 1] >=
+		conf.ex_seconds[EX_WARNING - 1]) {
+		ERROR(LOG_PREFIX "ExhaustionFailureSeconds (%g) must be below "
+				 "ExhaustionWarningSeconds (%g)",
+		      conf.ex_seconds[EX_FAILURE - 1],
+		      conf.ex_seconds[EX_WARNING - 1]);
+		status = -1;
+	}
 	if (status == 0 && thresholds_check() != 0)
 		status = -1;
 	if (status != 0) {
@@ -528,8 +606,42 @@ static gauge_t percent(uint32_t bp)
 	return (gauge_t)bp / 100.0; /* hundredths of a percent, as --json */
 }
 
+/* A trend's prediction as dispatched: seconds when approaching, 0 when
+ * exhausted, else NaN ("not approaching" or not known yet). */
+static gauge_t trend_seconds(const struct eph_trend *t)
+{
+	if (t->status == EPH_TREND_APPROACHING)
+		return t->seconds;
+	return t->status == EPH_TREND_EXHAUSTED ? 0 : NAN;
+}
+
+/* The rates of ephport-collectd(5), VALUES, Rates: every interval, NaN when
+ * there is no value this time (collectd's way for a gauge, as the ping plugin's
+ * latency without replies: rrdtool records "unknown", the series stays
+ * continuous).  UDP has no opens counter and no TIME_WAIT: only its
+ * prediction. */
+static void submit_rates(const value_list_t *tmpl, enum eph_proto p,
+			 const struct eph_rate_proto *r)
+{
+	if (p == EPH_TCP) {
+		submit(tmpl, "operations_per_second", "open_rate",
+		       r->open_status == EPH_RATE_OK ? r->open_rate : NAN);
+		submit(tmpl, "operations_per_second", "sustainable_rate",
+		       r->tw_bound ? r->sustainable_rate : NAN);
+		submit(tmpl, "gauge", "headroom",
+		       r->has_headroom ? r->headroom : NAN);
+	}
+	submit(tmpl, "duration", "seconds_to_exhaustion",
+	       trend_seconds(&r->pressure));
+	if (p == EPH_TCP)
+		submit(tmpl, "duration",
+		       "worst_destination_seconds_to_exhaustion",
+		       r->has_worst ? trend_seconds(&r->worst_blocked) : NAN);
+}
+
 static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
-			 const struct eph_proto_stats *s, struct ns_state *ns)
+			 const struct eph_proto_stats *s, struct ns_state *ns,
+			 const struct eph_rate_proto *r)
 {
 	value_list_t tmpl = *tmpl0;
 	const enum eph_tcp_state *st;
@@ -571,6 +683,8 @@ static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
 		submit(&tmpl, "count", "time_wait_reusable",
 		       (gauge_t)s->time_wait_reusable);
 	}
+	if (r && r->collected)
+		submit_rates(&tmpl, p, r);
 
 	/* Deprecated: the first model's numbers (ephport-collectd(5)). */
 	submit(&tmpl, "percent", "exhaustion", percent(s->exhaustion_bp));
@@ -634,7 +748,8 @@ static void submit_proto(const value_list_t *tmpl0, enum eph_proto p,
 }
 
 static void submit_snapshot(const struct eph_snapshot *snap,
-			    struct ns_state *ns)
+			    struct ns_state *ns,
+			    const struct eph_rate_result *rr)
 {
 	value_list_t tmpl = VALUE_LIST_INIT;
 
@@ -645,7 +760,7 @@ static void submit_snapshot(const struct eph_snapshot *snap,
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
 		if (snap->proto[p].collected)
 			submit_proto(&tmpl, (enum eph_proto)p, &snap->proto[p],
-				     ns);
+				     ns, rr ? &rr->proto[p] : NULL);
 }
 
 /* --- notifications ------------------------------------------------------- */
@@ -846,7 +961,207 @@ static void check_alarms(const struct eph_snapshot *snap, struct ns_state *ns)
 	}
 }
 
+/* --- time to exhaustion --------------------------------------------------- */
+
+/* The prediction the alarm watches: the nearer of the headline pressure's
+ * and the worst destination's (TCP), with the kind of call that will fail
+ * (the worst destination: connect(); the headline: whichever of bind and
+ * connect pressure leads it).  false: neither is approaching. */
+static bool ex_prediction(enum eph_proto p, const struct eph_proto_stats *s,
+			  const struct eph_rate_proto *r, double *seconds,
+			  enum eph_kind *kind, bool *dest)
+{
+	double h = trend_seconds(&r->pressure);
+	double w = p == EPH_TCP && r->has_worst
+		       ? trend_seconds(&r->worst_blocked)
+		       : NAN;
+
+	if (isnan(h) && isnan(w))
+		return false;
+	*dest = !isnan(w) && (isnan(h) || w <= h);
+	*seconds = *dest ? w : h;
+	*kind = *dest || (p == EPH_TCP && s->connect_bp >= s->bind_bp)
+		    ? EPH_KIND_CONNECT
+		    : EPH_KIND_BIND;
+	return true;
+}
+
+/* The level the thresholds give for seconds, each scaled by factor. */
+static int ex_level_for(double seconds, double factor)
+{
+	for (int l = EX_FAILURE; l > EX_NONE; l--)
+		if (conf.ex_seconds[l - 1] > 0 &&
+		    seconds < conf.ex_seconds[l - 1] * factor)
+			return l;
+	return EX_NONE;
+}
+
+/* A change of the time-to-exhaustion alarm: FAILURE or WARNING when it
+ * rose to that level (or fell back from FAILURE to WARNING), OKAY when it
+ * cleared.  Under NOTIF_MAX_MSG_LEN (256) with the longest namespace name
+ * cut by the "..." below. */
+static void ex_notify(const struct ns_state *ns, enum eph_proto p,
+		      const struct eph_proto_stats *s,
+		      const struct eph_rate_proto *r, int from, int to,
+		      bool approaching, double seconds, enum eph_kind kind,
+		      bool dest, cdtime_t t)
+{
+	notification_t n = {
+	    .severity = to == EX_FAILURE   ? NOTIF_FAILURE
+			: to == EX_WARNING ? NOTIF_WARNING
+					   : NOTIF_OKAY,
+	    .time = t,
+	};
+	int lvl = to > from ? to : from; /* the threshold crossed */
+	double thr = conf.ex_seconds[lvl - 1];
+	char where[NS_NAME_LEN + 16] = "", why[128], dest_s[112] = "";
+	char rates[64] = "";
+	bool named;
+
+	if (!ns->own)
+		snprintf(where, sizeof(where), "netns %s: ", ns_label(ns));
+	if (!approaching)
+		snprintf(why, sizeof(why), "no longer approaching exhaustion");
+	else if (to > from)
+		snprintf(why, sizeof(why),
+			 "run out in %.1f s at this pace (below %s %g)",
+			 seconds, ex_opts[to - 1], thr);
+	else
+		snprintf(why, sizeof(why),
+			 "run out in %.1f s at this pace (%g times %s %g or "
+			 "more)",
+			 seconds, EX_CLEAR_FACTOR, ex_opts[from - 1], thr);
+	if (r->has_worst) {
+		char la[46], ra[56];
+
+		eph_addr_format(&r->laddr, la, sizeof(la));
+		endpoint_format(&r->raddr, r->rport, ra, sizeof(ra));
+		snprintf(dest_s, sizeof(dest_s), "%s -> %s", la, ra);
+	}
+	/* Only the rates known: UDP has neither. */
+	if (r->open_status == EPH_RATE_OK)
+		snprintf(rates, sizeof(rates), "; open rate %.3g/s",
+			 r->open_rate);
+	if (r->tw_bound)
+		snprintf(rates + strlen(rates), sizeof(rates) - strlen(rates),
+			 "%s sustainable %.3g/s", rates[0] ? "," : ";",
+			 r->sustainable_rate);
+	/* connect() fails for the worst destination first: name it. */
+	named = (dest || kind == EPH_KIND_CONNECT) && dest_s[0];
+
+	snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
+	snprintf(n.plugin, sizeof(n.plugin), "%s", PLUGIN_NAME);
+	plugin_inst(ns, p, n.plugin_instance, sizeof(n.plugin_instance));
+	snprintf(n.type, sizeof(n.type), "duration");
+	snprintf(n.type_instance, sizeof(n.type_instance),
+		 "seconds_to_exhaustion");
+	if (snprintf(n.message, sizeof(n.message), "%s%s %s() ports: %s%s%s%s",
+		     where, eph_proto_name(p), eph_kind_name(kind), why, rates,
+		     named ? "; to " : "",
+		     named ? dest_s : "") >= (int)sizeof(n.message))
+		memcpy(n.message + sizeof(n.message) - 4, "...", 4);
+	plugin_notification_meta_add_string(&n, "kind", eph_kind_name(kind));
+	plugin_notification_meta_add_string(&n, "level",
+					    to == EX_FAILURE   ? "failure"
+					    : to == EX_WARNING ? "warning"
+							       : "okay");
+	if (!ns->own) {
+		plugin_notification_meta_add_string(&n, "netns", ns_label(ns));
+		plugin_notification_meta_add_double(&n, "netns_inode",
+						    (double)ns->inode);
+	}
+	plugin_notification_meta_add_double(&n, "seconds",
+					    approaching ? seconds : NAN);
+	plugin_notification_meta_add_double(&n, "threshold", thr);
+	if (r->open_status == EPH_RATE_OK)
+		plugin_notification_meta_add_double(&n, "open_rate",
+						    r->open_rate);
+	if (r->tw_bound)
+		plugin_notification_meta_add_double(&n, "sustainable_rate",
+						    r->sustainable_rate);
+	plugin_notification_meta_add_double(&n, "pressure",
+					    percent(s->pressure_bp));
+	if (named)
+		plugin_notification_meta_add_string(&n, "destination", dest_s);
+	plugin_dispatch_notification(&n);
+	if (n.meta)
+		plugin_notification_meta_free(n.meta);
+}
+
+/* Feed each protocol's prediction to its alarm (see EX_CLEAR_FACTOR). */
+static void check_exhaustion(const struct eph_snapshot *snap,
+			     struct ns_state *ns,
+			     const struct eph_rate_result *rr)
+{
+	if (conf.ex_seconds[0] <= 0 && conf.ex_seconds[1] <= 0)
+		return;
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		const struct eph_rate_proto *r = &rr->proto[p];
+		const struct eph_proto_stats *s = &snap->proto[p];
+		int *level = &ns->ex_level[p], to = *level;
+		double seconds = 0;
+		enum eph_kind kind = EPH_KIND_BIND;
+		bool dest = false, approaching;
+
+		if (!r->collected || !s->collected)
+			continue;
+		approaching = ex_prediction((enum eph_proto)p, s, r, &seconds,
+					    &kind, &dest);
+		if (approaching) {
+			int up = ex_level_for(seconds, 1);
+			int down = ex_level_for(seconds, EX_CLEAR_FACTOR);
+
+			ns->ex_calm[p] = 0;
+			if (up > *level)
+				to = up;
+			else if (down < *level)
+				to = down;
+		} else if (r->pressure.status == EPH_TREND_NOT_APPROACHING &&
+			   (p != EPH_TCP || !r->has_worst ||
+			    r->worst_blocked.status != EPH_TREND_UNKNOWN)) {
+			/* Unknown (a reset history) changes nothing. */
+			if (ns->ex_calm[p] < EX_CALM_READS)
+				ns->ex_calm[p]++;
+			if (ns->ex_calm[p] >= EX_CALM_READS)
+				to = EX_NONE;
+			kind = ns->ex_kind[p]; /* what it was raised for */
+		}
+		if (to == *level)
+			continue;
+		ns->ex_kind[p] = kind;
+		ex_notify(ns, (enum eph_proto)p, s, r, *level, to, approaching,
+			  seconds, kind, dest, US_TO_CDTIME_T(snap->taken_us));
+		*level = to;
+	}
+}
+
+/* One successful collection of a namespace: into its history, then every
+ * value and both kinds of notification. */
+static void report(struct ns_state *ns, const struct eph_snapshot *snap,
+		   int64_t t_us)
+{
+	struct eph_rate_result rr;
+	bool rates = false;
+
+	if (conf.report_rates || conf.ex_seconds[0] > 0 ||
+	    conf.ex_seconds[1] > 0) {
+		/* -EINVAL: the clock did not advance; the history stays. */
+		eph_rate_add(&ns->rate, snap, t_us);
+		rates = eph_rate_compute(&ns->rate, &rr) == 0;
+	}
+	submit_snapshot(snap, ns, rates && conf.report_rates ? &rr : NULL);
+	check_alarms(snap, ns);
+	if (rates)
+		check_exhaustion(snap, ns, &rr);
+}
+
 /* --- network namespaces ------------------------------------------------- */
+
+/* RateWindow in milliseconds; 0: the collector's default. */
+static uint32_t rate_window_ms(void)
+{
+	return (uint32_t)(conf.rate_window * 1000 + 0.5);
+}
 
 /* pattern matches the namespace's name; collectd's own also answers to
  * "self". */
@@ -902,6 +1217,7 @@ static struct ns_state *ns_state_get(const struct eph_netns *ns)
 	st->dev = ns->dev;
 	snprintf(st->name, sizeof(st->name), "%s", ns->name);
 	memcpy(st->alarms, alarms, sizeof(st->alarms));
+	eph_rate_init(&st->rate, rate_window_ms());
 	ns_id(st->name, st->inode, false, st->id, sizeof(st->id));
 	for (size_t i = 0; i < n_ns_states; i++)
 		clash = clash || strcmp(ns_states[i].id, st->id) == 0;
@@ -969,7 +1285,8 @@ static void ns_failed(struct ns_state *st, const struct eph_netns *ns, int err,
 	st->logged = true;
 }
 
-static void ns_collected(struct ns_state *st, const struct eph_snapshot *snap)
+static void ns_collected(struct ns_state *st, const struct eph_snapshot *snap,
+			 int64_t t_us)
 {
 	const char *note = eph_collector_note(collector);
 
@@ -989,8 +1306,7 @@ static void ns_collected(struct ns_state *st, const struct eph_snapshot *snap)
 			       ns_label(st));
 		snprintf(st->last_note, sizeof(st->last_note), "%s", note);
 	}
-	submit_snapshot(snap, st);
-	check_alarms(snap, st);
+	report(st, snap, t_us);
 }
 
 static int read_failed(int err);
@@ -1025,6 +1341,7 @@ static int read_namespaces(void)
 		struct eph_snapshot snap;
 		struct ns_state *st;
 		char before[sizeof(st->last_error)];
+		int64_t t_us;
 
 		if (!ns_selected(ns))
 			continue;
@@ -1036,6 +1353,7 @@ static int read_namespaces(void)
 		snprintf(before, sizeof(before), "%s",
 			 eph_collector_error(collector));
 		err = eph_collect_in(collector, ns, &snap);
+		t_us = clock_us();
 		if (err < 0 && ns->kind != EPH_NS_SELF && ns_gone(ns))
 			continue; /* not seen: dropped below */
 		st->seen = true;
@@ -1043,7 +1361,7 @@ static int read_namespaces(void)
 			ns_failed(st, ns, err, before);
 			failed++;
 		} else {
-			ns_collected(st, &snap);
+			ns_collected(st, &snap, t_us);
 			ok++;
 		}
 	}
@@ -1089,11 +1407,13 @@ static int ephport_read(void)
 {
 	struct eph_snapshot snap;
 	const char *why;
+	int64_t t_us;
 	int err;
 
 	if (ns_mode() != NS_SELF)
 		return read_namespaces();
 	err = eph_collect(collector, &snap);
+	t_us = clock_us();
 	if (err < 0)
 		return read_failed(err);
 	read_recovered();
@@ -1107,8 +1427,7 @@ static int ephport_read(void)
 		snprintf(last_note, sizeof(last_note), "%s", why);
 	}
 
-	submit_snapshot(&snap, &own_ns);
-	check_alarms(&snap, &own_ns);
+	report(&own_ns, &snap, t_us);
 	return 0;
 }
 
@@ -1126,6 +1445,7 @@ static int ephport_init(void)
 	/* Every alarm starts low (init may run twice in tests). */
 	own_ns = (struct ns_state){.own = true};
 	memcpy(own_ns.alarms, alarms, sizeof(own_ns.alarms));
+	eph_rate_init(&own_ns.rate, rate_window_ms());
 	n_ns_states = 0;
 	ns_full_logged = ns_eperm_logged = false;
 	if (ns_mode() != NS_SELF && !ns_list) {

@@ -10,7 +10,7 @@
 # collectd-dev still makes a complete tarball.
 EXTRA_DIST += contrib/collectd/ephport.conf doc/ephport-collectd.5 \
 	tests/integration/collectd_netns.py tests/integration/collectdutil.py \
-	tests/integration/collectd_allns.py
+	tests/integration/collectd_allns.py tests/integration/collectd_rate.py
 
 if HAVE_COLLECTD
 # Where collectd looks for plugins.  Debian's collectd uses /usr/lib/collectd:
@@ -45,4 +45,7 @@ tests_check_collectd_plugin_LDADD = $(TEST_LDADD) -lm
 INTEGRATION_TESTS += tests/integration/collectd_netns.py
 # Every network namespace through collectd (issue 12): needs root and ip.
 INTEGRATION_TESTS += tests/integration/collectd_allns.py
+# Rates and time to exhaustion against a real ramp to exhaustion (issue 14):
+# needs root; about 30 s.
+INTEGRATION_TESTS += tests/integration/collectd_rate.py
 endif

@@ -606,6 +606,23 @@ static const struct bad_case bad_cases[] = {
     {"NamespaceExclude", 4, NULL, 0,
      "NamespaceExclude needs one namespace name or glob pattern"},
     {"Namespace", 5, NULL, 0, "\"Namespace\" is not a block"},
+    {"ExhaustionWarningSeconds", 1, NULL, 0,
+     "ExhaustionWarningSeconds needs a number of seconds above 0 and at "
+     "most 3.1536e+07"},
+    {"ExhaustionWarningSeconds", 0, "soon", 0,
+     "ExhaustionWarningSeconds needs a number of seconds above 0"},
+    {"ExhaustionFailureSeconds", 1, NULL, -5,
+     "ExhaustionFailureSeconds needs a number of seconds above 0"},
+    {"ExhaustionFailureSeconds", 1, NULL, 4e7,
+     "ExhaustionFailureSeconds needs a number of seconds above 0"},
+    {"ExhaustionFailureSeconds", 4, NULL, 0,
+     "ExhaustionFailureSeconds needs a number of seconds above 0"},
+    {"RateWindow", 1, NULL, 3601,
+     "RateWindow needs a number of seconds above 0 and at most 3600"},
+    {"RateWindow", 1, NULL, 0, "RateWindow needs a number of seconds"},
+    {"ReportRates", 0, "maybe", 0, "ReportRates needs true or false"},
+    {"ExhaustionWarningSeconds", 5, NULL, 0,
+     "\"ExhaustionWarningSeconds\" is not a block"},
 };
 
 START_TEST(bad_block)
@@ -731,7 +748,27 @@ START_TEST(values_from_fixture)
 			     count_type("tcp", "count") +
 			     count_type("tcp", "percent") +
 			     count_type("tcp", "tcp_connections"),
-			 40);
+			 40 + 1 /* headroom */);
+	/* Rates (VALUES, Rates): one collection, so no open rate (and no
+	 * net/snmp in the fixture), no headroom, no trend yet: NaN.  UDP: only
+	 * its prediction. */
+	ck_assert(
+	    isnan(find("tcp", "operations_per_second", "open_rate")->gauge));
+	ck_assert(isnan(find("tcp", "gauge", "headroom")->gauge));
+	ck_assert(
+	    isnan(find("tcp", "duration", "seconds_to_exhaustion")->gauge));
+	ck_assert(isnan(
+	    find("tcp", "duration", "worst_destination_seconds_to_exhaustion")
+		->gauge));
+	ck_assert(
+	    isnan(find("udp", "duration", "seconds_to_exhaustion")->gauge));
+	ck_no_value("udp", "operations_per_second", "open_rate");
+	ck_no_value("udp", "operations_per_second", "sustainable_rate");
+	ck_no_value("udp", "gauge", "headroom");
+	ck_no_value("udp", "duration",
+		    "worst_destination_seconds_to_exhaustion");
+	ck_assert_int_eq(count_type("tcp", "operations_per_second"), 2);
+	ck_assert_int_eq(count_type("tcp", "duration"), 2);
 
 	ck_value("udp", "gauge", "usable", 94);
 	ck_value("udp", "count", "ports_used", 4);
@@ -759,7 +796,7 @@ START_TEST(values_from_fixture)
 	ck_no_value("udp", "count", "time_wait_total");
 	ck_no_value("udp", "count", "dest-__1-__1-53-time_wait");
 	ck_assert_int_eq(count_type("udp", "tcp_connections"), 0);
-	ck_assert_int_eq(mock.n_values, 40 + 20);
+	ck_assert_int_eq(mock.n_values, 40 + 20 + 5 + 1);
 	ck_assert_int_eq(mock.n_log, 0);
 }
 END_TEST
@@ -1139,8 +1176,10 @@ START_TEST(switches_drop_values)
 	opt_num(item("TopDestinations"), 0);
 	opt_bool(item("ReportStates"), false);
 	opt_bool(item("ReportListeners"), false);
+	opt_bool(item("ReportRates"), false);
 	run_basic();
 	ck_assert_int_eq(count_type("tcp", "gauge"), 0);
+	ck_assert_int_eq(count_type("udp", "duration"), 0);
 	ck_assert_int_eq(count_prefix("udp", "dest-"), 0);
 	ck_assert_int_eq(count_prefix("udp", "state-"), 0);
 	ck_no_value("udp", "count", "listeners_in_range");
@@ -1189,7 +1228,7 @@ START_TEST(destination_names)
 	set_addr(&s->top[2].laddr, AF_INET6, "fe80::1");
 	set_addr(&s->top[2].raddr, AF_INET6, "::ffff:192.0.2.1");
 	s->top[2].rport = 1;
-	submit_snapshot(&snap, &own_ns);
+	submit_snapshot(&snap, &own_ns, NULL);
 	ck_names_safe();
 
 	ck_assert_int_eq(dest_name(&s->top[0], "time_wait", name, sizeof(name)),
@@ -1485,11 +1524,11 @@ START_TEST(namespaces_instance_names)
 	snap.proto[EPH_UDP].collected = true;
 	snap.proto[EPH_UDP].usable = 8;
 	st = ns_state_get(&b);
-	submit_snapshot(&snap, st);
+	submit_snapshot(&snap, st, NULL);
 	ck_value("a_b_11-tcp", "gauge", "usable", 7);
 	ck_value("a_b_11-udp", "gauge", "usable", 8);
 	ck_assert_int_eq(count_prefix("tcp", ""), 0);
-	submit_snapshot(&snap, &own_ns);
+	submit_snapshot(&snap, &own_ns, NULL);
 	ck_value("tcp", "gauge", "usable", 7);
 	ck_value("udp", "gauge", "usable", 8);
 	ck_names_safe();
@@ -1719,6 +1758,318 @@ START_TEST(shutdown_frees_and_is_idempotent)
 }
 END_TEST
 
+/* --- rates and time to exhaustion ----------------------------------------- */
+
+START_TEST(rate_options)
+{
+	opt_bool(item("ReportRates"), false);
+	opt_num(item("RateWindow"), 5);
+	opt_num(item("exhaustionwarningseconds"), 120);
+	opt_num(item("ExhaustionFailureSeconds"), 30.5);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(!conf.report_rates);
+	ck_assert(conf.rate_window == 5);
+	ck_assert(conf.ex_seconds[0] == 120 && conf.ex_seconds[1] == 30.5);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_uint_eq(own_ns.rate.window_ms, 5000);
+	ck_assert_int_eq(mock.n_log, 0);
+
+	/* Defaults: rates on, the collector's window, no alarm. */
+	setup();
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(conf.report_rates);
+	ck_assert(conf.ex_seconds[0] == 0 && conf.ex_seconds[1] == 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_uint_eq(own_ns.rate.window_ms, EPH_RATE_WINDOW_MS_DEFAULT);
+
+	/* Failure must be the nearer threshold. */
+	setup();
+	opt_num(item("ExhaustionWarningSeconds"), 30);
+	opt_num(item("ExhaustionFailureSeconds"), 30);
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("ephport plugin: ExhaustionFailureSeconds "
+				   "(30) must be below "
+				   "ExhaustionWarningSeconds (30)"),
+			 1);
+	ck_assert_int_eq(mock.init(), -1);
+	ck_assert_ptr_null(mock.read);
+	ck_logs_prefixed();
+}
+END_TEST
+
+/* The synthetic clock of the rate history. */
+static int64_t fake_us;
+static int64_t fake_clock(void)
+{
+	return fake_us;
+}
+
+/* small_root() with tcp_tw_reuse 0 and a net/snmp of opens ActiveOpens. */
+static void rate_root(const char *dir, int clients, unsigned long opens)
+{
+	char text[512];
+
+	small_root(dir, clients);
+	put_file(dir, "sys/net/ipv4/tcp_tw_reuse", "0\n");
+	snprintf(text, sizeof(text),
+		 "Ip: Forwarding DefaultTTL\nIp: 1 64\n"
+		 "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens "
+		 "PassiveOpens AttemptFails EstabResets CurrEstab\n"
+		 "Tcp: 1 200 120000 -1 %lu 0 0 0 %d\n",
+		 opens, clients);
+	put_file(dir, "net/snmp", text);
+}
+
+static gauge_t val(const char *pinst, const char *type, const char *tinst)
+{
+	const struct value *v = find(pinst, type, tinst);
+
+	ck_assert_msg(v != NULL, "no value %s/%s-%s", pinst, type, tinst);
+	return v->gauge;
+}
+
+/* One read a second: n clients of 127.0.0.1:8080 in 20 ports, 5 opens a
+ * second.  Everything follows exactly: open rate 5/s, sustainable
+ * (20 - n) / 60 s, both trends one port (5 %) a second, so 20 - n seconds
+ * left once three samples are in. */
+START_TEST(rates_from_synthetic_history)
+{
+	char dir[] = "/tmp/ephport-plugin-XXXXXX";
+	unsigned long opens = 1000;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	rate_root(dir, 2, opens);
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), dir);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	clock_us = fake_clock;
+	fake_us = 10000000;
+
+	ck_assert_int_eq(mock.read(), 0);
+	ck_names_safe();
+	ck_assert(isnan(val("tcp", "operations_per_second", "open_rate")));
+	ck_assert(fabs(val("tcp", "operations_per_second", "sustainable_rate") -
+		       18 / 60.0) < 1e-9);
+	ck_assert(isnan(val("tcp", "gauge", "headroom")));
+	ck_assert(isnan(val("tcp", "duration", "seconds_to_exhaustion")));
+
+	for (int n = 3; n <= 8; n++) {
+		mock.n_values = 0;
+		opens += 5;
+		fake_us += 1000000;
+		rate_root(dir, n, opens);
+		ck_assert_int_eq(mock.read(), 0);
+		ck_names_safe();
+		ck_assert(
+		    fabs(val("tcp", "operations_per_second", "open_rate") - 5) <
+		    1e-9);
+		ck_assert(fabs(val("tcp", "operations_per_second",
+				   "sustainable_rate") -
+			       (20 - n) / 60.0) < 1e-9);
+		ck_assert(fabs(val("tcp", "gauge", "headroom") -
+			       (20 - n) / 60.0 / 5) < 1e-9);
+		if (n == 3) {
+			/* Two samples: no trend yet. */
+			ck_assert(isnan(
+			    val("tcp", "duration", "seconds_to_exhaustion")));
+			continue;
+		}
+		ck_assert_msg(
+		    fabs(val("tcp", "duration", "seconds_to_exhaustion") -
+			 (20 - n)) < 1e-6,
+		    "n %d: %g s", n,
+		    val("tcp", "duration", "seconds_to_exhaustion"));
+		ck_assert(fabs(val("tcp", "duration",
+				   "worst_destination_seconds_to_exhaustion") -
+			       (20 - n)) < 1e-6);
+		/* UDP: nothing in use, nothing approaching. */
+		ck_assert(
+		    isnan(val("udp", "duration", "seconds_to_exhaustion")));
+	}
+
+	/* A counter going backwards is a restart: no open rate this time. */
+	mock.n_values = 0;
+	fake_us += 1000000;
+	rate_root(dir, 8, 10);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert(isnan(val("tcp", "operations_per_second", "open_rate")));
+	ck_assert(isnan(val("tcp", "gauge", "headroom")));
+
+	/* Flat: not approaching once the window holds no rise. */
+	ck_assert_int_eq(mock.n_notifs, 0); /* no alarm configured */
+	ck_logs_prefixed();
+	clock_us = mono_now_us;
+	rm_rf(dir);
+}
+END_TEST
+
+/* The same ramp with ExhaustionWarningSeconds 10 and
+ * ExhaustionFailureSeconds 4: WARNING at 9 s left, FAILURE at 3 s, each
+ * once, naming the protocol, the kind, the seconds. */
+START_TEST(exhaustion_notifications_from_reads)
+{
+	char dir[] = "/tmp/ephport-plugin-XXXXXX";
+	unsigned long opens = 1000;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), dir);
+	opt_num(item("ExhaustionWarningSeconds"), 10);
+	opt_num(item("ExhaustionFailureSeconds"), 4);
+	opt_num(item("RateWindow"), 3);
+	opt_num(item("RisingThreshold"), 100); /* keep the percent alarm */
+	opt_num(item("FallingThreshold"), 99); /* quiet */
+	rate_root(dir, 2, opens);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	clock_us = fake_clock;
+	fake_us = 5000000;
+	for (int n = 2; n <= 18; n++) {
+		rate_root(dir, n, opens);
+		mock.n_values = 0;
+		ck_assert_int_eq(mock.read(), 0);
+		opens += 5;
+		fake_us += 1000000;
+		/* 20 - n seconds left: warning from n 11, failure from 17. */
+		ck_assert_int_eq(mock.n_notifs, n >= 17 ? 2 : n >= 11 ? 1 : 0);
+	}
+	ck_assert_int_eq(mock.notifs[0].severity, NOTIF_WARNING);
+	ck_assert_int_eq(mock.notifs[1].severity, NOTIF_FAILURE);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_str_eq(mock.notifs[i].plugin_instance, "tcp");
+		ck_assert_str_eq(mock.notifs[i].type, "duration");
+		ck_assert_str_eq(mock.notifs[i].type_instance,
+				 "seconds_to_exhaustion");
+		ck_assert_str_eq(notif_meta(i, "kind", NM_TYPE_STRING)->str,
+				 "connect");
+		ck_assert_str_eq(
+		    notif_meta(i, "destination", NM_TYPE_STRING)->str,
+		    "127.0.0.1 -> 127.0.0.1:8080");
+		ck_assert(fabs(notif_meta(i, "open_rate", NM_TYPE_DOUBLE)->d -
+			       5) < 1e-9);
+	}
+	ck_assert(fabs(notif_meta(0, "seconds", NM_TYPE_DOUBLE)->d - 9) < 1e-6);
+	ck_assert(notif_meta(0, "threshold", NM_TYPE_DOUBLE)->d == 10);
+	ck_assert(fabs(notif_meta(1, "seconds", NM_TYPE_DOUBLE)->d - 3) < 1e-6);
+	ck_assert_str_eq(notif_meta(1, "level", NM_TYPE_STRING)->str,
+			 "failure");
+	ck_assert_msg(strstr(mock.notifs[0].message,
+			     "tcp connect() ports: run out in 9.0 s at this "
+			     "pace (below ExhaustionWarningSeconds 10)") ==
+			  mock.notifs[0].message,
+		      "%s", mock.notifs[0].message);
+	ck_assert_msg(strstr(mock.notifs[1].message, "open rate 5/s, "
+						     "sustainable 0.05/s; to "
+						     "127.0.0.1 -> "
+						     "127.0.0.1:8080"),
+		      "%s", mock.notifs[1].message);
+	/* The pace stops: once the window is flat for EX_CALM_READS reads,
+	 * OKAY, for what it was raised for (connect), naming the rates. */
+	for (int i = 0; i < 8; i++) {
+		rate_root(dir, 18, opens);
+		mock.n_values = 0;
+		ck_assert_int_eq(mock.read(), 0);
+		fake_us += 1000000;
+	}
+	ck_assert_int_le(mock.n_notifs, 4);
+	ck_assert_int_eq(mock.notifs[mock.n_notifs - 1].severity, NOTIF_OKAY);
+	ck_assert_str_eq(
+	    notif_meta(mock.n_notifs - 1, "kind", NM_TYPE_STRING)->str,
+	    "connect");
+	ck_assert_msg(!strcmp(mock.notifs[mock.n_notifs - 1].message,
+			      "tcp connect() ports: no longer approaching "
+			      "exhaustion; open rate 0/s, sustainable "
+			      "0.0333/s; to 127.0.0.1 -> 127.0.0.1:8080"),
+		      "%s", mock.notifs[mock.n_notifs - 1].message);
+	ck_logs_prefixed();
+	clock_us = mono_now_us;
+	rm_rf(dir);
+}
+END_TEST
+
+/* The hysteresis itself, on predictions given directly: warning 10 s,
+ * failure 4 s, lowered at 12.5 s and 5 s (EX_CLEAR_FACTOR) or after
+ * EX_CALM_READS reads not approaching; unknown changes nothing. */
+START_TEST(exhaustion_hysteresis)
+{
+	static const struct {
+		enum eph_trend_status st;
+		double seconds;
+		char want; /* '.' none, 'W', 'F', 'O' */
+	} steps[] = {
+	    {EPH_TREND_APPROACHING, 20, '.'},
+	    {EPH_TREND_APPROACHING, 9.5, 'W'},
+	    {EPH_TREND_APPROACHING, 11, '.'}, /* < 12.5: stays */
+	    {EPH_TREND_APPROACHING, 9, '.'},
+	    {EPH_TREND_APPROACHING, 3, 'F'},
+	    {EPH_TREND_APPROACHING, 4.5, '.'}, /* < 5: stays */
+	    {EPH_TREND_EXHAUSTED, 0, '.'},
+	    {EPH_TREND_APPROACHING, 6, 'W'}, /* back to warning */
+	    {EPH_TREND_APPROACHING, 12, '.'},
+	    {EPH_TREND_APPROACHING, 13, 'O'},
+	    {EPH_TREND_APPROACHING, 11, '.'}, /* >= 10: not raised */
+	    {EPH_TREND_APPROACHING, 9, 'W'},
+	    {EPH_TREND_UNKNOWN, 0, '.'},
+	    {EPH_TREND_NOT_APPROACHING, 0, '.'},
+	    {EPH_TREND_NOT_APPROACHING, 0, '.'},
+	    {EPH_TREND_APPROACHING, 8, '.'}, /* resets the calm count */
+	    {EPH_TREND_NOT_APPROACHING, 0, '.'},
+	    {EPH_TREND_NOT_APPROACHING, 0, '.'},
+	    {EPH_TREND_NOT_APPROACHING, 0, 'O'},
+	    {EPH_TREND_NOT_APPROACHING, 0, '.'},
+	    {EPH_TREND_EXHAUSTED, 0, 'F'},
+	};
+	struct eph_snapshot snap;
+	struct eph_rate_result rr;
+	struct ns_state ns = {.own = false, .name = "web", .id = "web"};
+	int seen = 0;
+
+	opt_num(item("ExhaustionWarningSeconds"), 10);
+	opt_num(item("ExhaustionFailureSeconds"), 4);
+	ck_assert_int_eq(mock.config(&block), 0);
+	memset(&snap, 0, sizeof(snap));
+	memset(&rr, 0, sizeof(rr));
+	snap.proto[EPH_UDP].collected = true;
+	snap.proto[EPH_UDP].pressure_bp = snap.proto[EPH_UDP].bind_bp = 5000;
+	rr.proto[EPH_UDP].collected = true;
+	rr.proto[EPH_UDP].open_status = EPH_RATE_NO_COUNTER;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		rr.proto[EPH_UDP].pressure.status = steps[i].st;
+		rr.proto[EPH_UDP].pressure.seconds = steps[i].seconds;
+		check_exhaustion(&snap, &ns, &rr);
+		if (steps[i].want == '.') {
+			ck_assert_msg(mock.n_notifs == seen,
+				      "step %zu: unexpected notification: %s",
+				      i, mock.notifs[seen].message);
+			continue;
+		}
+		ck_assert_msg(mock.n_notifs == seen + 1, "step %zu: none", i);
+		ck_assert_int_eq(mock.notifs[seen].severity,
+				 steps[i].want == 'W'	? NOTIF_WARNING
+				 : steps[i].want == 'F' ? NOTIF_FAILURE
+							: NOTIF_OKAY);
+		ck_assert_str_eq(mock.notifs[seen].plugin_instance, "web-udp");
+		ck_assert_str_eq(notif_meta(seen, "netns", NM_TYPE_STRING)->str,
+				 "web");
+		ck_assert_str_eq(notif_meta(seen, "kind", NM_TYPE_STRING)->str,
+				 "bind");
+		ck_assert_msg(!strncmp(mock.notifs[seen].message,
+				       "netns web: udp bind() ports: ", 29),
+			      "%s", mock.notifs[seen].message);
+		seen++;
+	}
+	ck_assert_int_eq(seen, 7);
+	ck_assert_msg(strstr(mock.notifs[3].message,
+			     "run out in 13.0 s at this pace (1.25 times "
+			     "ExhaustionWarningSeconds 10 or more)"),
+		      "%s", mock.notifs[3].message);
+	ck_assert_msg(
+	    strstr(mock.notifs[5].message, "no longer approaching exhaustion"),
+	    "%s", mock.notifs[5].message);
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
 	Suite *s = suite_create("collectd_plugin");
@@ -1752,6 +2103,10 @@ static Suite *plugin_suite(void)
 	tcase_add_test(tc, longest_message_fits);
 	tcase_add_test(tc, bad_thresholds);
 	tcase_add_test(tc, bad_per_kind_thresholds);
+	tcase_add_test(tc, rate_options);
+	tcase_add_test(tc, rates_from_synthetic_history);
+	tcase_add_test(tc, exhaustion_notifications_from_reads);
+	tcase_add_test(tc, exhaustion_hysteresis);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("namespaces");

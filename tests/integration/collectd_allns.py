@@ -36,7 +36,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nsutil  # noqa: E402
 from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          needs_asan)
+                          is_rate, needs_asan)
 
 STOCK_PLUGINS = "/usr/lib/collectd"
 TYPES_DB = "/usr/share/collectd/types.db"
@@ -267,13 +267,16 @@ LoadPlugin ephport
                     out += f.read().splitlines()
         return out
 
-    def values(self):
-        """{(plugin_instance, type, type_instance): {epoch: value}}"""
+    def values(self, rates=False):
+        """{(plugin_instance, type, type_instance): {epoch: value}}; the
+        rate values (collectdutil.RATE_NAMES) only when rates."""
         out = {}
         for path in glob.glob(os.path.join(self.csv, HOST, "ephport-*", "*")):
             pinst = os.path.basename(os.path.dirname(path))[len("ephport-"):]
             name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
             type_, _, tinst = name.partition("-")
+            if not rates and is_rate(type_, tinst):
+                continue
             series = out.setdefault((pinst, type_, tinst), {})
             with open(path) as f:
                 for line in f:

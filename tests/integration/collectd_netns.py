@@ -37,7 +37,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nsutil  # noqa: E402
 from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          needs_asan)
+                          is_rate, needs_asan, RATE_NAMES)
 
 STOCK_PLUGINS = "/usr/lib/collectd"
 TYPES_DB = "/usr/share/collectd/types.db"
@@ -231,13 +231,16 @@ LoadPlugin ephport
         with open(self.log) as f:
             return f.read()
 
-    def values(self):
-        """{(plugin_instance, type, type_instance): {epoch: value}}"""
+    def values(self, rates=False):
+        """{(plugin_instance, type, type_instance): {epoch: value}}; the
+        rate values (collectdutil.RATE_NAMES) only when rates."""
         out = {}
         for path in glob.glob(os.path.join(self.csv, HOST, "ephport-*", "*")):
             pinst = os.path.basename(os.path.dirname(path))[len("ephport-"):]
             name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
             type_, _, tinst = name.partition("-")
+            if not rates and is_rate(type_, tinst):
+                continue
             series = out.setdefault((pinst, type_, tinst), {})
             with open(path) as f:
                 for line in f:
@@ -344,6 +347,18 @@ rc = cd.stop()
 log = cd.log_text()
 ck.eq("collectd exited cleanly", rc, 0)
 got = check_interval("full", cd, want)
+# The rate values (collectd_rate.py checks their numbers): every interval,
+# both protocols; the sockets stand still, so nothing is approaching (NaN).
+rates = {k: s for k, s in cd.values(rates=True).items() if is_rate(k[1], k[2])}
+ck.eq("full: the rate identifiers", sorted(rates), sorted(
+    (p, t, i) for p, names in RATE_NAMES.items() for t, i in names))
+ck.eq("full: rates every interval",
+      all(len(s) >= 3 for s in rates.values()), True)
+newest = {k: s[max(s, key=float)] for k, s in rates.items()}
+ck.eq("full: static sockets, nothing approaching",
+      [k for k in newest if "seconds" in k[2] and newest[k] == newest[k]], [])
+ck.eq("full: a sustainable rate (tcp_tw_reuse 0)",
+      newest[("tcp", "operations_per_second", "sustainable_rate")] > 0, True)
 # A few numbers known by construction, through collectd.
 ck.eq("csv tcp usable", got.get(("tcp", "gauge", "usable")), 94.0)
 ck.eq("csv tcp time_wait", got.get(("tcp", "count", "time_wait")), 3.0)

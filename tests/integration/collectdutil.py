@@ -33,3 +33,21 @@ def asan_runtime():
                        capture_output=True, text=True)
     path = r.stdout.strip()
     return os.path.realpath(path) if os.path.isabs(path) else None
+
+
+# The rate values (ephport-collectd(5), VALUES, Rates): (type, type_instance) per
+# protocol.  They change from interval to interval (NaN until there is
+# history), so the tests of the snapshot values leave them out
+# (values(rates=False)) and collectd_rate.py checks them.
+RATE_NAMES = {
+    "tcp": {("operations_per_second", "open_rate"),
+            ("operations_per_second", "sustainable_rate"),
+            ("gauge", "headroom"),
+            ("duration", "seconds_to_exhaustion"),
+            ("duration", "worst_destination_seconds_to_exhaustion")},
+    "udp": {("duration", "seconds_to_exhaustion")},
+}
+
+
+def is_rate(type_, tinst):
+    return any((type_, tinst) in names for names in RATE_NAMES.values())
