@@ -179,6 +179,12 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 		return parse_bool(val, &c->dest_alarm) < 0
 			   ? "destinationAlarm: expected yes or no"
 			   : NULL;
+	if (strcasecmp(tok, "exhaustionSeconds") == 0)
+		return eph_parse_uint(val, 0, EPHD_EXHAUSTION_S_MAX,
+				      &c->exhaustion_s) < 0
+			   ? "exhaustionSeconds: expected seconds from 0 (off) "
+			     "to 604800"
+			   : NULL;
 	if (strcasecmp(tok, "agentXPingInterval") == 0)
 		return eph_parse_uint(val, 0, 3600, &c->ping_interval) < 0
 			   ? "agentXPingInterval: expected seconds from 0 to "
@@ -575,6 +581,7 @@ int ephd_config_diff(const struct ephd_config *a, const struct ephd_config *b,
 	BP(kind_falling_bp[EPH_KIND_CONNECT], "connectFallingThreshold");
 	add(&d, "destinationAlarm", a->dest_alarm ? "yes" : "no",
 	    b->dest_alarm ? "yes" : "no");
+	NUM(exhaustion_s, "exhaustionSeconds");
 	NUM(ping_interval, "agentXPingInterval");
 	add(&d, "agentXSocket", a->agentx_socket, b->agentx_socket);
 	add(&d, "procRoot", a->proc_root, b->proc_root);

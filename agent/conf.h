@@ -34,6 +34,9 @@ struct ephd_config {
 	 * connect...Threshold, EPHD_UNSET when not given. */
 	uint32_t kind_rising_bp[3], kind_falling_bp[3];
 	bool dest_alarm; /* destinationAlarm: TCP rows run a connect alarm */
+	/* exhaustionSeconds: ephExhaustionSoon when the predicted time to
+	 * exhaustion is at most this many seconds; 0: off. */
+	unsigned exhaustion_s;
 	unsigned ping_interval;	 /* AgentX ping / reconnect, seconds */
 	char agentx_socket[256]; /* "" : Net-SNMP's default */
 	char proc_root[256];	 /* "" : /proc */
@@ -48,7 +51,8 @@ struct ephd_config {
 	char exclude_at[300]; /* "FILE:LINE" of namespaceExclude */
 };
 
-#define EPHD_UNSET UINT32_MAX
+#define EPHD_UNSET	      UINT32_MAX
+#define EPHD_EXHAUSTION_S_MAX 604800 /* a week */
 
 void ephd_config_defaults(struct ephd_config *c);
 

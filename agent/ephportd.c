@@ -202,6 +202,7 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 	struct ephd_ns_entry *e;
 	struct stat sb;
 	uint64_t inode = 0, dev = 0;
+	int64_t t0;
 	int err;
 
 	if (stat("/proc/self/ns/net", &sb) == 0) {
@@ -212,8 +213,11 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 	if (!e)
 		return -ENOMEM;
 	e->seen = true;
+	t0 = mono_us();
 	err = eph_collect(c, e->snap);
 	if (err == 0) {
+		/* The counters were read somewhere in the collection. */
+		ephd_ns_rate_add(e, t0 + (mono_us() - t0) / 2);
 		if (last_error[0])
 			snprintf(line, line_len,
 				 "ephportd: collection works again "
@@ -325,6 +329,7 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 		const struct eph_netns *ns = &list[i];
 		char before[512];
 		struct ephd_ns_entry *e;
+		int64_t t0;
 
 		if (!ephd_config_ns_selected(&cfg, ns))
 			continue;
@@ -337,6 +342,7 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 			continue;
 		}
 		snprintf(before, sizeof(before), "%s", eph_collector_error(c));
+		t0 = mono_us();
 		err = eph_collect_in(c, ns, e->snap);
 		if (err < 0 && !e->own && ns_gone(ns))
 			continue; /* not seen: dropped below */
@@ -354,6 +360,7 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 		e->last_error[0] = '\0';
 		e->logged = false;
 		e->has_snap = true;
+		ephd_ns_rate_add(e, t0 + (mono_us() - t0) / 2);
 		ephd_ns_update_alarms(st, e, evs);
 	}
 	ephd_nsreg_drop_unseen(&reg);
@@ -377,6 +384,7 @@ static void *collector_main(void *arg)
 	st.rising_bp = cfg.rising_bp;
 	st.falling_bp = cfg.falling_bp;
 	st.connect_alarm = cfg.dest_alarm;
+	st.exhaustion_s = cfg.exhaustion_s;
 	for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++)
 		ephd_config_thresholds(&cfg, k, &st.kind_rising_bp[k],
 				       &st.kind_falling_bp[k]);
@@ -494,6 +502,32 @@ static void send_event(const struct ephd_event *e)
 	uint32_t bp = eph_alarm_value(s, e->alarm);
 	char what[160], la[48], ra[48], where[EPHD_OCTETS_MAX + 32] = "";
 
+	if (e->exhaustion) {
+		const struct eph_trend *t = &e->rate.pressure;
+		bool raised = e->kind == EPH_ALARM_RAISED;
+
+		if (t->status == EPH_TREND_EXHAUSTED)
+			snprintf(what, sizeof(what), "reached 100%%");
+		else if (t->status == EPH_TREND_APPROACHING)
+			snprintf(what, sizeof(what),
+				 "reaches 100%% in %.0f s at this pace%s",
+				 t->seconds,
+				 raised ? "" : ", over twice the threshold");
+		else
+			snprintf(what, sizeof(what),
+				 "is not approaching 100%%");
+		if (!e->ns_own || e->ns_name[0])
+			snprintf(where, sizeof(where), "network namespace %s: ",
+				 e->ns_name[0] ? e->ns_name : "(unnamed)");
+		snmp_log(LOG_NOTICE,
+			 "ephportd: %s%s %s %s pressure %u.%02u%% %s "
+			 "(exhaustionSeconds %u)\n",
+			 where, eph_proto_name(e->proto),
+			 raised ? "ephExhaustionSoon:"
+				: "ephExhaustionSoonCleared:",
+			 eph_kind_name(s->pressure_kind), s->pressure_bp / 100,
+			 s->pressure_bp % 100, what, e->threshold_s);
+	}
 	for (size_t i = 0; i < trap_len; i++)
 		name[i] = trap[i];
 	snmp_varlist_add_variable(&vars, snmptrap_oid, OID_LENGTH(snmptrap_oid),
@@ -508,6 +542,11 @@ static void send_event(const struct ephd_event *e)
 					       ASN_NULL, NULL, 0);
 		if (vb)
 			set_value(vb, &rows[i]);
+	}
+	if (e->exhaustion) {
+		send_v2trap(vars);
+		snmp_free_varbind(vars);
+		return;
 	}
 	/* What will fail, in words. */
 	if (e->alarm == EPH_KIND_CONNECT && s->has_worst) {
@@ -980,6 +1019,23 @@ static void stop_collector(pthread_t thread)
 	shared.stop = false;
 }
 
+/* Does b select other namespaces than a? */
+static bool ns_selection_changed(const struct ephd_config *a,
+				 const struct ephd_config *b)
+{
+	if (a->ns_mode != b->ns_mode || a->n_include != b->n_include ||
+	    a->n_exclude != b->n_exclude ||
+	    strcmp(a->proc_root, b->proc_root) != 0)
+		return true;
+	for (unsigned i = 0; i < a->n_include; i++)
+		if (strcmp(a->include[i], b->include[i]) != 0)
+			return true;
+	for (unsigned i = 0; i < a->n_exclude; i++)
+		if (strcmp(a->exclude[i], b->exclude[i]) != 0)
+			return true;
+	return false;
+}
+
 /* SIGHUP: read the configuration again; a bad one changes nothing.  A
  * good one replaces the collector (and its thread), keeping the counters;
  * the alarms start again from normal. */
@@ -1019,6 +1075,10 @@ static void reload(pthread_t *thread, struct eph_collector **collector)
 	stop_collector(*thread);
 	eph_collector_free(*collector);
 	*collector = c;
+	/* The rate histories stay unless other namespaces are to be read
+	 * (those no longer read are dropped with their entries anyway). */
+	if (ns_selection_changed(&cfg, &next))
+		ephd_nsreg_reset_rates(&reg);
 	cfg = next;
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
 			   NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,

@@ -60,6 +60,17 @@ enum obj {
 	O_R_TW_REUSABLE,
 	O_R_BIND_ALARM,
 	O_R_CONNECT_ALARM,
+	O_R_OPEN_RATE,
+	O_R_OPEN_RATE_STATUS,
+	O_R_TW_BOUND,
+	O_R_SUST_PORTS,
+	O_R_SUST_RATE,
+	O_R_HEADROOM,
+	O_R_P_TREND,
+	O_R_EXH_SECONDS,
+	O_R_D_TREND,
+	O_R_D_EXH_SECONDS,
+	O_R_EXH_ALARM,
 	O_S_IN_RANGE,
 	O_S_TOTAL,
 	O_D_SOCKETS,
@@ -78,6 +89,7 @@ enum obj {
 	O_T_CONNECT_RISING,
 	O_T_CONNECT_FALLING,
 	O_T_CONNECT_ALARM,
+	O_T_EXH_SECONDS,
 	O_N_ALARM_KIND,
 	O_COUNT
 };
@@ -131,6 +143,17 @@ const struct ephd_object ephd_objects[] = {
     [O_R_TW_REUSABLE] = {"ephRangeTimeWaitReusable", {1, 3, 1, 32}},
     [O_R_BIND_ALARM] = {"ephRangeBindAlarmState", {1, 3, 1, 33}},
     [O_R_CONNECT_ALARM] = {"ephRangeConnectAlarmState", {1, 3, 1, 34}},
+    [O_R_OPEN_RATE] = {"ephRangeOpenRate", {1, 3, 1, 35}},
+    [O_R_OPEN_RATE_STATUS] = {"ephRangeOpenRateStatus", {1, 3, 1, 36}},
+    [O_R_TW_BOUND] = {"ephRangeTimeWaitBound", {1, 3, 1, 37}},
+    [O_R_SUST_PORTS] = {"ephRangeSustainablePorts", {1, 3, 1, 38}},
+    [O_R_SUST_RATE] = {"ephRangeSustainableRate", {1, 3, 1, 39}},
+    [O_R_HEADROOM] = {"ephRangeHeadroom", {1, 3, 1, 40}},
+    [O_R_P_TREND] = {"ephRangePressureTrend", {1, 3, 1, 41}},
+    [O_R_EXH_SECONDS] = {"ephRangeExhaustionSeconds", {1, 3, 1, 42}},
+    [O_R_D_TREND] = {"ephRangeWorstDestTrend", {1, 3, 1, 43}},
+    [O_R_D_EXH_SECONDS] = {"ephRangeWorstDestSeconds", {1, 3, 1, 44}},
+    [O_R_EXH_ALARM] = {"ephRangeExhaustionAlarmState", {1, 3, 1, 45}},
     [O_S_IN_RANGE] = {"ephStateInRange", {1, 4, 1, 2}},
     [O_S_TOTAL] = {"ephStateTotal", {1, 4, 1, 3}},
     [O_D_SOCKETS] = {"ephDestSockets", {1, 5, 1, 6}},
@@ -149,6 +172,7 @@ const struct ephd_object ephd_objects[] = {
     [O_T_CONNECT_RISING] = {"ephConnectThresholdRising", {1, 7, 6}},
     [O_T_CONNECT_FALLING] = {"ephConnectThresholdFalling", {1, 7, 7}},
     [O_T_CONNECT_ALARM] = {"ephConnectAlarmEnabled", {1, 7, 8}},
+    [O_T_EXH_SECONDS] = {"ephExhaustionThresholdSeconds", {1, 7, 9}},
     [O_N_ALARM_KIND] = {"ephAlarmKind", {1, 8, 1}, true},
     [O_COUNT] = {NULL, {0}, false},
 };
@@ -322,6 +346,81 @@ static void add_range(struct builder *b, const struct ephd_state *st,
 		truth(s->totals_exact));
 }
 
+/* x * scale rounded, as a Gauge32 (negative and NaN: 0). */
+static uint64_t scaled(double x, double scale)
+{
+	double y = x * scale + 0.5;
+
+	if (!(y >= 0))
+		return 0;
+	return y >= (double)UINT32_MAX ? UINT32_MAX : (uint64_t)y;
+}
+
+/* ephRange...Seconds: the prediction (rounded down; at most 4294967294),
+ * 0 when exhausted, 4294967295 when not approaching or unknown. */
+static uint64_t trend_seconds(const struct eph_trend *t)
+{
+	if (t->status == EPH_TREND_EXHAUSTED)
+		return 0;
+	if (t->status != EPH_TREND_APPROACHING)
+		return UINT32_MAX;
+	if (!(t->seconds >= 0))
+		return 0;
+	return t->seconds >= (double)(UINT32_MAX - 1) ? UINT32_MAX - 1
+						      : (uint64_t)t->seconds;
+}
+
+/* EphTrendStatus and EphRateStatus: the C enums, from 1. */
+static int trend_enum(enum eph_trend_status s)
+{
+	return (int)s + 1;
+}
+
+static int exh_alarm_state(const struct ephd_state *st,
+			   const struct ephd_ns *ns, int p)
+{
+	if (!st->exhaustion_s)
+		return EPHD_ALARM_OFF;
+	return ns->exh_alarm[p] == EPHD_ALARM_HIGH ? EPHD_ALARM_HIGH
+						   : EPHD_ALARM_NORMAL;
+}
+
+/* The rate columns of row p (issue 14).  Values that do not exist are
+ * left out, as the MIB says: the open rate unless its status is ok(1),
+ * the sustainable ports and rate unless TIME_WAIT bound, the headroom
+ * unless both rates are there and the open rate is not 0. */
+static void add_rates(struct builder *b, const struct ephd_state *st,
+		      const struct ephd_ns *ns, const ephd_oid *idx, int p)
+{
+	const struct eph_rate_proto *r = &ns->rate->proto[p];
+
+	if (r->open_status == EPH_RATE_OK)
+		add_num(b, O_R_OPEN_RATE, idx, 2, EPHD_GAUGE,
+			scaled(r->open_rate, 1000));
+	add_num(b, O_R_OPEN_RATE_STATUS, idx, 2, EPHD_INTEGER,
+		(int)r->open_status + 1);
+	add_num(b, O_R_TW_BOUND, idx, 2, EPHD_INTEGER, truth(r->tw_bound));
+	if (r->tw_bound) {
+		add_num(b, O_R_SUST_PORTS, idx, 2, EPHD_GAUGE,
+			r->sustainable_ports);
+		add_num(b, O_R_SUST_RATE, idx, 2, EPHD_GAUGE,
+			scaled(r->sustainable_rate, 1000));
+	}
+	if (r->has_headroom)
+		add_num(b, O_R_HEADROOM, idx, 2, EPHD_GAUGE,
+			scaled(r->headroom, 100));
+	add_num(b, O_R_P_TREND, idx, 2, EPHD_INTEGER,
+		trend_enum(r->pressure.status));
+	add_num(b, O_R_EXH_SECONDS, idx, 2, EPHD_GAUGE,
+		trend_seconds(&r->pressure));
+	add_num(b, O_R_D_TREND, idx, 2, EPHD_INTEGER,
+		trend_enum(r->worst_blocked.status));
+	add_num(b, O_R_D_EXH_SECONDS, idx, 2, EPHD_GAUGE,
+		trend_seconds(&r->worst_blocked));
+	add_num(b, O_R_EXH_ALARM, idx, 2, EPHD_INTEGER,
+		exh_alarm_state(st, ns, p));
+}
+
 /* ephStateIndex is the kernel's state number, as enum eph_tcp_state. */
 static void add_states(struct builder *b, const ephd_oid *idx,
 		       const struct eph_proto_stats *s, int p)
@@ -428,6 +527,8 @@ static void add_namespace(struct builder *b, const struct ephd_state *st,
 		if (!s->collected)
 			continue;
 		add_range(b, st, ns, idx, s, p);
+		if (ns->rate && ns->rate->proto[p].collected)
+			add_rates(b, st, ns, idx, p);
 		add_states(b, idx, s, p);
 		add_dests(b, idx, s);
 		add_listeners(b, idx, s, p);
@@ -450,6 +551,8 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 		memcpy(one.name, st->ns_name, sizeof(one.name));
 		one.name[sizeof(one.name) - 1] = '\0';
 		memcpy(one.alarm, st->alarm, sizeof(one.alarm));
+		one.rate = st->rate;
+		memcpy(one.exh_alarm, st->exh_alarm, sizeof(one.exh_alarm));
 		ns = &one;
 		n_ns = 1;
 	}
@@ -458,7 +561,7 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	for (size_t i = 0; i < n_ns; i++) {
 		const struct eph_snapshot *s = ns[i].snap;
 
-		rows += s ? 160 : 2;
+		rows += s ? 184 : 2;
 		if (!s)
 			continue;
 		if (!first) {
@@ -506,6 +609,7 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 		st->kind_falling_bp[EPH_KIND_CONNECT]);
 	add_num(&b, O_T_CONNECT_ALARM, NULL, 0, EPHD_INTEGER,
 		truth(st->connect_alarm));
+	add_num(&b, O_T_EXH_SECONDS, NULL, 0, EPHD_UNSIGNED, st->exhaustion_s);
 
 	ephd_view_seal(b.v);
 	if (b.err) {
@@ -529,11 +633,31 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 	struct ephd_value val = octets(e->ns_name);
 	bool connect = e->alarm == EPH_KIND_CONNECT;
 
-	/* ephPressureHigh (3), ephPressureCleared (4) */
 	memcpy(trap_oid, root, sizeof(root));
 	trap_oid[EPHD_ROOT_LEN] = 0;
-	trap_oid[EPHD_ROOT_LEN + 1] = e->kind == EPH_ALARM_RAISED ? 3 : 4;
 	*trap_oid_len = EPHD_ROOT_LEN + 2;
+	if (e->exhaustion) {
+		/* ephExhaustionSoon (5), ephExhaustionSoonCleared (6) */
+		trap_oid[EPHD_ROOT_LEN + 1] =
+		    e->kind == EPH_ALARM_RAISED ? 5 : 6;
+		if (max < 7)
+			return 0;
+		add(&b, O_NS_NAME, ns, 1, &val);
+		add_num(&b, O_R_EXH_SECONDS, idx, 2, EPHD_GAUGE,
+			trend_seconds(&e->rate.pressure));
+		add_num(&b, O_R_P_TREND, idx, 2, EPHD_INTEGER,
+			trend_enum(e->rate.pressure.status));
+		add_num(&b, O_R_PRESSURE, idx, 2, EPHD_UNSIGNED,
+			s->pressure_bp);
+		add_num(&b, O_R_PRESSURE_KIND, idx, 2, EPHD_INTEGER,
+			s->pressure_kind == EPH_KIND_CONNECT ? 2 : 1);
+		add_num(&b, O_R_USABLE, idx, 2, EPHD_UNSIGNED, s->usable);
+		add_num(&b, O_T_EXH_SECONDS, NULL, 0, EPHD_UNSIGNED,
+			e->threshold_s);
+		return b.err ? 0 : v.n;
+	}
+	/* ephPressureHigh (3), ephPressureCleared (4) */
+	trap_oid[EPHD_ROOT_LEN + 1] = e->kind == EPH_ALARM_RAISED ? 3 : 4;
 
 	if (max < (connect && s->has_worst ? 12u : 9u))
 		return 0;
@@ -569,6 +693,58 @@ void ephd_ns_reset_alarms(struct ephd_ns_entry *e, const struct ephd_state *st)
 				       st->kind_falling_bp[k]);
 			e->state[p][k] = EPHD_ALARM_NORMAL;
 		}
+	(void)st;
+	memset(e->exh_high, 0, sizeof(e->exh_high));
+}
+
+enum eph_alarm_event ephd_exh_alarm_update(bool *high, uint32_t threshold_s,
+					   const struct eph_trend *t)
+{
+	bool soon, gone;
+
+	if (!threshold_s) {
+		if (!*high)
+			return EPH_ALARM_NONE;
+		*high = false;
+		return EPH_ALARM_CLEARED;
+	}
+	soon = t->status == EPH_TREND_EXHAUSTED ||
+	       (t->status == EPH_TREND_APPROACHING &&
+		t->seconds <= (double)threshold_s);
+	gone = t->status == EPH_TREND_NOT_APPROACHING ||
+	       (t->status == EPH_TREND_APPROACHING &&
+		t->seconds > 2.0 * (double)threshold_s);
+	if (!*high && soon) {
+		*high = true;
+		return EPH_ALARM_RAISED;
+	}
+	if (*high && gone) {
+		*high = false;
+		return EPH_ALARM_CLEARED;
+	}
+	return EPH_ALARM_NONE;
+}
+
+void ephd_ns_rate_add(struct ephd_ns_entry *e, int64_t t_us)
+{
+	if (!e->rate) {
+		e->rate = malloc(sizeof(*e->rate));
+		if (!e->rate)
+			return; /* no rates for it this time */
+		eph_rate_init(e->rate, 0);
+	}
+	if (eph_rate_add(e->rate, e->snap, t_us) < 0)
+		return;
+	e->has_rate = eph_rate_compute(e->rate, &e->rate_res) == 0;
+}
+
+void ephd_nsreg_reset_rates(struct ephd_nsreg *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i].rate)
+			eph_rate_init(r->v[i].rate, 0);
+		r->v[i].has_rate = false;
+	}
 }
 
 static bool ns_index_used(const struct ephd_nsreg *r, uint32_t index)
@@ -632,37 +808,69 @@ void ephd_nsreg_drop_unseen(struct ephd_nsreg *r)
 	size_t j = 0;
 
 	for (size_t i = 0; i < r->n; i++) {
-		if (r->v[i].seen)
+		if (r->v[i].seen) {
 			r->v[j++] = r->v[i];
-		else
+		} else {
 			free(r->v[i].snap);
+			free(r->v[i].rate);
+		}
 	}
 	r->n = j;
 }
 
 void ephd_nsreg_free(struct ephd_nsreg *r)
 {
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		free(r->v[i].snap);
+		free(r->v[i].rate);
+	}
 	free(r->v);
 	r->v = NULL;
 	r->n = r->cap = 0;
 }
 
+/* A new event at the end of out, naming e and row p; NULL: no memory. */
+static struct ephd_event *new_event(struct ephd_events *out,
+				    const struct ephd_ns_entry *e, int p,
+				    enum eph_alarm_event x)
+{
+	struct ephd_event *ev;
+
+	if (out->n == out->cap) {
+		unsigned cap = out->cap ? 2 * out->cap : 8;
+		void *v = realloc(out->ev, cap * sizeof(*out->ev));
+
+		if (!v)
+			return NULL; /* the state is right */
+		out->ev = v;
+		out->cap = cap;
+	}
+	ev = &out->ev[out->n++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = x;
+	ev->proto = (enum eph_proto)p;
+	ev->ns_index = e->index;
+	ev->ns_own = e->own;
+	memcpy(ev->ns_name, e->name, sizeof(ev->ns_name));
+	ev->stats = e->snap->proto[p];
+	return ev;
+}
+
 /* Feed entry e's alarms (bind; for TCP, connect unless disabled) with the
- * pressures of its new snapshot; the crossings go to out. */
+ * pressures of its new snapshot, and its exhaustion alarms with its
+ * rates; the crossings go to out. */
 void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
 			   struct ephd_events *out)
 {
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *ps = &e->snap->proto[p];
+		struct ephd_event *ev;
+		enum eph_alarm_event x;
 
 		if (!ps->collected)
 			continue;
 		for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++) {
 			struct eph_alarm *a = &e->alarm[p][k];
-			struct ephd_event *ev;
-			enum eph_alarm_event x;
 
 			if (k == EPH_KIND_CONNECT &&
 			    (p != EPH_TCP || !st->connect_alarm))
@@ -670,29 +878,23 @@ void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
 			x = eph_alarm_update(a, eph_alarm_value(ps, k));
 			e->state[p][k] =
 			    a->high ? EPHD_ALARM_HIGH : EPHD_ALARM_NORMAL;
-			if (x == EPH_ALARM_NONE)
+			if (x == EPH_ALARM_NONE ||
+			    !(ev = new_event(out, e, p, x)))
 				continue;
-			if (out->n == out->cap) {
-				unsigned cap = out->cap ? 2 * out->cap : 8;
-				void *v =
-				    realloc(out->ev, cap * sizeof(*out->ev));
-
-				if (!v)
-					continue; /* the state is right */
-				out->ev = v;
-				out->cap = cap;
-			}
-			ev = &out->ev[out->n++];
-			ev->kind = x;
 			ev->alarm = (enum eph_kind)k;
-			ev->proto = (enum eph_proto)p;
 			ev->rising_bp = a->rising_bp;
 			ev->falling_bp = a->falling_bp;
-			ev->ns_index = e->index;
-			ev->ns_own = e->own;
-			memcpy(ev->ns_name, e->name, sizeof(ev->ns_name));
-			ev->stats = *ps;
 		}
+		if (!e->has_rate || !e->rate_res.proto[p].collected)
+			continue;
+		x = ephd_exh_alarm_update(&e->exh_high[p], st->exhaustion_s,
+					  &e->rate_res.proto[p].pressure);
+		if (x == EPH_ALARM_NONE || !(ev = new_event(out, e, p, x)))
+			continue;
+		ev->alarm = ps->pressure_kind;
+		ev->exhaustion = true;
+		ev->threshold_s = st->exhaustion_s;
+		ev->rate = e->rate_res.proto[p];
 	}
 }
 
@@ -707,6 +909,13 @@ size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows)
 		memcpy(x->name, r->v[i].name, sizeof(x->name));
 		x->snap = r->v[i].has_snap ? r->v[i].snap : NULL;
 		memcpy(x->alarm, r->v[i].state, sizeof(x->alarm));
+		x->rate = r->v[i].has_snap && r->v[i].has_rate
+			      ? &r->v[i].rate_res
+			      : NULL;
+		for (int p = 0; p < EPH_PROTO_COUNT; p++)
+			x->exh_alarm[p] = r->v[i].exh_high[p]
+					      ? EPHD_ALARM_HIGH
+					      : EPHD_ALARM_NORMAL;
 	}
 	return r->n;
 }

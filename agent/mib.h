@@ -43,6 +43,12 @@ struct ephd_ns {
 	const struct eph_snapshot *snap; /* NULL: not collected yet */
 	/* enum ephd_alarm_state; 0 is taken as normal(1). */
 	uint8_t alarm[EPH_PROTO_COUNT][EPHD_KINDS];
+	/* Rates and trends (issue 14); NULL: none yet, the rate columns
+	 * are left out. */
+	const struct eph_rate_result *rate;
+	/* The exhaustion alarm per protocol: enum ephd_alarm_state, 0 is
+	 * normal(1); off(3) whenever st->exhaustion_s is 0. */
+	uint8_t exh_alarm[EPH_PROTO_COUNT];
 };
 
 struct ephd_state {
@@ -65,6 +71,10 @@ struct ephd_state {
 	uint8_t alarm[EPH_PROTO_COUNT][EPHD_KINDS];
 	char ns_name[EPHD_OCTETS_MAX];
 	uint32_t ns_inode;
+	const struct eph_rate_result *rate;
+	uint8_t exh_alarm[EPH_PROTO_COUNT];
+	/* exhaustionSeconds: the exhaustion alarm's threshold; 0: off. */
+	uint32_t exhaustion_s;
 };
 
 /* One alarm crossing, with the numbers of the collection that made it. */
@@ -77,6 +87,12 @@ struct ephd_event {
 	bool ns_own;			/* the agent's own namespace */
 	char ns_name[EPHD_OCTETS_MAX];
 	struct eph_proto_stats stats;
+	/* The exhaustion alarm (ephExhaustionSoon / ephExhaustionSoonCleared)
+	 * rather than a pressure alarm: alarm is then unused, threshold_s
+	 * is exhaustionSeconds and rate the row's rates and trends. */
+	bool exhaustion;
+	uint32_t threshold_s;
+	struct eph_rate_proto rate;
 };
 
 /*
@@ -100,6 +116,12 @@ struct ephd_ns_entry {
 	struct eph_alarm alarm[EPH_PROTO_COUNT][EPHD_KINDS];
 	uint8_t state[EPH_PROTO_COUNT][EPHD_KINDS]; /* enum ephd_alarm_state */
 	char last_error[512];
+	/* The history of its successful collections (fixed memory, its own
+	 * allocation) and what follows from it as of the newest. */
+	struct eph_rate *rate;
+	bool has_rate; /* rate_res holds a result */
+	struct eph_rate_result rate_res;
+	bool exh_high[EPH_PROTO_COUNT]; /* the exhaustion alarm is raised */
 };
 
 struct ephd_nsreg {
@@ -121,8 +143,27 @@ void ephd_nsreg_drop_unseen(struct ephd_nsreg *r);
 void ephd_nsreg_free(struct ephd_nsreg *r);
 /* Every entry as a view row (rows: room for r->n); returns r->n. */
 size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows);
-/* Alarms back to normal with st's thresholds. */
+/* Alarms back to normal with st's thresholds (the exhaustion alarm
+ * too). */
 void ephd_ns_reset_alarms(struct ephd_ns_entry *e, const struct ephd_state *st);
+
+/* Feed e's history with its new snapshot, taken at t_us (CLOCK_MONOTONIC,
+ * microseconds), and compute its rates.  A t_us not after the newest
+ * sample's is ignored (the result stays). */
+void ephd_ns_rate_add(struct ephd_ns_entry *e, int64_t t_us);
+/* Every history of r emptied (the namespace set changed). */
+void ephd_nsreg_reset_rates(struct ephd_nsreg *r);
+
+/*
+ * The exhaustion alarm of one row, with hysteresis: raised (*high set,
+ * RAISED) when the trend t is approaching with seconds <= threshold_s,
+ * or exhausted; cleared (CLEARED) when t is not approaching, or
+ * approaching with seconds > 2 * threshold_s.  An unknown trend (too few
+ * samples, a restart) changes nothing.  threshold_s 0: off, never
+ * raised (a raised one is cleared).
+ */
+enum eph_alarm_event ephd_exh_alarm_update(bool *high, uint32_t threshold_s,
+					   const struct eph_trend *t);
 
 /* The alarm crossings of a collection, growing as needed. */
 struct ephd_events {
@@ -130,7 +171,8 @@ struct ephd_events {
 	unsigned n, cap;
 };
 /* Feed e's alarms (bind; for TCP, connect unless st disables it) with the
- * pressures of e->snap; the crossings go to out, naming e. */
+ * pressures of e->snap, and its exhaustion alarms (st->exhaustion_s) with
+ * e->rate_res; the crossings go to out, naming e. */
 void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
 			   struct ephd_events *out);
 
@@ -139,9 +181,10 @@ void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
 
 /*
  * The varbinds of the notification for e (ephPressureHigh or
- * ephPressureCleared), after snmpTrapOID.0 (whose value, the
- * notification's OID, goes to trap_oid): the MIB's OBJECTS, then, for a
- * connect alarm with a worst destination, its ephDestConnectPressure,
+ * ephPressureCleared; for e->exhaustion ephExhaustionSoon or
+ * ephExhaustionSoonCleared with their OBJECTS only), after snmpTrapOID.0 (whose
+ * value, the notification's OID, goes to trap_oid): the MIB's OBJECTS, then,
+ * for a connect alarm with a worst destination, its ephDestConnectPressure,
  * ephDestBlocked and ephDestSockets (their instance names the
  * destination).  Returns the number of rows (0 if max is too small).
  */

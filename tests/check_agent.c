@@ -56,7 +56,8 @@ START_TEST(config_good)
 		  "fallingThreshold 60\ndestinationAlarm no\n"
 		  "agentXSocket /run/agentx.sock\nstateTotals off\n"
 		  "source procfs\ndestinationCap 100\n"
-		  "agentXPingInterval 3\nprocRoot /tmp/p\nbpfBoundSockets no",
+		  "agentXPingInterval 3\nprocRoot /tmp/p\nbpfBoundSockets no\n"
+		  "exhaustionSeconds 300",
 		  &c, err),
 	    0);
 	ck_assert_uint_eq(c.interval, 5);
@@ -70,6 +71,7 @@ START_TEST(config_good)
 	ck_assert_int_eq(c.source, EPH_PREFER_PROCFS);
 	ck_assert_uint_eq(c.dest_cap, 100);
 	ck_assert_uint_eq(c.ping_interval, 3);
+	ck_assert_uint_eq(c.exhaustion_s, 300);
 	ck_assert_str_eq(c.agentx_socket, "/run/agentx.sock");
 	ck_assert_str_eq(c.proc_root, "/tmp/p");
 	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), 0);
@@ -88,6 +90,7 @@ START_TEST(config_defaults)
 	ck_assert_uint_eq(c.rising_bp, 8000);
 	ck_assert_uint_eq(c.falling_bp, 7000);
 	ck_assert(c.dest_alarm);
+	ck_assert_uint_eq(c.exhaustion_s, 0); /* off */
 	ck_assert_uint_eq(c.kind_rising_bp[EPH_KIND_BIND], EPHD_UNSET);
 	ck_assert_uint_eq(c.kind_falling_bp[EPH_KIND_CONNECT], EPHD_UNSET);
 	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), 0);
@@ -210,6 +213,10 @@ START_TEST(config_bad)
 	    {"source magic",
 	     "t.conf:1: source: expected auto, bpf, netlink or procfs"},
 	    {"interval 99999999999999999999", "t.conf:1: interval"},
+	    {"exhaustionSeconds 604801",
+	     "t.conf:1: exhaustionSeconds: expected seconds from 0 (off) to "
+	     "604800"},
+	    {"exhaustionSeconds -5", "t.conf:1: exhaustionSeconds"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -565,9 +572,11 @@ START_TEST(mib_dest_table_order_and_index)
 	ck_assert_uint_eq(r->value.v.u, 8000);
 	n = MK(name, 1, 7, 3, 0);
 	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 4, 0));
-	/* ephConnectAlarmEnabled.0 is the last row: ephAlarmKind
+	/* ephExhaustionThresholdSeconds.0 is the last row: ephAlarmKind
 	 * (accessible-for-notify) is never served. */
 	n = MK(name, 1, 7, 8, 0);
+	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 9, 0));
+	n = MK(name, 1, 7, 9, 0);
 	ck_assert_ptr_null(ephd_view_next(v, name, n));
 	/* From before the root: the first object */
 	ck_assert(HAS(ephd_view_next(v, root, EPHD_ROOT_LEN - 1), 1, 1, 1, 0));
@@ -1128,6 +1137,275 @@ START_TEST(nsreg_index_stability_and_alarms)
 }
 END_TEST
 
+/* ---- rates and time to exhaustion (issue 14) ---------------------------- */
+
+/* A result as rate.c would give it: TCP opening 12.3456/s against 6.6667/s
+ * sustainable (400 ports), pressure approaching in 17.9 s, the worst
+ * destination exhausted; UDP without a counter, not approaching. */
+static struct eph_rate_result fixed_rates(void)
+{
+	struct eph_rate_result r = {
+	    .samples = 10, .window_s = 30, .measured_s = 9};
+	struct eph_rate_proto *t = &r.proto[EPH_TCP], *u = &r.proto[EPH_UDP];
+
+	t->collected = u->collected = true;
+	t->open_status = EPH_RATE_OK;
+	t->open_rate = 12.3456;
+	t->tw_bound = true;
+	t->sustainable_ports = 400;
+	t->sustainable_rate = 400 / 60.0;
+	t->has_headroom = true;
+	t->headroom = t->sustainable_rate / t->open_rate;
+	t->pressure.status = EPH_TREND_APPROACHING;
+	t->pressure.seconds = 17.9;
+	t->worst_blocked.status = EPH_TREND_EXHAUSTED;
+	u->open_status = EPH_RATE_NO_COUNTER;
+	u->pressure.status = EPH_TREND_NOT_APPROACHING;
+	u->worst_blocked.status = EPH_TREND_UNKNOWN;
+	return r;
+}
+
+static bool has_row(const struct ephd_view *v, const ephd_oid *tail, size_t n)
+{
+	ephd_oid name[EPHD_OID_MAX];
+
+	return ephd_view_get(v, name, mk(name, tail, n)) != NULL;
+}
+#define HAS_ROW(v, ...)                                                        \
+	has_row(v, (const ephd_oid[]){__VA_ARGS__},                            \
+		sizeof((const ephd_oid[]){__VA_ARGS__}) / sizeof(ephd_oid))
+
+START_TEST(mib_rate_columns)
+{
+	struct eph_snapshot *snap = fixed_snapshot();
+	struct eph_rate_result rates = fixed_rates();
+	struct ephd_state st = {.snap = snap,
+				.status = EPHD_OK,
+				.interval = 1,
+				.ns_name = "",
+				.rate = &rates,
+				.exh_alarm = {EPHD_ALARM_HIGH, 0},
+				.exhaustion_s = 20};
+	struct ephd_view *v;
+
+	snap->protocols |= 1u << EPH_UDP;
+	snap->proto[EPH_UDP].collected = true;
+	snap->proto[EPH_UDP].usable = 94;
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	/* TCP: every column; rates in thousandths, headroom in hundredths */
+	ck_row(ROW(v, 1, 3, 1, 35, 1, 1), EPHD_GAUGE, 12346);
+	ck_row(ROW(v, 1, 3, 1, 36, 1, 1), EPHD_INTEGER, 1); /* ok */
+	ck_row(ROW(v, 1, 3, 1, 37, 1, 1), EPHD_INTEGER, 1); /* true */
+	ck_row(ROW(v, 1, 3, 1, 38, 1, 1), EPHD_GAUGE, 400);
+	ck_row(ROW(v, 1, 3, 1, 39, 1, 1), EPHD_GAUGE, 6667);
+	ck_row(ROW(v, 1, 3, 1, 40, 1, 1), EPHD_GAUGE, 54);
+	ck_row(ROW(v, 1, 3, 1, 41, 1, 1), EPHD_INTEGER, 3); /* approaching */
+	ck_row(ROW(v, 1, 3, 1, 42, 1, 1), EPHD_GAUGE, 17);  /* rounded down */
+	ck_row(ROW(v, 1, 3, 1, 43, 1, 1), EPHD_INTEGER, 4); /* exhausted */
+	ck_row(ROW(v, 1, 3, 1, 44, 1, 1), EPHD_GAUGE, 0);
+	ck_row(ROW(v, 1, 3, 1, 45, 1, 1), EPHD_INTEGER, EPHD_ALARM_HIGH);
+	ck_row(ROW(v, 1, 7, 9, 0), EPHD_UNSIGNED, 20);
+	/* UDP: no open rate, not TIME_WAIT bound: those columns absent */
+	ck_assert(!HAS_ROW(v, 1, 3, 1, 35, 1, 2));
+	ck_row(ROW(v, 1, 3, 1, 36, 1, 2), EPHD_INTEGER, 4); /* noCounter */
+	ck_row(ROW(v, 1, 3, 1, 37, 1, 2), EPHD_INTEGER, 2); /* false */
+	ck_assert(!HAS_ROW(v, 1, 3, 1, 38, 1, 2));
+	ck_assert(!HAS_ROW(v, 1, 3, 1, 39, 1, 2));
+	ck_assert(!HAS_ROW(v, 1, 3, 1, 40, 1, 2));
+	ck_row(ROW(v, 1, 3, 1, 41, 1, 2), EPHD_INTEGER, 2);
+	ck_row(ROW(v, 1, 3, 1, 42, 1, 2), EPHD_GAUGE, UINT32_MAX);
+	ck_row(ROW(v, 1, 3, 1, 43, 1, 2), EPHD_INTEGER, 1); /* unknown */
+	ck_row(ROW(v, 1, 3, 1, 44, 1, 2), EPHD_GAUGE, UINT32_MAX);
+	ck_row(ROW(v, 1, 3, 1, 45, 1, 2), EPHD_INTEGER, EPHD_ALARM_NORMAL);
+	ephd_view_free(v);
+
+	/* The first sample: a status, no rate, no headroom. */
+	rates.proto[EPH_TCP].open_status = EPH_RATE_FIRST;
+	rates.proto[EPH_TCP].has_headroom = false;
+	rates.proto[EPH_TCP].pressure.seconds = 1e12; /* capped */
+	st.exhaustion_s = 0;			      /* alarm off */
+	v = ephd_mib_build(&st);
+	ck_assert(!HAS_ROW(v, 1, 3, 1, 35, 1, 1));
+	ck_row(ROW(v, 1, 3, 1, 36, 1, 1), EPHD_INTEGER, 2); /* firstSample */
+	ck_assert(!HAS_ROW(v, 1, 3, 1, 40, 1, 1));
+	ck_row(ROW(v, 1, 3, 1, 39, 1, 1), EPHD_GAUGE, 6667);
+	ck_row(ROW(v, 1, 3, 1, 42, 1, 1), EPHD_GAUGE, UINT32_MAX - 1);
+	ck_row(ROW(v, 1, 3, 1, 45, 1, 1), EPHD_INTEGER, EPHD_ALARM_OFF);
+	ck_row(ROW(v, 1, 7, 9, 0), EPHD_UNSIGNED, 0);
+	ephd_view_free(v);
+
+	/* No result yet: no rate column at all. */
+	st.rate = NULL;
+	v = ephd_mib_build(&st);
+	for (ephd_oid col = 35; col <= 45; col++)
+		ck_assert(!HAS_ROW(v, 1, 3, 1, col, 1, 1));
+	ephd_view_free(v);
+	free(snap);
+}
+END_TEST
+
+START_TEST(exh_alarm_hysteresis)
+{
+	struct eph_trend t = {.status = EPH_TREND_UNKNOWN};
+	bool high = false;
+
+#define FEED(st, secs)                                                         \
+	(t.status = (st), t.seconds = (secs),                                  \
+	 ephd_exh_alarm_update(&high, 30, &t))
+	ck_assert_int_eq(FEED(EPH_TREND_UNKNOWN, 0), EPH_ALARM_NONE);
+	ck_assert_int_eq(FEED(EPH_TREND_APPROACHING, 31), EPH_ALARM_NONE);
+	ck_assert_int_eq(FEED(EPH_TREND_APPROACHING, 30), EPH_ALARM_RAISED);
+	ck_assert(high);
+	/* Raised once; nothing between the threshold and twice it. */
+	ck_assert_int_eq(FEED(EPH_TREND_APPROACHING, 10), EPH_ALARM_NONE);
+	ck_assert_int_eq(FEED(EPH_TREND_APPROACHING, 45), EPH_ALARM_NONE);
+	ck_assert_int_eq(FEED(EPH_TREND_APPROACHING, 60), EPH_ALARM_NONE);
+	ck_assert_int_eq(FEED(EPH_TREND_UNKNOWN, 0), EPH_ALARM_NONE);
+	ck_assert_int_eq(FEED(EPH_TREND_EXHAUSTED, 0), EPH_ALARM_NONE);
+	ck_assert_int_eq(FEED(EPH_TREND_APPROACHING, 60.5), EPH_ALARM_CLEARED);
+	ck_assert(!high);
+	ck_assert_int_eq(FEED(EPH_TREND_APPROACHING, 45), EPH_ALARM_NONE);
+	/* Already full raises too; flat or falling clears. */
+	ck_assert_int_eq(FEED(EPH_TREND_EXHAUSTED, 0), EPH_ALARM_RAISED);
+	ck_assert_int_eq(FEED(EPH_TREND_NOT_APPROACHING, 0), EPH_ALARM_CLEARED);
+	ck_assert_int_eq(FEED(EPH_TREND_NOT_APPROACHING, 0), EPH_ALARM_NONE);
+#undef FEED
+	/* Off: never raised; a raised one is cleared. */
+	t.status = EPH_TREND_EXHAUSTED;
+	ck_assert_int_eq(ephd_exh_alarm_update(&high, 0, &t), EPH_ALARM_NONE);
+	high = true;
+	ck_assert_int_eq(ephd_exh_alarm_update(&high, 0, &t),
+			 EPH_ALARM_CLEARED);
+}
+END_TEST
+
+START_TEST(mib_notification_exhaustion)
+{
+	struct ephd_event e = event(EPH_ALARM_RAISED, EPH_KIND_BIND);
+	struct eph_rate_result rates = fixed_rates();
+	struct ephd_row rows[EPHD_NOTIFY_ROWS];
+	ephd_oid trap[EPHD_OID_MAX];
+	size_t trap_len, n;
+
+	e.exhaustion = true;
+	e.threshold_s = 20;
+	e.rate = rates.proto[EPH_TCP];
+	n = ephd_mib_notification(&e, trap, &trap_len, rows, EPHD_NOTIFY_ROWS);
+	/* ephExhaustionSoon = ephNotifications.5 */
+	ck_assert_uint_eq(trap_len, EPHD_ROOT_LEN + 2);
+	ck_assert_uint_eq(trap[EPHD_ROOT_LEN + 1], 5);
+	ck_assert_uint_eq(n, 7);
+	ck_assert(HAS(&rows[0], 1, 2, 1, 2, 1));
+	ck_assert(HAS(&rows[1], 1, 3, 1, 42, 1, 1));
+	ck_row(&rows[1], EPHD_GAUGE, 17);
+	ck_assert(HAS(&rows[2], 1, 3, 1, 41, 1, 1));
+	ck_row(&rows[2], EPHD_INTEGER, 3);
+	ck_assert(HAS(&rows[3], 1, 3, 1, 30, 1, 1));
+	ck_assert(HAS(&rows[4], 1, 3, 1, 31, 1, 1));
+	ck_row(&rows[4], EPHD_INTEGER,
+	       e.stats.pressure_kind == EPH_KIND_CONNECT ? 2 : 1);
+	ck_assert(HAS(&rows[5], 1, 3, 1, 6, 1, 1));
+	ck_row(&rows[5], EPHD_UNSIGNED, 94);
+	ck_assert(HAS(&rows[6], 1, 7, 9, 0));
+	ck_row(&rows[6], EPHD_UNSIGNED, 20);
+	/* ephExhaustionSoonCleared = .6 */
+	e.kind = EPH_ALARM_CLEARED;
+	e.rate.pressure.status = EPH_TREND_NOT_APPROACHING;
+	n = ephd_mib_notification(&e, trap, &trap_len, rows, EPHD_NOTIFY_ROWS);
+	ck_assert_uint_eq(trap[EPHD_ROOT_LEN + 1], 6);
+	ck_assert_uint_eq(n, 7);
+	ck_row(&rows[1], EPHD_GAUGE, UINT32_MAX);
+	ck_assert_uint_eq(ephd_mib_notification(&e, trap, &trap_len, rows, 6),
+			  0);
+}
+END_TEST
+
+/* The collector thread's path: snapshots into a namespace's history, the
+ * rates out, the exhaustion alarm raised once, and cleared when the
+ * pressure stops rising; a reset empties the history. */
+START_TEST(nsreg_rates_and_exhaustion_alarm)
+{
+	struct ephd_nsreg reg = {.next_index = 2};
+	struct ephd_state st = {.connect_alarm = true,
+				.kind_rising_bp = {0, 9900, 9900},
+				.kind_falling_bp = {0, 9000, 9000},
+				.exhaustion_s = 30};
+	struct ephd_events evs = {0};
+	struct eph_snapshot *base = fixed_snapshot();
+	struct ephd_ns_entry *e;
+	struct ephd_ns rows[1];
+	unsigned raised = 0, cleared = 0;
+
+	e = ephd_nsreg_get(&reg, true, 10, 1, "", &st);
+	ck_assert_ptr_nonnull(e);
+	/* 1 s apart: 10 opens/s, bind pressure +500 bp/s (5 ports of 100)
+	 * for 12 s, then flat for longer than the 30 s window. */
+	for (int i = 0; i < 50; i++) {
+		struct eph_proto_stats *t;
+
+		*e->snap = *base;
+		t = &e->snap->proto[EPH_TCP];
+		e->snap->counters.read = true;
+		e->snap->counters.tcp_active_opens = 1000 + 10u * (unsigned)i;
+		t->usable = 100;
+		t->ports_in_use = 10 + 5 * (uint32_t)(i < 12 ? i : 12);
+		t->bind_bp = t->pressure_bp = t->ports_in_use * 100;
+		t->connect_bp = 0;
+		t->pressure_kind = EPH_KIND_BIND;
+		t->has_worst = false;
+		e->has_snap = true;
+		ephd_ns_rate_add(e, 5000000 + (int64_t)i * 1000000);
+		evs.n = 0;
+		ephd_ns_update_alarms(&st, e, &evs);
+		for (unsigned k = 0; k < evs.n; k++) {
+			ck_assert(evs.ev[k].exhaustion);
+			ck_assert_int_eq(evs.ev[k].proto, EPH_TCP);
+			ck_assert_uint_eq(evs.ev[k].threshold_s, 30);
+			if (evs.ev[k].kind == EPH_ALARM_RAISED) {
+				raised++;
+				/* 80 ports left at 5 ports/s */
+				ck_assert_int_eq(i, 2);
+				ck_assert_double_eq_tol(
+				    evs.ev[k].rate.pressure.seconds, 16.0,
+				    1e-6);
+			} else {
+				cleared++;
+				ck_assert_uint_eq(raised, 1);
+			}
+		}
+		if (i == 0)
+			ck_assert_int_eq(e->rate_res.proto[EPH_TCP].open_status,
+					 EPH_RATE_FIRST);
+		if (i == 5) {
+			ck_assert_int_eq(e->rate_res.proto[EPH_TCP].open_status,
+					 EPH_RATE_OK);
+			ck_assert_double_eq_tol(
+			    e->rate_res.proto[EPH_TCP].open_rate, 10.0, 1e-6);
+		}
+	}
+	ck_assert_uint_eq(raised, 1);
+	ck_assert_uint_eq(cleared, 1); /* flat from i = 12 */
+	ck_assert_int_eq(e->rate_res.proto[EPH_TCP].pressure.status,
+			 EPH_TREND_NOT_APPROACHING);
+	ck_assert(e->has_rate);
+	ephd_nsreg_rows(&reg, rows);
+	ck_assert_ptr_eq(rows[0].rate, &e->rate_res);
+	ck_assert_int_eq(rows[0].exh_alarm[EPH_TCP], EPHD_ALARM_NORMAL);
+	/* A new time not after the last: ignored. */
+	ephd_ns_rate_add(e, 1);
+	ck_assert(e->has_rate);
+	ephd_nsreg_reset_rates(&reg);
+	ck_assert(!e->has_rate);
+	ck_assert_uint_eq(e->rate->count, 0);
+	ephd_nsreg_rows(&reg, rows);
+	ck_assert_ptr_null(rows[0].rate);
+	free(evs.ev);
+	free(base);
+	ephd_nsreg_free(&reg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent");
@@ -1157,6 +1435,10 @@ int main(void)
 	tcase_add_test(tc, config_namespaces);
 	tcase_add_test(tc, mib_several_namespaces);
 	tcase_add_test(tc, nsreg_index_stability_and_alarms);
+	tcase_add_test(tc, mib_rate_columns);
+	tcase_add_test(tc, exh_alarm_hysteresis);
+	tcase_add_test(tc, mib_notification_exhaustion);
+	tcase_add_test(tc, nsreg_rates_and_exhaustion_alarm);
 	suite_add_tcase(s, tc);
 	return eph_run_suite(s);
 }

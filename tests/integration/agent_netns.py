@@ -144,6 +144,19 @@ for col, want in (("BindPressure", pct(3 * 10000 // 94)), ("BindExact", "1"),
                   ("PressureKind", "1"), ("TimeWaitReusable", "0"),
                   ("BindAlarmState", "1"), ("ConnectAlarmState", "3")):
     ck.eq(f"ephRange{col}.1.2 (udp, new model)", walk.get(f"ephRange{col}.1.2"), want)
+# Rates (issue 14; rate_agent_netns.py drives them): UDP has no counter
+# and no TIME_WAIT, so no open rate, sustainable rate or headroom; TCP is
+# TIME_WAIT bound (tcp_tw_reuse 0); the exhaustion alarm is off(3).
+ck.eq("udp rate columns",
+      {c: walk.get(f"ephRange{c}.1.2") for c in (
+          "OpenRate", "OpenRateStatus", "TimeWaitBound", "SustainableRate", "Headroom",
+          "ExhaustionAlarmState")},
+      {"OpenRate": None, "OpenRateStatus": "4", "TimeWaitBound": "2",
+       "SustainableRate": None, "Headroom": None, "ExhaustionAlarmState": "3"})
+ck.eq("tcp rate columns", (walk.get("ephRangeTimeWaitBound.1.1"),
+                           # noCounter(4): procRoot has no net/snmp
+                           walk.get("ephRangeOpenRateStatus.1.1") in ("1", "2", "4"),
+                           walk.get("ephRangeExhaustionAlarmState.1.1")), ("1", True, "3"))
 # The deprecated bind-side number is the bind pressure, unscaled.
 ck.eq("ephRangeHostExhaustion == ephRangeBindPressure",
       walk["ephRangeHostExhaustion.1.1"], str(in_use * 10000 // 94))
@@ -240,8 +253,11 @@ r = su.snmp("snmpget", "-OQs", ".1.3.6.1.4.1.8072.9999.9999.7.1.99.0", check=Fal
 ck.eq("unknown object", "No Such Object" in r.stdout, True)
 r = su.snmp("snmpget", "-OQs", "ephAlarmKind.0", check=False)
 ck.eq("ephAlarmKind.0 is for notifications only", "No Such Object" in r.stdout, True)
-# GETNEXT past the last object leaves our subtree.
-r = su.snmp("snmpgetnext", "-On", "ephConnectAlarmEnabled.0", check=False)
+# GETNEXT past the last object (ephExhaustionThresholdSeconds.0, 0: the
+# exhaustion alarm is off by default) leaves our subtree.
+ck.eq("the last object", su.values("snmpgetnext", "ephConnectAlarmEnabled.0"),
+      {"ephExhaustionThresholdSeconds.0": "0"})
+r = su.snmp("snmpgetnext", "-On", "ephExhaustionThresholdSeconds.0", check=False)
 ck.eq("GETNEXT past the end leaves the MIB",
       ".1.3.6.1.4.1.8072.9999.9999.7." not in r.stdout.split("=")[0], True)
 
