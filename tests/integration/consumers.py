@@ -402,7 +402,9 @@ LoadPlugin ephport
         got = {}
         for ident in ids:
             r = ctl_run("getval", ident)
-            m = re.match(r"^value=(\S+)$", r.stdout.strip())
+            # One data source per type here; its name is the type's own
+            # ("value", "seconds" for duration); NaN is collectd's unknown.
+            m = re.match(r"^[a-z_]+=(\S+)$", r.stdout.strip())
             got[ident] = float(m.group(1)) if m and r.returncode == 0 else r.stdout + r.stderr
         stop(proc)
         log.close()
