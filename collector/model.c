@@ -198,8 +198,10 @@ static bool dest_equal(const struct dest_slot *d, const struct eph_sock *s)
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
-static void dest_account(struct eph_model *t, const struct eph_sock *s,
-			 bool time_wait, bool reusable, bool blocking)
+/* The slot of s's destination, made empty on first sight; NULL when the
+ * table is full (the socket is counted as untracked). */
+static struct dest_slot *dest_slot_of(struct eph_model *t,
+				      const struct eph_sock *s)
 {
 	uint32_t i = dest_hash(s) & t->mask;
 
@@ -210,7 +212,7 @@ static void dest_account(struct eph_model *t, const struct eph_sock *s,
 			if (t->n_used == t->cap) {
 				t->overflow = true;
 				t->untracked++;
-				return;
+				return NULL;
 			}
 			d->gen = t->gen;
 			d->sockets = 0;
@@ -225,12 +227,21 @@ static void dest_account(struct eph_model *t, const struct eph_sock *s,
 		} else if (!dest_equal(d, s)) {
 			continue;
 		}
-		d->sockets++;
-		d->time_wait += time_wait;
-		d->tw_reusable += reusable;
-		d->blocking += blocking;
-		return;
+		return d;
 	}
+}
+
+static void dest_account(struct eph_model *t, const struct eph_sock *s,
+			 bool time_wait, bool reusable, bool blocking)
+{
+	struct dest_slot *d = dest_slot_of(t, s);
+
+	if (!d)
+		return;
+	d->sockets++;
+	d->time_wait += time_wait;
+	d->tw_reusable += reusable;
+	d->blocking += blocking;
 }
 
 static void add_listener(struct eph_model *t, const struct eph_sock *s)
@@ -390,21 +401,16 @@ void eph_model_add_dest(struct eph_model *t, const struct eph_sock *key,
 			uint32_t tw_reusable, uint32_t blocking)
 {
 	uint32_t before = t->n_used;
+	struct dest_slot *d;
 
 	if (sockets == 0)
 		return;
-	/* One socket makes the slot; the counts are then set whole. */
-	dest_account(t, key, false, false, false);
-	for (uint32_t i = 0; i < t->n_used; i++) {
-		struct dest_slot *d = &t->slots[t->used[i]];
-
-		if (d->gen == t->gen && dest_equal(d, key)) {
-			d->sockets += sockets - 1;
-			d->time_wait += time_wait;
-			d->tw_reusable += tw_reusable;
-			d->blocking += blocking;
-			break;
-		}
+	d = dest_slot_of(t, key);
+	if (d) {
+		d->sockets += sockets;
+		d->time_wait += time_wait;
+		d->tw_reusable += tw_reusable;
+		d->blocking += blocking;
 	}
 	/* It was counted among the tally's destinations already. */
 	if (t->n_used > before && t->more_destinations > 0)
