@@ -778,42 +778,19 @@ static uint32_t to_bp(double pct)
 
 /* Arm every alarm from the thresholds: per kind where set, else
  * RisingThreshold / FallingThreshold, wherever the options stood in the
- * block.  Every inconsistent pair is reported, naming the options it came
- * from; then -1 (init refuses to start). */
-static int alarms_init(void)
+ * block.  thresholds_check() refused every pair that does not hold when
+ * the block was read, so eph_alarm_init() cannot fail here. */
+static void alarms_init(void)
 {
-	struct eph_alarm probe;
-	int status = 0;
-
-	if (eph_alarm_init(&probe, to_bp(conf.rising), to_bp(conf.falling)) <
-	    0) {
-		ERROR(LOG_PREFIX "FallingThreshold (%.2f) must be below "
-				 "RisingThreshold (%.2f): not started",
-		      conf.falling, conf.rising);
-		return -1;
-	}
 	for (int k = 0; k < N_KINDS; k++) {
-		const struct kind_opt *o = &kind_opts[k];
-		bool own_r = conf.kind[k].rising >= 0;
-		bool own_f = conf.kind[k].falling >= 0;
-		double r = own_r ? conf.kind[k].rising : conf.rising;
-		double f = own_f ? conf.kind[k].falling : conf.falling;
+		double r = conf.kind[k].rising >= 0 ? conf.kind[k].rising
+						    : conf.rising;
+		double f = conf.kind[k].falling >= 0 ? conf.kind[k].falling
+						     : conf.falling;
 
-		for (int p = 0; p < EPH_PROTO_COUNT; p++) {
-			if (eph_alarm_init(&alarms[p][k], to_bp(r), to_bp(f)) <
-			    0) {
-				ERROR(LOG_PREFIX
-				      "%s (%.2f) must be below %s (%.2f) for "
-				      "%s notifications: not started",
-				      own_f ? o->falling : "FallingThreshold",
-				      f, own_r ? o->rising : "RisingThreshold",
-				      r, eph_kind_name(o->kind));
-				status = -1;
-				break;
-			}
-		}
+		for (int p = 0; p < EPH_PROTO_COUNT; p++)
+			(void)eph_alarm_init(&alarms[p][k], to_bp(r), to_bp(f));
 	}
-	return status;
 }
 
 /* "[2001:db8::1]:443" or "192.0.2.1:443". */
@@ -1440,8 +1417,7 @@ static int ephport_init(void)
 				 "> block (errors above)");
 		return -1;
 	}
-	if (alarms_init() != 0)
-		return -1;
+	alarms_init();
 	/* Every alarm starts low (init may run twice in tests). */
 	own_ns = (struct ns_state){.own = true};
 	memcpy(own_ns.alarms, alarms, sizeof(own_ns.alarms));
