@@ -28,6 +28,8 @@ struct eph_collector {
 	 * /proc/thread-self inside another namespace (/proc/net is the
 	 * process's, not the thread's). */
 	const char *net_root;
+	/* eph_collect_in() names the namespace itself: no /run/netns scan. */
+	bool ns_named;
 	char bpf_pin_dir[1024];
 	struct eph_model *model[EPH_PROTO_COUNT];
 	struct eph_range range[EPH_PROTO_COUNT];
@@ -391,7 +393,8 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 	/* The open rate's counters (rate.c); none is no error. */
 	if (eph_counters_read(c->net_root, &s->counters) < 0)
 		memset(&s->counters, 0, sizeof(s->counters));
-	netns_identity(s);
+	if (!c->ns_named)
+		netns_identity(s);
 	s->duration_us = (uint32_t)(now_us(CLOCK_MONOTONIC) - start);
 	s->taken_us = now_us(CLOCK_REALTIME);
 	*snap = *s;
@@ -425,16 +428,15 @@ static int collect_job(void *ctx)
 int eph_collect_in(struct eph_collector *c, const struct eph_netns *ns,
 		   struct eph_snapshot *snap)
 {
-	struct eph_snapshot *tmp = calloc(1, sizeof(*tmp));
-	struct in_ns_job job = {.c = c, .snap = tmp};
+	struct in_ns_job job = {.c = c, .snap = snap};
 	int err;
 
-	if (!tmp)
-		return -ENOMEM;
 	/* A failure to enter must not leave an earlier namespace's reason. */
 	c->error[0] = c->note[0] = '\0';
+	c->ns_named = true;
+	/* eph_collect() writes *snap only when it succeeds. */
 	if (ns->kind == EPH_NS_SELF) {
-		err = eph_collect(c, tmp);
+		err = eph_collect(c, snap);
 	} else {
 		err = eph_netns_run(ns->path, collect_job, &job);
 		if (err < 0 && !c->error[0])
@@ -443,12 +445,11 @@ int eph_collect_in(struct eph_collector *c, const struct eph_netns *ns,
 				 ns->name[0] ? ns->name : "(own)", ns->path,
 				 strerror(-err));
 	}
+	c->ns_named = false;
 	if (err == 0) {
-		tmp->netns_inode = ns->inode;
-		snprintf(tmp->netns_name, sizeof(tmp->netns_name), "%s",
+		snap->netns_inode = ns->inode;
+		snprintf(snap->netns_name, sizeof(snap->netns_name), "%s",
 			 ns->name);
-		*snap = *tmp;
 	}
-	free(tmp);
 	return err;
 }
