@@ -249,7 +249,67 @@ struct eph_counters {
 	uint64_t tcp_attempt_fails; /* AttemptFails */
 	uint64_t tcp_estab_resets;  /* EstabResets */
 	uint64_t tcp_curr_estab;    /* CurrEstab: a gauge, not a counter */
+	/* TcpExt: TWRecycled (PROC/net/netstat): connect()s that took over
+	 * a TIME_WAIT socket's 4-tuple (__inet_check_established()), i.e.
+	 * how often TIME_WAIT reuse saved a connect.  Read in every mode. */
+	bool tw_recycled_read;
+	uint64_t tw_recycled;
 };
+
+/*
+ * Evidence (issue 18): allocation failures the kernel does not count.
+ * They are counted by the BPF programs ephport-bpf loads (syscall exit
+ * tracepoints; doc/ephport-bpf.8 says which calls are seen and which are
+ * missed) and read from the pin DIR/failures, per network namespace.
+ */
+enum eph_fail_kind {
+	EPH_FAIL_CONNECT = 0,  /* TCP connect() EADDRNOTAVAIL */
+	EPH_FAIL_BIND = 1,     /* bind() to port 0, listen() autobind: EADDRINUSE */
+	EPH_FAIL_AUTOBIND = 2, /* UDP autobind (connect/sendto/sendmsg): EAGAIN */
+	EPH_FAIL_KINDS
+};
+#define EPH_FAIL_TOP 16
+
+/* Failures towards one destination (connect, UDP autobind). */
+struct eph_fail_dest {
+	enum eph_fail_kind kind;
+	struct eph_addr raddr;
+	uint16_t rport;
+	uint64_t count;
+};
+
+/* Failures of one process (the thread group that made the calls). */
+struct eph_fail_proc {
+	enum eph_fail_kind kind;
+	uint32_t pid;
+	char comm[16];
+	uint64_t cgroup_id; /* cgroup v2 id of the caller, 0 if unknown */
+	uint64_t count;
+};
+
+struct eph_failures {
+	/* false: no failure counter could be read, none of the numbers below
+	 * was measured (why says so: "not observable without the BPF
+	 * source"); front ends must print that, never a zero. */
+	bool observable;
+	char why[160];
+	/* The counters count from here (CLOCK_REALTIME, microseconds: when
+	 * ephport-bpf loaded them); a later value means they restarted. */
+	int64_t since_us;
+	uint64_t total[EPH_FAIL_KINDS];
+	int64_t last_us[EPH_FAIL_KINDS]; /* the latest failure, 0: none */
+	/* Top destinations and processes over all kinds, by count; what is
+	 * not listed (including what the kernel-side tables could not hold)
+	 * is in *_other[kind] = total[kind] - listed. */
+	uint32_t n_dests;
+	struct eph_fail_dest dests[EPH_FAIL_TOP];
+	uint64_t dest_other[EPH_FAIL_KINDS];
+	uint32_t n_procs;
+	struct eph_fail_proc procs[EPH_FAIL_TOP];
+	uint64_t proc_other[EPH_FAIL_KINDS];
+};
+
+const char *eph_fail_kind_name(enum eph_fail_kind k); /* connect bind autobind */
 
 struct eph_snapshot {
 	int64_t taken_us;	/* CLOCK_REALTIME, microseconds */
@@ -266,6 +326,8 @@ struct eph_snapshot {
 	/* Kernel counters (issue 14), read with every collection; a missing
 	 * net/snmp is no error (counters.read false). */
 	struct eph_counters counters;
+	/* Allocation failures in this namespace (issue 18). */
+	struct eph_failures failures;
 };
 
 struct eph_config {
@@ -626,6 +688,55 @@ int eph_rate_compute(const struct eph_rate *r, struct eph_rate_result *out);
  * "not approaching", "approaching", "exhausted". */
 const char *eph_rate_status_name(enum eph_rate_status s);
 const char *eph_trend_status_name(enum eph_trend_status s);
+
+/*
+ * Who holds the ports (issue 18): per process, the pool ports its sockets
+ * hold in the namespace collected.  A socket held by several processes
+ * (inherited, passed) counts for each, as in `ss -p`.
+ */
+enum eph_holder_source {
+	EPH_HOLDERS_PROCFS = 0, /* sock_diag inodes matched to /proc/PID/fd */
+	EPH_HOLDERS_BPF = 1,	/* the pinned task_file iterator */
+};
+
+struct eph_holder {
+	uint32_t pid;
+	char comm[16];
+	char cgroup[256];   /* the cgroup v2 path, "" if unknown */
+	char container[80]; /* docker:<12 hex>, pod:<uid>, ... or "" */
+	uint32_t ports[EPH_PROTO_COUNT];   /* distinct pool ports held */
+	uint32_t sockets[EPH_PROTO_COUNT]; /* pool sockets */
+	/* TCP: the destination most of its pool sockets go to. */
+	bool has_worst;
+	struct eph_addr worst_raddr;
+	uint16_t worst_rport;
+	uint32_t worst_sockets;
+};
+
+struct eph_holders {
+	enum eph_holder_source source;
+	uint32_t n;		   /* entries in v */
+	uint32_t processes;	   /* processes holding any pool socket */
+	uint32_t processes_denied; /* /proc/PID/fd not readable (not root) */
+	uint64_t sockets_unattributed; /* pool sockets no process was seen
+					* to hold (TIME_WAIT, denied, gone) */
+	struct eph_holder *v;	   /* by ports, descending; malloc'd */
+};
+
+/*
+ * eph_holders_collect - who holds the pool ports of the collector's own
+ * namespace (eph_holders_collect_in: of ns, as eph_collect_in()).  top_n
+ * 0 keeps every process.  Prefers the BPF pin DIR/holders when it can be
+ * read, else scans /proc (one readdir per process; only the caller's own
+ * processes unless privileged).  Returns 0, or -errno (*out empty).
+ * Free with eph_holders_free().
+ */
+int eph_holders_collect(struct eph_collector *c, unsigned top_n,
+			struct eph_holders *out);
+int eph_holders_collect_in(struct eph_collector *c, const struct eph_netns *ns,
+			   unsigned top_n, struct eph_holders *out);
+void eph_holders_free(struct eph_holders *h);
+const char *eph_holder_source_name(enum eph_holder_source s); /* procfs bpf */
 
 #ifdef __cplusplus
 }
