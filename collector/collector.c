@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "fail.h"
 #include "netns.h"
 #include "sockets.h"
 #include "model.h"
@@ -393,6 +394,9 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 	/* The open rate's counters (rate.c); none is no error. */
 	if (eph_counters_read(c->net_root, &s->counters) < 0)
 		memset(&s->counters, 0, sizeof(s->counters));
+	/* Failures are measured only where ephport-bpf loaded the counters;
+	 * otherwise failures.why says so (never a zero not measured). */
+	eph_failures_read(c->bpf_pin_dir, c->proc_root, &s->failures);
 	if (!c->ns_named)
 		netns_identity(s);
 	s->duration_us = (uint32_t)(now_us(CLOCK_MONOTONIC) - start);

@@ -4,9 +4,14 @@
 
 #include "range.h"
 
-/* Read NET_ROOT/net/snmp into *out.  Returns 0, or -errno (the file
+/* Read NET_ROOT/net/snmp (and net/netstat's TWRecycled) into *out.  Returns 0, or -errno (the file
  * cannot be read) / -EBADMSG (eph_snmp_parse()); *out untouched then. */
 EPH_HIDDEN int eph_counters_read(const char *net_root,
 				 struct eph_counters *out);
+
+/* TcpExt: TWRecycled of a PROC/net/netstat text.  Returns 0, or -EBADMSG
+ * (no TcpExt pair, no such field, or a malformed number). */
+EPH_HIDDEN int eph_netstat_parse(const char *buf, size_t len,
+				 uint64_t *tw_recycled);
 
 #endif

@@ -6,6 +6,7 @@
  *   Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens ...
  *   Tcp: 1 200 120000 -1 4711 12 ...
  *
+ * and PROC/net/netstat's "TcpExt:" pair for TWRecycled.
  * Fields are found by name.  Inside another namespace the file is read
  * below /proc/thread-self (collector.c's net_root).
  */
@@ -59,6 +60,43 @@ static const char *next_line(const char *p, const char *end)
 	return nl ? nl + 1 : end;
 }
 
+/* The names and values lines of a PREFIX ("Tcp: ", "TcpExt: ") pair. */
+static int pair_lines(const char *buf, const char *end, const char *prefix,
+		      const char **names, const char **values)
+{
+	size_t plen = strlen(prefix);
+
+	*names = *values = NULL;
+	for (const char *p = buf; p < end; p = next_line(p, end)) {
+		if ((size_t)(end - p) < plen || memcmp(p, prefix, plen) != 0)
+			continue;
+		if (!*names) {
+			*names = p + plen - 1;
+		} else {
+			*values = p + plen - 1;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+int eph_netstat_parse(const char *buf, size_t len, uint64_t *tw_recycled)
+{
+	const char *end = buf + len, *n, *v;
+
+	if (pair_lines(buf, end, "TcpExt: ", &n, &v) < 0)
+		return -EBADMSG;
+	for (;;) {
+		size_t nl, vl;
+		const char *nw = word(&n, end, &nl), *vw = word(&v, end, &vl);
+
+		if (!nw || !vw)
+			return -EBADMSG; /* not there, or names != values */
+		if (nl == 10 && memcmp(nw, "TWRecycled", 10) == 0)
+			return number(vw, vl, tw_recycled);
+	}
+}
+
 int eph_snmp_parse(const char *buf, size_t len, struct eph_counters *out)
 {
 	static const struct {
@@ -75,17 +113,7 @@ int eph_snmp_parse(const char *buf, size_t len, struct eph_counters *out)
 	struct eph_counters c = {.read = true};
 	bool have_active = false;
 
-	for (const char *p = buf; p < end; p = next_line(p, end)) {
-		if ((size_t)(end - p) < 5 || memcmp(p, "Tcp: ", 5) != 0)
-			continue;
-		if (!names) {
-			names = p + 4;
-		} else {
-			values = p + 4;
-			break;
-		}
-	}
-	if (!names || !values)
+	if (pair_lines(buf, end, "Tcp: ", &names, &values) < 0)
 		return -EBADMSG;
 	for (const char *n = names, *v = values;;) {
 		size_t nl, vl;
@@ -120,9 +148,21 @@ int eph_counters_read(const char *net_root, struct eph_counters *out)
 	char path[1100], buf[8192];
 	long n;
 
+	static __thread char netstat[32768];
+	int err;
+
 	snprintf(path, sizeof(path), "%s/net/snmp", net_root);
 	n = eph_read_file(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	return eph_snmp_parse(buf, (size_t)n, out);
+	err = eph_snmp_parse(buf, (size_t)n, out);
+	if (err < 0)
+		return err;
+	/* TcpExt: TWRecycled, when net/netstat has it (every mode). */
+	snprintf(path, sizeof(path), "%s/net/netstat", net_root);
+	n = eph_read_file(path, netstat, sizeof(netstat));
+	out->tw_recycled_read =
+	    n > 0 &&
+	    eph_netstat_parse(netstat, (size_t)n, &out->tw_recycled) == 0;
+	return 0;
 }

@@ -284,6 +284,10 @@ struct eph_fail_proc {
 	uint32_t pid;
 	char comm[16];
 	uint64_t cgroup_id; /* cgroup v2 id of the caller, 0 if unknown */
+	/* Its cgroup v2 path and container (eph_holder's naming), read from
+	 * /proc/PID/cgroup when the process still runs; "" otherwise. */
+	char cgroup[256];
+	char container[80];
 	uint64_t count;
 };
 

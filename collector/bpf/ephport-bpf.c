@@ -30,6 +30,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "bpf_pin.h"
 #include "ephport.skel.h"
 #include "iter.h"
 
@@ -94,9 +95,8 @@ static int ensure_bpffs(const char *dir)
 	return -1;
 }
 
-/* Pin a link at DIR/NAME, replacing an older pin in one rename. */
-static int pin(struct bpf_link *link, const char *dir, const char *name,
-	       mode_t mode)
+int eph_bpf_pin_link(struct bpf_link *link, const char *dir, const char *name,
+		     mode_t mode)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	int err;
@@ -149,11 +149,17 @@ static int cmd_load(const char *dir, mode_t mode)
 			strerror(errno));
 		goto out;
 	}
-	if (pin(tcp, dir, "tcp", mode) < 0 || pin(udp, dir, "udp", mode) < 0)
+	if (eph_bpf_pin_link(tcp, dir, "tcp", mode) < 0 ||
+	    eph_bpf_pin_link(udp, dir, "udp", mode) < 0)
 		goto out;
 	printf("ephport-bpf: pinned %s/tcp and %s/udp (mode %04o)\n", dir, dir,
 	       (unsigned)mode);
 	rc = 0;
+	/* The socket source works without them: a kernel that refuses the
+	 * tracepoints still gets it, and failures read "not observable". */
+	if (eph_failures_load(dir, mode) < 0)
+		fprintf(stderr, "ephport-bpf: failure counters not loaded: "
+				"failures stay not observable\n");
 out:
 	/* The pins hold the links, the links hold the programs. */
 	bpf_link__destroy(tcp);
@@ -166,7 +172,7 @@ static int cmd_unload(const char *dir)
 {
 	static const char *const names[] = {"tcp", "udp"};
 	char path[PATH_MAX];
-	int rc = 0;
+	int rc = eph_failures_unload(dir) < 0;
 
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -216,6 +222,8 @@ static int cmd_status(const char *dir)
 		       path, r.low, r.high, (unsigned long long)r.sockets_total,
 		       (unsigned long long)r.sockets_in_range);
 	}
+	if (eph_failures_status(dir) < 0)
+		rc = 1;
 	return rc;
 }
 
