@@ -197,6 +197,7 @@ static void perfdata(FILE *f, const struct eph_snapshot *s,
 		fprintf(f, " %s%s_time_wait_reusable=%llu;;;0", pre, pn,
 			(unsigned long long)ps->time_wait_reusable);
 	}
+	eph_failures_perfdata(f, s, pre);
 }
 
 int eph_print_check(FILE *f, const struct eph_snapshot *s,

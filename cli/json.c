@@ -189,6 +189,7 @@ static void json_members(FILE *f, const struct eph_report *r,
 		json_proto(f, r, (enum eph_proto)p, &s->proto[p]);
 	}
 	fputs("\n  }", f);
+	eph_failures_json(f, s);
 	eph_rate_json_top(f, r);
 	if (ns) {
 		fputs(",\n  \"netns\": {\"name\": ", f);

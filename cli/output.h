@@ -71,6 +71,15 @@ int eph_print_check_rate(FILE *f, const struct eph_snapshot *s,
 			 const struct eph_check_thresholds *t,
 			 const struct eph_check_rate *rate);
 
+/* cli/failures.c: failed allocations and TWRecycled in each format
+ * ("not observable" with the reason when the counters are not loaded).
+ * eph_failures_json writes ",\n  \"tw_recycled\": ..., \"failures\": {...}"
+ * at the top level; eph_failures_perfdata " [pre]connect_failures=Nc"... */
+void eph_failures_text(FILE *f, const struct eph_snapshot *s);
+void eph_failures_json(FILE *f, const struct eph_snapshot *s);
+void eph_failures_perfdata(FILE *f, const struct eph_snapshot *s,
+			   const char *pre);
+
 /* cli/rate.c: the rate section of each format (r->rate set). */
 void eph_rate_text(FILE *f, const struct eph_report *r);
 /* ",\n      \"rate\": {...}" inside protocol p's object. */

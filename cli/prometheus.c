@@ -204,6 +204,125 @@ static void sample(FILE *f, const struct prom *c, size_t i, const char *name)
 	}
 }
 
+/* "ephport_NAME" or `ephport_NAME{netns="..."}`, for a sample with no
+ * other label: the caller writes " value". */
+static void bare(FILE *f, const struct prom *c, size_t i, const char *name)
+{
+	fprintf(f, "ephport_%s", name);
+	if (c->ns) {
+		fputs("{netns=\"", f);
+		label_value(f, c->ns[i].name);
+		fputs("\"}", f);
+	}
+}
+
+/* The evidence families (cli/failures.c has the other formats): only
+ * measured counters; where the failure counters are not loaded,
+ * failures_observable is 0 and an info sample carries the reason. */
+static void failure_families(FILE *f, const struct prom *c)
+{
+	char a[64];
+
+	head(f, "tcp_tw_recycled_total", "counter",
+	     "connect()s that took over a TIME-WAIT socket's 4-tuple "
+	     "(TcpExt TWRecycled): TIME-WAIT reuse that saved a connect.");
+	for (size_t n = 0; n < c->n; n++)
+		if (c->snaps[n].counters.tw_recycled_read) {
+			bare(f, c, n, "tcp_tw_recycled_total");
+			fprintf(f, " %" PRIu64 "\n",
+				c->snaps[n].counters.tw_recycled);
+		}
+	head(f, "failures_observable", "gauge",
+	     "1 when the BPF failure counters are loaded and read here; 0: "
+	     "failed allocations are not observable (no _total sample).");
+	for (size_t n = 0; n < c->n; n++) {
+		bare(f, c, n, "failures_observable");
+		fprintf(f, " %d\n", c->snaps[n].failures.observable);
+	}
+	head(f, "failures_not_observable_info", "gauge",
+	     "Why the failure counters cannot be read.");
+	for (size_t n = 0; n < c->n; n++)
+		if (!c->snaps[n].failures.observable) {
+			sample(f, c, n, "failures_not_observable_info");
+			fputs("reason=\"", f);
+			label_value(f, c->snaps[n].failures.why);
+			fputs("\"} 1\n", f);
+		}
+	head(f, "allocation_failures_total", "counter",
+	     "Port allocations that failed: kind=\"connect\" connect() "
+	     "EADDRNOTAVAIL, \"bind\" bind(0)/listen() EADDRINUSE, "
+	     "\"autobind\" UDP autobind EAGAIN.");
+	for (size_t n = 0; n < c->n; n++)
+		for (int k = 0; c->snaps[n].failures.observable &&
+				k < EPH_FAIL_KINDS;
+		     k++) {
+			sample(f, c, n, "allocation_failures_total");
+			fprintf(f, "kind=\"%s\"} %" PRIu64 "\n",
+				eph_fail_kind_name((enum eph_fail_kind)k),
+				c->snaps[n].failures.total[k]);
+		}
+	head(f, "allocation_failures_since_timestamp_seconds", "gauge",
+	     "When the failure counters started counting (Unix time).");
+	for (size_t n = 0; n < c->n; n++)
+		if (c->snaps[n].failures.observable) {
+			bare(f, c, n,
+			     "allocation_failures_since_timestamp_seconds");
+			fprintf(f, " %" PRId64 "\n",
+				c->snaps[n].failures.since_us / 1000000);
+		}
+	head(f, "allocation_failures_by_destination_total", "counter",
+	     "Failed allocations towards a destination (the top 16 of a "
+	     "namespace; the rest in allocation_failures_other_total).");
+	for (size_t n = 0; n < c->n; n++) {
+		const struct eph_failures *fl = &c->snaps[n].failures;
+
+		for (uint32_t i = 0; fl->observable && i < fl->n_dests; i++) {
+			sample(f, c, n,
+			       "allocation_failures_by_destination_total");
+			fprintf(f,
+				"kind=\"%s\",address=\"%s\",port=\"%u\"} "
+				"%" PRIu64 "\n",
+				eph_fail_kind_name(fl->dests[i].kind),
+				eph_addr_format(&fl->dests[i].raddr, a,
+						sizeof(a)),
+				fl->dests[i].rport, fl->dests[i].count);
+		}
+	}
+	head(f, "allocation_failures_by_process_total", "counter",
+	     "Failed allocations by process (the top 16 of a namespace; the "
+	     "rest in allocation_failures_other_total).");
+	for (size_t n = 0; n < c->n; n++) {
+		const struct eph_failures *fl = &c->snaps[n].failures;
+
+		for (uint32_t i = 0; fl->observable && i < fl->n_procs; i++) {
+			sample(f, c, n, "allocation_failures_by_process_total");
+			fprintf(f, "kind=\"%s\",pid=\"%u\",comm=\"",
+				eph_fail_kind_name(fl->procs[i].kind),
+				fl->procs[i].pid);
+			label_value(f, fl->procs[i].comm);
+			fprintf(f, "\"} %" PRIu64 "\n", fl->procs[i].count);
+		}
+	}
+	head(f, "allocation_failures_other_total", "counter",
+	     "Failed allocations not in the top destinations (by=\"destination\", "
+	     "bind failures included) or processes (by=\"process\").");
+	for (size_t n = 0; n < c->n; n++) {
+		const struct eph_failures *fl = &c->snaps[n].failures;
+
+		for (int k = 0; fl->observable && k < EPH_FAIL_KINDS; k++) {
+			const char *kn =
+			    eph_fail_kind_name((enum eph_fail_kind)k);
+
+			sample(f, c, n, "allocation_failures_other_total");
+			fprintf(f, "kind=\"%s\",by=\"destination\"} %" PRIu64 "\n",
+				kn, fl->dest_other[k]);
+			sample(f, c, n, "allocation_failures_other_total");
+			fprintf(f, "kind=\"%s\",by=\"process\"} %" PRIu64 "\n",
+				kn, fl->proc_other[k]);
+		}
+	}
+}
+
 void eph_print_prometheus(FILE *f, const struct eph_report *r)
 {
 	struct prom c = {r->snap, NULL, 1};
@@ -385,5 +504,6 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 				}
 			}
 	}
+	failure_families(f, &c);
 	eph_rate_prometheus(f, r);
 }

@@ -184,6 +184,7 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 				eph_source_name(s->source),
 				s->duration_us / 1000, s->duration_us % 1000);
 			snap_text(f, s, r->top_n);
+			eph_failures_text(f, s);
 		}
 		return;
 	}
@@ -191,6 +192,7 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 		eph_source_name(s->source), s->duration_us / 1000,
 		s->duration_us % 1000);
 	snap_text(f, s, r->top_n);
+	eph_failures_text(f, s);
 	if (r->rate)
 		eph_rate_text(f, r);
 }

@@ -190,7 +190,7 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 		not_observable(out,
 			       errno == ENOENT
 				   ? "not observable without the BPF source "
-				     "(no %s: run ephport-bpf load; %s)"
+				     "(%s: %s; ephport-bpf load pins it)"
 				   : "not observable: %s: %s",
 			       path, errno);
 		return;

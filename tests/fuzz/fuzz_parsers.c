@@ -3,7 +3,8 @@
  * input: netlink replies, /proc/net lines, the range and reserved-port
  * files, ephportd.conf, and every system's captured range and socket
  * table outputs (collector/os/), the BPF iterators' output (9) and the
- * cgroup paths namespaces are named from (10).  The first byte picks the
+ * cgroup paths namespaces are named from (10), the failure counters' map
+ * entries (11) and /proc/net/netstat's TcpExt pair (12).  The first byte picks the
  * parser; for the captured outputs (6, 7, 8) the second one picks the
  * system.  Built and
  * run by scripts/fuzz (clang, -fsanitize=fuzzer,address,undefined).
@@ -17,6 +18,8 @@
 #include "sockets.h"
 #include "model.h"
 #include "netns.h"
+#include "fail.h"
+#include "counters.h"
 #include "os/os.h"
 
 static struct eph_model *tally;
@@ -52,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eph_model_begin(tally, data[0] & 1 ? EPH_UDP : EPH_TCP, &range, NULL);
 	while (eph_os_list[nos])
 		nos++;
-	switch (data[0] % 11) {
+	switch (data[0] % 13) {
 	case 0:
 		eph_diag_parse(buf, size - 1, 1, count, tally);
 		break;
@@ -108,6 +111,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 10: /* /proc/PID/cgroup */
 		eph_cgroup_name(buf, size - 1, why, sizeof(why));
 		break;
+	case 11: { /* fail_counts entries: key, value, key, value... */
+		static struct eph_failures fl;
+		const struct eph_bpf_fail_meta meta = {.loaded_real_ns = 1};
+		const struct eph_fail_clock clk = {1700000000000000, 5000000};
+		const size_t rec = sizeof(struct eph_bpf_fail_key) +
+				   sizeof(struct eph_bpf_fail_val);
+
+		eph_failures_begin(&fl, &meta);
+		for (size_t off = 0; off + rec <= size - 1; off += rec) {
+			struct eph_bpf_fail_key k;
+			struct eph_bpf_fail_val v;
+
+			memcpy(&k, buf + off, sizeof(k));
+			memcpy(&v, buf + off + sizeof(k), sizeof(v));
+			eph_failures_add(&fl, &clk, &k, &v);
+		}
+		eph_failures_end(&fl);
+		break;
+	}
+	case 12: { /* /proc/net/netstat */
+		uint64_t tw;
+
+		eph_netstat_parse(buf, size - 1, &tw);
+		break;
+	}
 	}
 	stats = malloc(sizeof(*stats));
 	eph_model_end(tally, 5, stats);

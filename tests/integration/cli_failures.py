@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Failure counters through the ephport command (issue 18).
+
+In a fresh network namespace with a 10-port range, with the BPF failure
+counters loaded on a private bpf filesystem: fill the range, make exactly
+K connect()s that fail with EADDRNOTAVAIL, K2 bind(0)s with EADDRINUSE and
+K3 UDP autobinds with EAGAIN (failutil checks each errno the kernel
+returned), plus calls that succeed; then every output (text, JSON,
+Prometheus read by promtool and prometheus_client, check perfdata) must
+show exactly K, K2, K3, the destination and the process.  A second round
+moves them by exactly that; successful calls move nothing; another
+namespace sees none of them; a reload keeps them; an unprivileged user
+reads them.  Without the counters every output says they are not
+observable, and prints no count.
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import failutil  # noqa: E402
+import nsutil  # noqa: E402
+
+nsutil.enter_private_netns(sys.argv)
+
+failed = 0
+checks = 0
+
+
+def check(name, got, want):
+    global failed, checks
+    checks += 1
+    ok = got == want
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: {got!r}" + ("" if ok else f", expected {want!r}"))
+    if not ok:
+        failed += 1
+
+
+EXE = os.path.abspath(os.environ.get("EPHPORT", "./ephport"))
+
+
+def without_counters():
+    """No pins: every format says so and prints no count."""
+    os.environ["EPHPORT_BPF_PIN"] = "/nonexistent/ephport"
+    f = nsutil.ephport_json()["failures"]
+    check("no BPF: JSON observable", f["observable"], False)
+    check("no BPF: JSON why", f["why"].startswith("not observable without the BPF source"), True)
+    check("no BPF: JSON has no count", "total" in f, False)
+    text = nsutil.ephport().stdout
+    line = [l for l in text.splitlines() if l.startswith("failures:")]
+    check("no BPF: text line", [l.split(" (")[0] for l in line],
+          ["failures: not observable without the BPF source"])
+    prom = nsutil.ephport("--prometheus").stdout
+    check("no BPF: prometheus observable 0", "ephport_failures_observable 0" in prom.splitlines(), True)
+    check("no BPF: prometheus no _total sample",
+          [l for l in prom.splitlines() if l.startswith("ephport_allocation_failures")], [])
+    check("no BPF: prometheus reason",
+          any(l.startswith('ephport_failures_not_observable_info{reason="not observable without the BPF source')
+              for l in prom.splitlines()), True)
+    chk = nsutil.ephport("check", check=False).stdout
+    check("no BPF: check perfdata has no failure count", "_failures=" in chk, False)
+    check("tw_recycled is published without BPF", isinstance(nsutil.ephport_json()["tw_recycled"], int), True)
+
+
+def prom_consumers(prom):
+    """promtool and prometheus_client read the observable families."""
+    r = subprocess.run(["promtool", "check", "metrics"], input=prom, capture_output=True, text=True) \
+        if subprocess.run(["sh", "-c", "command -v promtool"], capture_output=True).returncode == 0 else None
+    if r is None:
+        print("SKIP promtool not installed")
+    else:
+        check("promtool check metrics", (r.returncode, r.stdout + r.stderr), (0, ""))
+    # prometheus_client is Debian's python3-prometheus-client: parse with
+    # /usr/bin/python3 (the python running this test may be another one).
+    parse = ("import sys, json\n"
+             "from prometheus_client.parser import text_string_to_metric_families as t\n"
+             "print(json.dumps([[s.name, s.labels, s.value] for f in t(sys.stdin.read())\n"
+             "                  for s in f.samples if s.name.startswith('ephport_allocation_failures')]))\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", parse], input=prom, capture_output=True, text=True) \
+        if os.path.exists("/usr/bin/python3") else None
+    if r is None or "No module named" in r.stderr:
+        print("SKIP prometheus_client not installed")
+        return {}
+    check("prometheus_client parses", (r.returncode, r.stderr), (0, ""))
+    return {(n, tuple(sorted(l.items()))): v for n, l, v in json.loads(r.stdout or "[]")}
+
+
+def with_counters(pins):
+    K, K2, K3 = 3, 2, 4
+    os.environ["EPHPORT_BPF_PIN"] = pins
+    f0 = nsutil.ephport_json()["failures"]
+    check("fresh namespace: observable, all zero", (f0["observable"], f0["total"]),
+          (True, {"connect": 0, "bind": 0, "autobind": 0}))
+    wall = failutil.hit_the_wall(K, K2, K3)
+    try:
+        J = nsutil.ephport_json()
+        f = J["failures"]
+        check("JSON totals", f["total"], {"connect": K, "bind": K2, "autobind": K3})
+        check("JSON since_us unchanged", f["since_us"], f0["since_us"])
+        check("JSON last_us set for every kind", all(f["last_us"][k] for k in f["total"]), True)
+        check("JSON destinations", sorted((d["kind"], d["address"], d["port"], d["count"])
+                                          for d in f["destinations"]),
+              [("autobind", "127.0.0.1", 9999, K3), ("connect", "127.0.0.1", failutil.LISTEN_PORT, K)])
+        check("JSON bind failures have no destination: all in other",
+              f["destinations_other"], {"connect": 0, "bind": K2, "autobind": 0})
+        me = os.getpid()
+        check("JSON processes: this test's pid for each kind",
+              sorted((p["kind"], p["pid"], p["count"]) for p in f["processes"]),
+              sorted([("connect", me, K), ("bind", me, K2), ("autobind", me, K3)]))
+        check("JSON process comm", {p["comm"] for p in f["processes"]}, {os.path.basename(sys.executable)[:15]})
+        check("JSON processes_other", f["processes_other"], {"connect": 0, "bind": 0, "autobind": 0})
+
+        text = nsutil.ephport().stdout
+        check("text totals line", [l.split(": ", 1)[1] for l in text.splitlines()
+                                   if l.startswith("failures since")],
+              [f"connect {K}, bind {K2}, autobind {K3}"])
+        check("text names the destination",
+              any(l.split() == ["connect", "to", f"127.0.0.1:{failutil.LISTEN_PORT}", str(K)]
+                  for l in text.splitlines()), True)
+        prom = nsutil.ephport("--prometheus").stdout
+        got = prom_consumers(prom)
+        if got:
+            check("prometheus_client: totals", {dict(l)["kind"]: v for (n, l), v in got.items()
+                                                if n == "ephport_allocation_failures_total"},
+                  {"connect": K, "bind": K2, "autobind": K3})
+            check("prometheus_client: by process",
+                  {(dict(l)["kind"], dict(l)["pid"]): v for (n, l), v in got.items()
+                   if n == "ephport_allocation_failures_by_process_total"},
+                  {("connect", str(me)): K, ("bind", str(me)): K2, ("autobind", str(me)): K3})
+        chk = nsutil.ephport("check", check=False).stdout
+        check("check perfdata", [w for w in chk.split() if "_failures=" in w],
+              [f"connect_failures={K}c", f"bind_failures={K2}c", f"autobind_failures={K3}c"])
+
+        # Calls that succeed move nothing; a second round moves by exactly K.
+        keep = failutil.succeed_without_pool("127.0.0.2")
+        check("successful calls: unchanged", nsutil.ephport_json()["failures"]["total"],
+              {"connect": K, "bind": K2, "autobind": K3})
+        failutil.fail_connects(K)
+        failutil.fail_binds(K)
+        failutil.fail_autobinds(K)
+        check("second round: +K each", nsutil.ephport_json()["failures"]["total"],
+              {"connect": 2 * K, "bind": K2 + K, "autobind": K3 + K})
+        for s in keep:
+            s.close()
+
+        # Another namespace: its own (zero) counts, not ours.
+        r = subprocess.run(["unshare", "-n", EXE, "--json"], capture_output=True, text=True)
+        other = json.loads(r.stdout)["failures"] if r.returncode == 0 else r.stderr
+        check("another namespace sees none of them",
+              (other["observable"], other["total"]) if isinstance(other, dict) else other,
+              (True, {"connect": 0, "bind": 0, "autobind": 0}))
+
+        # A reload (ephportd's ExecStartPre) keeps the counters.
+        r = subprocess.run([os.environ["EPHPORT_BPF"], "load", "-d", pins], capture_output=True, text=True)
+        check("reload exit", r.returncode, 0)
+        f2 = nsutil.ephport_json()["failures"]
+        check("reload keeps counts and since_us", (f2["total"], f2["since_us"]),
+              ({"connect": 2 * K, "bind": K2 + K, "autobind": K3 + K}, f0["since_us"]))
+        r = subprocess.run([os.environ["EPHPORT_BPF"], "status", "-d", pins], capture_output=True, text=True)
+        check("ephport-bpf status", r.stdout.splitlines()[-1].split(": ", 1)[1],
+              f"ok, this namespace's failures since the first load: connect {2 * K} "
+              f"bind {K2 + K} autobind {K3 + K}")
+
+        # A user with no capability, in this namespace, reads them.
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "--inh-caps=-all", "--bounding-set=-all", EXE, "--json"],
+                           capture_output=True, text=True)
+        uf = json.loads(r.stdout)["failures"] if r.returncode == 0 else {"error": r.stderr}
+        check("uid 65534 reads the counts", uf.get("total"),
+              {"connect": 2 * K, "bind": K2 + K, "autobind": K3 + K})
+    finally:
+        wall.close()
+
+
+try:
+    without_counters()
+    pins = None
+    try:
+        pins = failutil.bpf_load()
+    except SystemExit:
+        failed += 1
+    if pins:
+        try:
+            with_counters(pins)
+        finally:
+            failutil.bpf_unload(pins)
+    elif not failed:
+        # The counters were not measured: never a pass.
+        print(f"SKIP: the BPF part (ephport-bpf not built); {checks} not-observable checks passed")
+        sys.exit(nsutil.SKIP)
+finally:
+    nsutil.stop_spawned()
+
+print(f"{checks - failed} of {checks} checks passed")
+sys.exit(1 if failed else 0)
