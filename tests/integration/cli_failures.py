@@ -86,6 +86,47 @@ def prom_consumers(prom):
     return {(n, tuple(sorted(l.items()))): v for n, l, v in json.loads(r.stdout or "[]")}
 
 
+def rule_test(K):
+    """contrib's EphemeralPortAllocationFailed pages on the first failure,
+    naming the kind and count, and clears when the counter stops moving."""
+    import shutil
+    import tempfile
+    if not shutil.which("promtool"):
+        print("SKIP promtool not installed: rule test")
+        return
+    rules = os.path.join(os.environ.get("top_srcdir", "."), "contrib/prometheus/ephport.rules.yml")
+    d = tempfile.mkdtemp(prefix="ephport-failrules-")
+    summary = f"h: {K} connect failures for want of an ephemeral port in 5 minutes"
+    with open(os.path.join(d, "t.yml"), "w") as f:
+        f.write(f"""rule_files: [{json.dumps(os.path.abspath(rules))}]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'ephport_allocation_failures_total{{instance="h",kind="connect"}}'
+        values: '0 0 {" ".join([str(K)] * 12)}'
+      - series: 'ephport_allocation_failures_total{{instance="h",kind="bind"}}'
+        values: '{" ".join(["0"] * 14)}'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: EphemeralPortAllocationFailed
+        exp_alerts:
+          - exp_labels: {{severity: page, instance: h, kind: connect}}
+            exp_annotations:
+              summary: "{summary}"
+              description: "kind=connect (connect: EADDRNOTAVAIL, bind: bind(0) EADDRINUSE, autobind: UDP EAGAIN).  Who and where: ephport_allocation_failures_by_process_total and ephport_allocation_failures_by_destination_total."
+      - eval_time: 12m
+        alertname: EphemeralPortAllocationFailed
+        exp_alerts: []
+""")
+    r = subprocess.run(["promtool", "test", "rules", os.path.join(d, "t.yml")],
+                       capture_output=True, text=True)
+    check("promtool test rules: EphemeralPortAllocationFailed", r.returncode, 0)
+    if r.returncode:
+        print(r.stdout + r.stderr)
+    shutil.rmtree(d)
+
+
 def with_counters(pins):
     K, K2, K3 = 3, 2, 4
     os.environ["EPHPORT_BPF_PIN"] = pins
@@ -128,6 +169,7 @@ def with_counters(pins):
                   {(dict(l)["kind"], dict(l)["pid"]): v for (n, l), v in got.items()
                    if n == "ephport_allocation_failures_by_process_total"},
                   {("connect", str(me)): K, ("bind", str(me)): K2, ("autobind", str(me)): K3})
+        rule_test(K)
         chk = nsutil.ephport("check", check=False).stdout
         check("check perfdata", [w for w in chk.split() if "_failures=" in w],
               [f"connect_failures={K}c", f"bind_failures={K2}c", f"autobind_failures={K3}c"])
