@@ -25,9 +25,11 @@
  *               -> inet_autobind() failed (a full send buffer returns
  *               -EAGAIN too, but then the socket has its port).
  *
- * Missed (doc/ephport-bpf.8): calls that do not come from these system
- * calls: io_uring's IORING_OP_CONNECT/BIND/LISTEN/SEND*, and in-kernel
- * callers (kernel_connect() of NFS, SMB, iSCSI...).  A connect()
+ *   io_uring    IORING_OP_CONNECT completing -EADDRNOTAVAIL on TCP (the
+ *               io_uring_complete tracepoint, end of this file).
+ *
+ * Missed (doc/ephport-bpf.8): io_uring's IORING_OP_BIND/LISTEN/SEND*, and
+ * in-kernel callers (kernel_connect() of NFS, SMB, iSCSI...).  A connect()
  * EADDRNOTAVAIL for a reason other than ports (IPv6 with no usable source
  * address) is counted: the kernel gives no way to tell it apart.
  *
@@ -76,22 +78,29 @@ struct {
 	__type(value, struct eph_bpf_fail_meta);
 } fail_meta SEC(".maps");
 
+/* The socket of file f, or NULL when it is not a socket. */
+static struct sock *sock_of_file(struct file *f)
+{
+	struct socket *so;
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	return so ? BPF_CORE_READ(so, sk) : NULL;
+}
+
 /* The socket behind descriptor fd of the current task, or NULL. */
 static struct sock *sock_of_fd(struct task_struct *task, long fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **files, *f = NULL;
-	struct socket *so;
 
 	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	files = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &files[fd]) || !f)
+	if (bpf_probe_read_kernel(&f, sizeof(f), &files[fd]))
 		return NULL;
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
-	so = BPF_CORE_READ(f, private_data);
-	return so ? BPF_CORE_READ(so, sk) : NULL;
+	return sock_of_file(f);
 }
 
 /* A destination from a user sockaddr: 0 when there is none. */
@@ -101,16 +110,23 @@ struct dest {
 	__u8 raddr[16];
 };
 
-static void read_dest(const void *uaddr, struct dest *d)
+/* From the caller's memory (user) or the kernel's (a copy io_uring made). */
+static long read_mem(void *dst, __u32 len, const void *src, bool user)
+{
+	return user ? bpf_probe_read_user(dst, len, src)
+		    : bpf_probe_read_kernel(dst, len, src);
+}
+
+static void read_sockaddr(const void *addr, bool user, struct dest *d)
 {
 	__u16 family = 0;
 
-	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
+	if (!addr || read_mem(&family, sizeof(family), addr, user))
 		return;
 	if (family == AF_INET) {
 		struct sockaddr_in sin;
 
-		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr))
+		if (read_mem(&sin, sizeof(sin), addr, user))
 			return;
 		d->family = AF_INET;
 		d->rport = sin.sin_port;
@@ -118,12 +134,17 @@ static void read_dest(const void *uaddr, struct dest *d)
 	} else if (family == AF_INET6) {
 		struct sockaddr_in6 sin6;
 
-		if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr))
+		if (read_mem(&sin6, sizeof(sin6), addr, user))
 			return;
 		d->family = AF_INET6;
 		d->rport = sin6.sin6_port;
 		__builtin_memcpy(d->raddr, &sin6.sin6_addr, 16);
 	}
+}
+
+static void read_dest(const void *uaddr, struct dest *d)
+{
+	read_sockaddr(uaddr, true, d);
 }
 
 static void bump(struct eph_bpf_fail_key *k, __u64 now, bool detail)
@@ -320,4 +341,38 @@ SEC("tracepoint/syscalls/sys_exit_sendmmsg")
 int eph_fail_sendmmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	return sendmsg_exit(ctx);
+}
+
+/*
+ * io_uring's IORING_OP_CONNECT does not pass the connect() system call:
+ * its completion is seen instead (io_uring_complete fires for every CQE;
+ * all but a -EADDRNOTAVAIL return at the first compare).  The destination
+ * is the copy io_connect_prep() made in the request's async data, or, when
+ * that is gone by the completion, the caller's sockaddr it points to.
+ */
+#define IORING_OP_CONNECT 16
+SEC("tracepoint/io_uring/io_uring_complete")
+int eph_fail_uring(struct trace_event_raw_io_uring_complete *ctx)
+{
+	struct io_kiocb *req = ctx->req;
+	struct io_async_msghdr *io;
+	struct dest d = {};
+	struct sock *sk;
+
+	if (ctx->res != -EADDRNOTAVAIL || !req ||
+	    BPF_CORE_READ(req, opcode) != IORING_OP_CONNECT)
+		return 0;
+	sk = sock_of_file(BPF_CORE_READ(req, file));
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	io = BPF_CORE_READ(req, async_data);
+	if (io)
+		read_sockaddr(&io->addr, false, &d);
+	if (!d.family) {
+		struct io_connect *conn = (struct io_connect *)&req->cmd;
+
+		read_sockaddr(BPF_CORE_READ(conn, addr), true, &d);
+	}
+	count(sk, EPH_BPF_FAIL_CONNECT, &d);
+	return 0;
 }
