@@ -1217,8 +1217,8 @@ static void fail_log(struct ns_state *ns, const struct eph_failures *f)
 	char where[NS_NAME_LEN + 24] = "";
 
 	if (!ns->own)
-		snprintf(where, sizeof(where), "network namespace %s: ",
-			 ns_label(ns));
+		snprintf(where, sizeof(where),
+			 "network namespace %s: ", ns_label(ns));
 	if (f->observable) {
 		char since[40];
 

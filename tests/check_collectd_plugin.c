@@ -2242,8 +2242,7 @@ START_TEST(failures_values_and_notifications)
 			 "(EADDRNOTAVAIL; 3 since the counters started); "
 			 "worst destination 127.0.0.1:5000 (3); worst process "
 			 "4242 curl (3)");
-	ck_assert_str_eq(notif_meta(0, "kind", NM_TYPE_STRING)->str,
-			 "connect");
+	ck_assert_str_eq(notif_meta(0, "kind", NM_TYPE_STRING)->str, "connect");
 	ck_assert_double_eq(notif_meta(0, "failures", NM_TYPE_DOUBLE)->d, 3);
 	ck_assert_double_eq(notif_meta(0, "total", NM_TYPE_DOUBLE)->d, 3);
 	ck_assert_str_eq(notif_meta(0, "destination", NM_TYPE_STRING)->str,
@@ -2352,9 +2351,8 @@ START_TEST(failures_other_namespace)
 			 "(said once, and again when this changes)");
 	fake_failures(&snap, 1000, 1, 0, 0, 3000);
 	report_failures(&snap, &st);
-	ck_assert_int_eq((int)find_derive("blue_1", "failures-connect")
-			     ->raw.derive,
-			 1);
+	ck_assert_int_eq(
+	    (int)find_derive("blue_1", "failures-connect")->raw.derive, 1);
 	ck_assert_int_eq(count_type("blue_1", "derive"), 3);
 	ck_assert_int_eq(mock.n_notifs, 1);
 	ck_assert_str_eq(mock.notifs[0].plugin_instance, "blue_1");
@@ -2363,8 +2361,7 @@ START_TEST(failures_other_namespace)
 			 "(EADDRNOTAVAIL; 1 since the counters started); "
 			 "worst destination 127.0.0.1:5000 (1); worst process "
 			 "4242 curl (1)");
-	ck_assert_str_eq(notif_meta(0, "netns", NM_TYPE_STRING)->str,
-			 "blue:1");
+	ck_assert_str_eq(notif_meta(0, "netns", NM_TYPE_STRING)->str, "blue:1");
 	ck_assert_msg(strstr(mock.fail_log[1], "ephport plugin: network "
 					       "namespace blue:1: failures: "
 					       "observable again: "),
