@@ -15,6 +15,8 @@ logfile and unixsock plugins.  Values are read back from the csv files
      -autobind equal exactly K, K2, K3; FAILURE notifications whose counts
      add up to K, K2, K3, naming the call, the count, the worst
      destination and this process (pid, comm);
+   - FailureDetails: the per destination and per process derives, and
+     "other" at 0;
    - a second round of K, K2, K3 failing calls moves them by exactly that;
    - failing connect()s spread over several intervals: at most one
      notification per read, and their counts add up;
@@ -322,14 +324,15 @@ comm = open("/proc/self/comm").read().strip()
 pid = os.getpid()
 
 
-def block(pin_dir, other):
+def block(pin_dir, other, details=False):
     return (f'  BPFPinDir "{pin_dir}"\n  Namespace "self"\n'
-            + (f'  Namespace "{NETNS}"\n' if other else ""))
+            + (f'  Namespace "{NETNS}"\n' if other else "")
+            + ("  FailureDetails true\n" if details else ""))
 
 
 def part_bpf():
     other = start_other()
-    cd = Collectd(block(pins, other), env=ENV)
+    cd = Collectd(block(pins, other, details=True), env=ENV)
     try:
         zero = {k: 0.0 for k in KINDS}
         ck.eq("bpf: before any failure, every kind measured 0",
@@ -346,8 +349,10 @@ def part_bpf():
         cd.wait(lambda: all(sum(note_count(m) for _, m in v) == K[k]
                             for k, v in fail_notes(cd).items()), 5)
         notes = fail_notes(cd)
-        for n in cd.notifications():
-            print(f"     | {n}")
+        # As collectd's logfile plugin wrote them.
+        for ln in cd.log_text().splitlines():
+            if "Notification:" in ln and "failures-" in ln:
+                print(f"     | {ln}")
         ck.eq("bpf: round 1 notifications add up to K, K2, K3",
               {k: sum(note_count(m) for _, m in v) for k, v in notes.items()},
               K)
@@ -369,6 +374,22 @@ def part_bpf():
               f"started); worst destination {DEST['connect']} "
               f"({K['connect']}); worst process {pid} {comm} "
               f"({K['connect']})" in last, True)
+
+        # FailureDetails: per destination and process, and the rest.
+        want_d = {
+            "failures-connect-dest-127.0.0.1-5000": K["connect"],
+            "failures-autobind-dest-127.0.0.1-9999": K["autobind"],
+            f"failures-connect-pid-{pid}-{comm}": K["connect"],
+            f"failures-bind-pid-{pid}-{comm}": K["bind"],
+            f"failures-autobind-pid-{pid}-{comm}": K["autobind"],
+            "failures-connect-dest-other": 0, "failures-autobind-dest-other": 0,
+            "failures-connect-pid-other": 0, "failures-bind-pid-other": 0,
+            "failures-autobind-pid-other": 0}
+        got_d = {k[2]: cd.latest("", k[2]) for k in cd.values()
+                 if k[0] == "" and k[2].startswith("failures-") and
+                 k[2] not in {"failures-" + x for x in KINDS}}
+        ck.eq("bpf: FailureDetails per destination and process",
+              got_d, {k: float(v) for k, v in want_d.items()})
 
         # Round 2: the same again, the range still full.
         before = {k: len(v) for k, v in notes.items()}
@@ -427,6 +448,9 @@ def part_bpf():
 
         # The identifiers as collectd itself lists them.
         ids = cd.listval()
+        for i in sorted(ids):
+            if "failures-" in i or "tw_recycled" in i:
+                print(f"     | collectdctl listval: {i}")
         want_ids = {f"{HOST}/ephport/derive-failures-{k}" for k in KINDS}
         want_ids.add(f"{HOST}/ephport-tcp/derive-tw_recycled")
         if other:
