@@ -16,6 +16,11 @@
  * (struct eph_rate, fed with CLOCK_MONOTONIC times) for the open and
  * sustainable rates, the headroom and the predicted seconds to exhaustion
  * (eph_rate_compute()), with a third alarm on that prediction.
+ * Where ephport-bpf pinned the failure counters (issue 18), each namespace
+ * also has its failed connect()/bind(0)/autobind counts as derives under
+ * the namespace's plugin instance alone, and a FAILURE notification per
+ * kind that moved since the last read (struct fail_state); where they are
+ * not observable, no failure value at all, and one log line saying so.
  *
  * Life cycle: the config callback only records settings, the init callback
  * builds the collector and registers the read callback, so a bad <Plugin
