@@ -16,6 +16,11 @@
  * (struct eph_rate, fed with CLOCK_MONOTONIC times) for the open and
  * sustainable rates, the headroom and the predicted seconds to exhaustion
  * (eph_rate_compute()), with a third alarm on that prediction.
+ * Where ephport-bpf pinned the failure counters (issue 18), each namespace
+ * also has its failed connect()/bind(0)/autobind counts as derives under
+ * the namespace's plugin instance alone, and a FAILURE notification per
+ * kind that moved since the last read (struct fail_state); where they are
+ * not observable, no failure value at all, and one log line saying so.
  *
  * Life cycle: the config callback only records settings, the init callback
  * builds the collector and registers the read callback, so a bad <Plugin
@@ -97,6 +102,13 @@ struct ephport_conf {
 	double rate_window; /* RateWindow, seconds; 0: the collector's 30 */
 	/* ExhaustionWarningSeconds, ExhaustionFailureSeconds; 0: unset. */
 	double ex_seconds[2];
+	/* Where ephport-bpf pinned its maps (BPFPinDir); "": the
+	 * collector's default ($EPHPORT_BPF_PIN, else /sys/fs/bpf/ephport). */
+	char bpf_pin_dir[1024];
+	/* Allocation failures (issue 18; ephport-collectd(5), VALUES,
+	 * Failures): FailureNotification, FailureDetails. */
+	bool fail_notify;
+	bool fail_details;
 };
 
 /* The defaults, also what the unit test resets to between cases. */
@@ -106,6 +118,7 @@ struct ephport_conf {
 		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
 		.kind = {{-1, -1}, {-1, -1}}, .dest_alarm = true,              \
 		.ns_keyword = -1, .bpf_bound = true, .report_rates = true,     \
+		.fail_notify = true,                                           \
 	}
 static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
 /* The armed thresholds, one hysteresis alarm per protocol and kind (see
@@ -113,6 +126,19 @@ static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
  * copied from (never fed itself).  UDP's connect alarm is never fed
  * (autobind is a bind). */
 static struct eph_alarm alarms[EPH_PROTO_COUNT][N_KINDS];
+
+/* What the plugin keeps of a namespace's failure counters (issue 18): what
+ * it last said about them, and the totals its notifications covered. */
+enum { FAIL_UNKNOWN = 0, FAIL_OBSERVABLE, FAIL_NOT_OBSERVABLE };
+struct fail_state {
+	int logged;	  /* FAIL_*: what the log said last */
+	char why[160];	  /* eph_failures.why last logged */
+	bool have_base;	  /* base[] and since_us hold a reading */
+	int64_t since_us; /* the counters' start (eph_failures.since_us) */
+	/* Per kind: the total the last notification covered, or the
+	 * baseline the first reading took (fail_update()). */
+	uint64_t base[EPH_FAIL_KINDS];
+};
 
 /* What the plugin keeps per network namespace: its alarms, so that one
  * namespace's pressure never raises or clears another's, and its logged
@@ -138,6 +164,7 @@ struct ns_state {
 	int ex_level[EPH_PROTO_COUNT];
 	unsigned ex_calm[EPH_PROTO_COUNT];
 	enum eph_kind ex_kind[EPH_PROTO_COUNT]; /* of the last notification */
+	struct fail_state fail;
 };
 
 /* The time-to-exhaustion alarm (ExhaustionWarningSeconds,
@@ -154,6 +181,14 @@ static const char *const ex_opts[2] = {"ExhaustionWarningSeconds",
 
 /* The clock of the rate history (CLOCK_MONOTONIC, microseconds); the unit
  * test replaces it. */
+static int64_t realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int64_t mono_now_us(void)
 {
 	struct timespec ts;
@@ -162,6 +197,9 @@ static int64_t mono_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 static int64_t (*clock_us)(void) = mono_now_us;
+/* When init ran (CLOCK_REALTIME, microseconds): failures older than this
+ * are a baseline, not news (fail_update()).  The unit test sets it. */
+static int64_t started_us;
 /* collectd's own namespace: every value and alarm of Namespaces "self",
  * with today's names ("tcp", "udp"). */
 static struct ns_state own_ns = {.own = true};
@@ -277,6 +315,21 @@ static int config_proc_root(const oconfig_item_t *ci)
 		return -1;
 	}
 	memcpy(conf.proc_root, buf, sizeof(conf.proc_root));
+	return 0;
+}
+
+static int config_pin_dir(const oconfig_item_t *ci)
+{
+	char buf[sizeof(conf.bpf_pin_dir) + 1];
+
+	if (cf_util_get_string_buffer(ci, buf, sizeof(buf)) != 0 ||
+	    buf[0] != '/' || strlen(buf) >= sizeof(conf.bpf_pin_dir)) {
+		ERROR(LOG_PREFIX
+		      "%s needs an absolute directory name (under %zu bytes)",
+		      ci->key, sizeof(conf.bpf_pin_dir));
+		return -1;
+	}
+	memcpy(conf.bpf_pin_dir, buf, sizeof(conf.bpf_pin_dir));
 	return 0;
 }
 
@@ -406,6 +459,12 @@ static int config_option(const oconfig_item_t *ci)
 		return config_source(ci);
 	if (strcasecmp(ci->key, "ProcRoot") == 0)
 		return config_proc_root(ci);
+	if (strcasecmp(ci->key, "BPFPinDir") == 0)
+		return config_pin_dir(ci);
+	if (strcasecmp(ci->key, "FailureNotification") == 0)
+		return config_bool(ci, &conf.fail_notify);
+	if (strcasecmp(ci->key, "FailureDetails") == 0)
+		return config_bool(ci, &conf.fail_details);
 	if (strcasecmp(ci->key, "Namespaces") == 0)
 		return config_namespaces(ci);
 	if (strcasecmp(ci->key, "Namespace") == 0)
@@ -581,11 +640,10 @@ static const char *ns_label(const struct ns_state *ns)
 /* --- dispatch ------------------------------------------------------------- */
 
 /* One value of the current snapshot: time, host and interval are shared. */
-static void submit(const value_list_t *tmpl, const char *type,
-		   const char *type_instance, gauge_t value)
+static void submit_value(const value_list_t *tmpl, const char *type,
+			 const char *type_instance, value_t v)
 {
 	value_list_t vl = *tmpl;
-	value_t v = {.gauge = value};
 
 	vl.values = &v;
 	vl.values_len = 1;
@@ -599,6 +657,21 @@ static void submit(const value_list_t *tmpl, const char *type,
 				 "collectd's own types.db?",
 		      type, type_instance);
 	}
+}
+
+static void submit(const value_list_t *tmpl, const char *type,
+		   const char *type_instance, gauge_t value)
+{
+	submit_value(tmpl, type, type_instance, (value_t){.gauge = value});
+}
+
+/* A counter as collectd's "derive" (types.db: minimum 0, so a counter that
+ * restarted gives one unknown rate, never a negative one). */
+static void submit_derive(const value_list_t *tmpl, const char *type_instance,
+			  uint64_t value)
+{
+	submit_value(tmpl, "derive", type_instance,
+		     (value_t){.derive = (derive_t)value});
 }
 
 static gauge_t percent(uint32_t bp)
@@ -761,6 +834,13 @@ static void submit_snapshot(const struct eph_snapshot *snap,
 		if (snap->proto[p].collected)
 			submit_proto(&tmpl, (enum eph_proto)p, &snap->proto[p],
 				     ns, rr ? &rr->proto[p] : NULL);
+	/* TcpExt: TWRecycled, whatever the source: connect()s that took over
+	 * a TIME_WAIT 4-tuple (how often TIME_WAIT reuse saved a connect). */
+	if (snap->proto[EPH_TCP].collected && snap->counters.tw_recycled_read) {
+		plugin_inst(ns, EPH_TCP, tmpl.plugin_instance,
+			    sizeof(tmpl.plugin_instance));
+		submit_derive(&tmpl, "tw_recycled", snap->counters.tw_recycled);
+	}
 }
 
 /* --- notifications ------------------------------------------------------- */
@@ -1112,6 +1192,261 @@ static void check_exhaustion(const struct eph_snapshot *snap,
 	}
 }
 
+/* --- allocation failures (issue 18) -------------------------------------- */
+
+/* The call that failed and the error it got, per enum eph_fail_kind. */
+static const struct {
+	const char *call, *err;
+} fail_text[EPH_FAIL_KINDS] = {
+    [EPH_FAIL_CONNECT] = {"connect()", "EADDRNOTAVAIL"},
+    [EPH_FAIL_BIND] = {"bind(0)", "EADDRINUSE"},
+    [EPH_FAIL_AUTOBIND] = {"UDP autobind", "EAGAIN"},
+};
+
+/* "2026-12-01 12:00:00 UTC" */
+static void utc_format(int64_t us, char *buf, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, len, "%" PRId64 " s", us / 1000000);
+}
+
+/* Whether the namespace's failures can be counted, said when that starts,
+ * changes or ends (not every interval). */
+static void fail_log(struct ns_state *ns, const struct eph_failures *f)
+{
+	struct fail_state *st = &ns->fail;
+	char where[NS_NAME_LEN + 24] = "";
+
+	if (!ns->own)
+		snprintf(where, sizeof(where),
+			 "network namespace %s: ", ns_label(ns));
+	if (f->observable) {
+		char since[40];
+
+		if (st->logged == FAIL_OBSERVABLE)
+			return;
+		utc_format(f->since_us, since, sizeof(since));
+		INFO(LOG_PREFIX "%sfailures: observable%s: the BPF source "
+				"counts them (since %s)",
+		     where, st->logged == FAIL_NOT_OBSERVABLE ? " again" : "",
+		     since);
+		st->logged = FAIL_OBSERVABLE;
+		st->why[0] = '\0';
+		return;
+	}
+	if (st->logged == FAIL_NOT_OBSERVABLE && strcmp(st->why, f->why) == 0)
+		return;
+	NOTICE(LOG_PREFIX "%sfailures: %s; no failure values are dispatched "
+			  "(said once, and again when this changes)",
+	       where, f->why[0] ? f->why : "not observable");
+	st->logged = FAIL_NOT_OBSERVABLE;
+	snprintf(st->why, sizeof(st->why), "%s", f->why);
+}
+
+/* The failures of each kind since the last reading (news[]), and the base
+ * moved on to this one.  The first reading of a namespace is a baseline
+ * for a kind whose latest failure came before the plugin started (those
+ * are old news); a kind that failed since then is news in full.  Counters
+ * that restarted (another since_us: ephport-bpf unload and load) or went
+ * back count from zero again. */
+static void fail_update(struct fail_state *st, const struct eph_failures *f,
+			uint64_t news[EPH_FAIL_KINDS])
+{
+	bool restart = st->have_base && f->since_us != st->since_us;
+
+	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
+		uint64_t base;
+
+		if (!st->have_base)
+			base = f->last_us[k] > started_us ? 0 : f->total[k];
+		else if (restart || f->total[k] < st->base[k])
+			base = 0;
+		else
+			base = st->base[k];
+		news[k] = f->total[k] - base;
+		st->base[k] = f->total[k];
+	}
+	st->have_base = true;
+	st->since_us = f->since_us;
+}
+
+/* The destination and the process with the most failures of kind k since
+ * the counters started; NULL when none is listed. */
+static const struct eph_fail_dest *fail_worst_dest(const struct eph_failures *f,
+						   enum eph_fail_kind k)
+{
+	const struct eph_fail_dest *w = NULL;
+
+	for (uint32_t i = 0; i < f->n_dests && i < EPH_FAIL_TOP; i++)
+		if (f->dests[i].kind == k &&
+		    (!w || f->dests[i].count > w->count))
+			w = &f->dests[i];
+	return w;
+}
+
+static const struct eph_fail_proc *fail_worst_proc(const struct eph_failures *f,
+						   enum eph_fail_kind k)
+{
+	const struct eph_fail_proc *w = NULL;
+
+	for (uint32_t i = 0; i < f->n_procs && i < EPH_FAIL_TOP; i++)
+		if (f->procs[i].kind == k &&
+		    (!w || f->procs[i].count > w->count))
+			w = &f->procs[i];
+	return w;
+}
+
+/* news more failures of kind k: one FAILURE notification naming the kind,
+ * the count, the worst destination and the worst process.  Under
+ * NOTIF_MAX_MSG_LEN (256) but for a long namespace name, cut by "...". */
+static void fail_notify(const struct ns_state *ns, const struct eph_failures *f,
+			enum eph_fail_kind k, uint64_t news, cdtime_t t)
+{
+	notification_t n = {.severity = NOTIF_FAILURE, .time = t};
+	const struct eph_fail_dest *d = fail_worst_dest(f, k);
+	const struct eph_fail_proc *pr = fail_worst_proc(f, k);
+	char where[NS_NAME_LEN + 16] = "", ep[56] = "", dest_s[96] = "";
+	char proc_s[64] = "";
+
+	if (!ns->own)
+		snprintf(where, sizeof(where), "netns %s: ", ns_label(ns));
+	if (d) {
+		endpoint_format(&d->raddr, d->rport, ep, sizeof(ep));
+		snprintf(dest_s, sizeof(dest_s),
+			 "; worst destination %s (%" PRIu64 ")", ep, d->count);
+	}
+	if (pr)
+		snprintf(proc_s, sizeof(proc_s),
+			 "; worst process %" PRIu32 " %s (%" PRIu64 ")",
+			 pr->pid, pr->comm, pr->count);
+
+	snprintf(n.host, sizeof(n.host), "%s", hostname_g ? hostname_g : "");
+	snprintf(n.plugin, sizeof(n.plugin), "%s", PLUGIN_NAME);
+	snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s", ns->id);
+	snprintf(n.type, sizeof(n.type), "derive");
+	snprintf(n.type_instance, sizeof(n.type_instance), "failures-%s",
+		 eph_fail_kind_name(k));
+	if (snprintf(n.message, sizeof(n.message),
+		     "%s%s found no free port %" PRIu64 " time%s (%s; %" PRIu64
+		     " since the counters started)%s%s",
+		     where, fail_text[k].call, news, news == 1 ? "" : "s",
+		     fail_text[k].err, f->total[k], dest_s,
+		     proc_s) >= (int)sizeof(n.message))
+		memcpy(n.message + sizeof(n.message) - 4, "...", 4);
+	plugin_notification_meta_add_string(&n, "kind", eph_fail_kind_name(k));
+	plugin_notification_meta_add_double(&n, "failures", (double)news);
+	plugin_notification_meta_add_double(&n, "total", (double)f->total[k]);
+	plugin_notification_meta_add_double(&n, "since",
+					    (double)f->since_us / 1e6);
+	if (!ns->own) {
+		plugin_notification_meta_add_string(&n, "netns", ns_label(ns));
+		plugin_notification_meta_add_double(&n, "netns_inode",
+						    (double)ns->inode);
+	}
+	if (d) {
+		plugin_notification_meta_add_string(&n, "destination", ep);
+		plugin_notification_meta_add_double(&n, "destination_failures",
+						    (double)d->count);
+	}
+	if (pr) {
+		plugin_notification_meta_add_double(&n, "pid", pr->pid);
+		plugin_notification_meta_add_string(&n, "comm", pr->comm);
+		plugin_notification_meta_add_double(&n, "process_failures",
+						    (double)pr->count);
+		if (pr->container[0])
+			plugin_notification_meta_add_string(&n, "container",
+							    pr->container);
+		if (pr->cgroup[0])
+			plugin_notification_meta_add_string(&n, "cgroup",
+							    pr->cgroup);
+	}
+	plugin_dispatch_notification(&n);
+	if (n.meta)
+		plugin_notification_meta_free(n.meta);
+}
+
+/* FailureDetails: "failures-<kind>-dest-<addr>-<port>" and
+ * "failures-<kind>-pid-<pid>-<comm>" per listed destination and process
+ * (at most EPH_FAIL_TOP of each), and what they leave out as
+ * "failures-<kind>-dest-other" (connect, autobind) and
+ * "failures-<kind>-pid-other".  Names as addr_name() and ns_id() make
+ * them: ':' '/' and every byte of comm outside A-Z a-z 0-9 . _ - become
+ * '_'. */
+static void submit_fail_details(const value_list_t *tmpl,
+				const struct eph_failures *f)
+{
+	char name[NAME_LEN], a[64], comm[sizeof(f->procs[0].comm)];
+
+	for (uint32_t i = 0; i < f->n_dests && i < EPH_FAIL_TOP; i++) {
+		const struct eph_fail_dest *d = &f->dests[i];
+
+		addr_name(&d->raddr, a, sizeof(a));
+		snprintf(name, sizeof(name), "failures-%s-dest-%s-%u",
+			 eph_fail_kind_name(d->kind), a, d->rport);
+		submit_derive(tmpl, name, d->count);
+	}
+	for (uint32_t i = 0; i < f->n_procs && i < EPH_FAIL_TOP; i++) {
+		const struct eph_fail_proc *pr = &f->procs[i];
+
+		ns_id(pr->comm[0] ? pr->comm : "_", 0, false, comm,
+		      sizeof(comm));
+		snprintf(name, sizeof(name), "failures-%s-pid-%" PRIu32 "-%s",
+			 eph_fail_kind_name(pr->kind), pr->pid, comm);
+		submit_derive(tmpl, name, pr->count);
+	}
+	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
+		const char *kn = eph_fail_kind_name((enum eph_fail_kind)k);
+
+		if (k != EPH_FAIL_BIND) {
+			snprintf(name, sizeof(name), "failures-%s-dest-other",
+				 kn);
+			submit_derive(tmpl, name, f->dest_other[k]);
+		}
+		snprintf(name, sizeof(name), "failures-%s-pid-other", kn);
+		submit_derive(tmpl, name, f->proc_other[k]);
+	}
+}
+
+/* A namespace's failure counters: "failures-<kind>" derives under its
+ * plugin instance without a protocol ("" in collectd's own namespace, since
+ * a failed bind(0) may be TCP's or UDP's), a notification per kind that
+ * moved; nothing at all when they are not observable (never a zero that
+ * was not measured). */
+static void report_failures(const struct eph_snapshot *snap,
+			    struct ns_state *ns)
+{
+	const struct eph_failures *f = &snap->failures;
+	value_list_t tmpl = VALUE_LIST_INIT;
+	uint64_t news[EPH_FAIL_KINDS];
+	char name[NAME_LEN];
+
+	fail_log(ns, f);
+	if (!f->observable)
+		return;
+	tmpl.time = US_TO_CDTIME_T(snap->taken_us);
+	snprintf(tmpl.plugin, sizeof(tmpl.plugin), "%s", PLUGIN_NAME);
+	snprintf(tmpl.plugin_instance, sizeof(tmpl.plugin_instance), "%s",
+		 ns->id);
+	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
+		snprintf(name, sizeof(name), "failures-%s",
+			 eph_fail_kind_name((enum eph_fail_kind)k));
+		submit_derive(&tmpl, name, f->total[k]);
+	}
+	if (conf.fail_details)
+		submit_fail_details(&tmpl, f);
+	/* One read per interval: at most one notification per interval,
+	 * namespace and kind, covering every failure since the last. */
+	fail_update(&ns->fail, f, news);
+	for (int k = 0; k < EPH_FAIL_KINDS && conf.fail_notify; k++)
+		if (news[k] > 0)
+			fail_notify(ns, f, (enum eph_fail_kind)k, news[k],
+				    tmpl.time);
+}
+
 /* One successful collection of a namespace: into its history, then every
  * value and both kinds of notification. */
 static void report(struct ns_state *ns, const struct eph_snapshot *snap,
@@ -1127,6 +1462,7 @@ static void report(struct ns_state *ns, const struct eph_snapshot *snap,
 		rates = eph_rate_compute(&ns->rate, &rr) == 0;
 	}
 	submit_snapshot(snap, ns, rates && conf.report_rates ? &rr : NULL);
+	report_failures(snap, ns);
 	check_alarms(snap, ns);
 	if (rates)
 		check_exhaustion(snap, ns, &rr);
@@ -1439,6 +1775,8 @@ static int ephport_init(void)
 	cfg.state_totals = !conf.kernel_filter;
 	cfg.bpf_bound_dump = conf.bpf_bound;
 	cfg.proc_root = conf.proc_root[0] ? conf.proc_root : NULL;
+	cfg.bpf_pin_dir = conf.bpf_pin_dir[0] ? conf.bpf_pin_dir : NULL;
+	started_us = realtime_us();
 
 	eph_collector_free(collector); /* init may run twice in tests */
 	collector = eph_collector_new(&cfg);

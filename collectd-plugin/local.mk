@@ -10,7 +10,8 @@
 # collectd-dev still makes a complete tarball.
 EXTRA_DIST += contrib/collectd/ephport.conf doc/ephport-collectd.5 \
 	tests/integration/collectd_netns.py tests/integration/collectdutil.py \
-	tests/integration/collectd_allns.py tests/integration/collectd_rate.py
+	tests/integration/collectd_allns.py tests/integration/collectd_rate.py \
+	tests/integration/collectd_failures.py
 
 if HAVE_COLLECTD
 # Where collectd looks for plugins.  Debian's collectd uses /usr/lib/collectd:
@@ -48,4 +49,8 @@ INTEGRATION_TESTS += tests/integration/collectd_allns.py
 # Rates and time to exhaustion against a real ramp to exhaustion (issue 14):
 # needs root; about 30 s.
 INTEGRATION_TESTS += tests/integration/collectd_rate.py
+# The failure counters (issue 18): derives and notifications with the BPF
+# source (ephport-bpf load on a private bpffs), none without it.  Needs
+# root; about 25 s; SKIP (77) when ephport-bpf is not built or cannot load.
+INTEGRATION_TESTS += tests/integration/collectd_failures.py
 endif

@@ -42,6 +42,7 @@ struct value {
 	cdtime_t time;
 	size_t values_len;
 	gauge_t gauge;
+	value_t raw; /* as dispatched: .derive for "derive" */
 };
 
 static struct {
@@ -52,6 +53,11 @@ static struct {
 	int n_log;
 	int log_level[MAX_LOG];
 	char log[MAX_LOG][1024];
+	/* The failure counters' observability lines ("failures: ..."), kept
+	 * apart so that the older tests' log counts stay as they were. */
+	int n_fail_log;
+	int fail_log_level[MAX_LOG];
+	char fail_log[MAX_LOG][1024];
 	int n_values;
 	struct value values[MAX_VALUES];
 	int dispatch_status; /* what plugin_dispatch_values returns */
@@ -104,6 +110,8 @@ int plugin_dispatch_values(value_list_t const *vl)
 	v->time = vl->time;
 	v->values_len = vl->values_len;
 	v->gauge = vl->values_len ? vl->values[0].gauge : NAN;
+	if (vl->values_len)
+		v->raw = vl->values[0];
 	return mock.dispatch_status;
 }
 
@@ -197,12 +205,20 @@ int plugin_notification_meta_free(notification_meta_t *m)
 
 void plugin_log(int level, const char *format, ...)
 {
+	char buf[1024];
 	va_list ap;
 
-	ck_assert_int_lt(mock.n_log, MAX_LOG);
 	va_start(ap, format);
-	vsnprintf(mock.log[mock.n_log], sizeof(mock.log[0]), format, ap);
+	vsnprintf(buf, sizeof(buf), format, ap);
 	va_end(ap);
+	if (strstr(buf, "failures: ")) {
+		ck_assert_int_lt(mock.n_fail_log, MAX_LOG);
+		memcpy(mock.fail_log[mock.n_fail_log], buf, sizeof(buf));
+		mock.fail_log_level[mock.n_fail_log++] = level;
+		return;
+	}
+	ck_assert_int_lt(mock.n_log, MAX_LOG);
+	memcpy(mock.log[mock.n_log], buf, sizeof(buf));
 	mock.log_level[mock.n_log++] = level;
 }
 
@@ -2070,6 +2086,399 @@ START_TEST(exhaustion_hysteresis)
 }
 END_TEST
 
+/* --- allocation failures (issue 18) -------------------------------------- */
+
+static const struct value *find_derive(const char *pinst, const char *tinst)
+{
+	const struct value *v = find(pinst, "derive", tinst);
+
+	ck_assert_msg(v != NULL, "no derive %s/%s", pinst, tinst);
+	return v;
+}
+
+static int count_fail_log(const char *needle)
+{
+	int n = 0;
+
+	for (int i = 0; i < mock.n_fail_log; i++)
+		n += strstr(mock.fail_log[i], needle) != NULL;
+	return n;
+}
+
+/* Counters loaded at since_us (realtime), with the given totals, the
+ * latest failure of each kind at last_us, one destination 127.0.0.1:5000
+ * (connect) and one process 4242 "curl" (connect) holding them all. */
+static void fake_failures(struct eph_snapshot *snap, int64_t since_us,
+			  uint64_t c, uint64_t b, uint64_t a, int64_t last_us)
+{
+	struct eph_failures *f = &snap->failures;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->taken_us = 1800000000000000;
+	f->observable = true;
+	f->since_us = since_us;
+	f->total[EPH_FAIL_CONNECT] = c;
+	f->total[EPH_FAIL_BIND] = b;
+	f->total[EPH_FAIL_AUTOBIND] = a;
+	for (int k = 0; k < EPH_FAIL_KINDS; k++)
+		f->last_us[k] = f->total[k] ? last_us : 0;
+	if (c) {
+		f->n_dests = 1;
+		f->dests[0].kind = EPH_FAIL_CONNECT;
+		set_addr(&f->dests[0].raddr, AF_INET, "127.0.0.1");
+		f->dests[0].rport = 5000;
+		f->dests[0].count = c;
+		f->n_procs = 1;
+		f->procs[0].kind = EPH_FAIL_CONNECT;
+		f->procs[0].pid = 4242;
+		snprintf(f->procs[0].comm, sizeof(f->procs[0].comm), "curl");
+		f->procs[0].count = c;
+	}
+	f->dest_other[EPH_FAIL_AUTOBIND] = a;
+	f->proc_other[EPH_FAIL_BIND] = b;
+	f->proc_other[EPH_FAIL_AUTOBIND] = a;
+}
+
+static void reset_dispatched(void)
+{
+	mock.n_values = 0;
+	mock.n_notifs = 0;
+	memset(mock.n_meta, 0, sizeof(mock.n_meta));
+}
+
+/* Not observable (BPFPinDir with no pins): no failure value at all, not a
+ * zero; one log line naming why, and again only when that changes. */
+START_TEST(failures_not_observable)
+{
+	struct eph_snapshot snap;
+
+	opt_str(item("BPFPinDir"), "/nonexistent/ephport-pins");
+	run_basic();
+	ck_assert_int_eq(count_prefix("", "failures"), 0);
+	ck_assert_int_eq(count_prefix("tcp", "failures"), 0);
+	ck_assert_int_eq(count_prefix("udp", "failures"), 0);
+	ck_assert_int_eq(mock.n_fail_log, 1);
+	ck_assert_int_eq(mock.fail_log_level[0], LOG_NOTICE);
+	ck_assert_msg(strstr(mock.fail_log[0],
+			     "ephport plugin: failures: not observable "
+			     "without the BPF source (no "
+			     "/nonexistent/ephport-pins/fail_meta: run "
+			     "ephport-bpf load; "),
+		      "%s", mock.fail_log[0]);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_fail_log, 1);
+	ck_assert_int_eq(count_prefix("", "failures"), 0);
+
+	/* Another reason: said again; then observable, then gone again. */
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.failures.why, sizeof(snap.failures.why),
+		 "not observable: /x/fail_meta: Permission denied");
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq(mock.n_fail_log, 2);
+	ck_assert(strstr(mock.fail_log[1], "failures: not observable: "
+					   "/x/fail_meta: Permission denied"));
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq(mock.n_fail_log, 2);
+	fake_failures(&snap, 1000, 0, 0, 0, 0);
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq(mock.n_fail_log, 3);
+	ck_assert_int_eq(mock.fail_log_level[2], LOG_INFO);
+	ck_assert_msg(strstr(mock.fail_log[2],
+			     "ephport plugin: failures: observable again: "
+			     "the BPF source counts them (since 1970-01-01 "
+			     "00:00:00 UTC)"),
+		      "%s", mock.fail_log[2]);
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq(mock.n_fail_log, 3);
+	ck_logs_prefixed();
+}
+END_TEST
+
+/* Observable: three derives under plugin_instance "" (collectd's own
+ * namespace), zeros that were measured; a FAILURE notification per kind
+ * that moved, at most one per read, covering all since the last. */
+START_TEST(failures_values_and_notifications)
+{
+	struct eph_snapshot snap;
+	const struct value *v;
+
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	started_us = 2000;
+
+	fake_failures(&snap, 1000, 0, 0, 0, 0);
+	report_failures(&snap, &own_ns);
+	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "failures-%s",
+			 eph_fail_kind_name((enum eph_fail_kind)k));
+		v = find_derive("", name);
+		ck_assert_int_eq((int)v->raw.derive, 0);
+		ck_assert(v->time == US_TO_CDTIME_T(snap.taken_us));
+	}
+	ck_assert_int_eq(mock.n_values, 3);
+	ck_assert_int_eq(mock.n_notifs, 0);
+	ck_assert_int_eq(count_fail_log("failures: observable: the BPF "
+					"source counts them"),
+			 1);
+
+	/* Three connect() failures. */
+	reset_dispatched();
+	fake_failures(&snap, 1000, 3, 0, 0, 3000);
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq((int)find_derive("", "failures-connect")->raw.derive,
+			 3);
+	ck_assert_int_eq(mock.n_notifs, 1);
+	ck_assert_int_eq(mock.notifs[0].severity, NOTIF_FAILURE);
+	ck_assert_str_eq(mock.notifs[0].plugin, "ephport");
+	ck_assert_str_eq(mock.notifs[0].plugin_instance, "");
+	ck_assert_str_eq(mock.notifs[0].type, "derive");
+	ck_assert_str_eq(mock.notifs[0].type_instance, "failures-connect");
+	ck_assert_str_eq(mock.notifs[0].host, "mockhost");
+	ck_assert_str_eq(mock.notifs[0].message,
+			 "connect() found no free port 3 times "
+			 "(EADDRNOTAVAIL; 3 since the counters started); "
+			 "worst destination 127.0.0.1:5000 (3); worst process "
+			 "4242 curl (3)");
+	ck_assert_str_eq(notif_meta(0, "kind", NM_TYPE_STRING)->str, "connect");
+	ck_assert_double_eq(notif_meta(0, "failures", NM_TYPE_DOUBLE)->d, 3);
+	ck_assert_double_eq(notif_meta(0, "total", NM_TYPE_DOUBLE)->d, 3);
+	ck_assert_str_eq(notif_meta(0, "destination", NM_TYPE_STRING)->str,
+			 "127.0.0.1:5000");
+	ck_assert_double_eq(notif_meta(0, "pid", NM_TYPE_DOUBLE)->d, 4242);
+	ck_assert_str_eq(notif_meta(0, "comm", NM_TYPE_STRING)->str, "curl");
+
+	/* Nothing new: values, no notification. */
+	reset_dispatched();
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq(mock.n_values, 3);
+	ck_assert_int_eq(mock.n_notifs, 0);
+
+	/* Two more connect()s, one bind(0), one autobind in one interval:
+	 * one notification per kind, in kind order, bind without a
+	 * destination, none of them naming a process not listed. */
+	reset_dispatched();
+	fake_failures(&snap, 1000, 5, 1, 1, 4000);
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq(mock.n_notifs, 3);
+	ck_assert_str_eq(mock.notifs[0].message,
+			 "connect() found no free port 2 times "
+			 "(EADDRNOTAVAIL; 5 since the counters started); "
+			 "worst destination 127.0.0.1:5000 (5); worst process "
+			 "4242 curl (5)");
+	ck_assert_str_eq(mock.notifs[1].type_instance, "failures-bind");
+	ck_assert_str_eq(mock.notifs[1].message,
+			 "bind(0) found no free port 1 time (EADDRINUSE; 1 "
+			 "since the counters started)");
+	ck_assert_str_eq(mock.notifs[2].type_instance, "failures-autobind");
+	ck_assert_str_eq(mock.notifs[2].message,
+			 "UDP autobind found no free port 1 time (EAGAIN; 1 "
+			 "since the counters started)");
+
+	/* FailureNotification false: values, no notification. */
+	reset_dispatched();
+	conf.fail_notify = false;
+	fake_failures(&snap, 1000, 6, 1, 1, 5000);
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq(mock.n_values, 3);
+	ck_assert_int_eq(mock.n_notifs, 0);
+	conf.fail_notify = true;
+
+	/* The counters restarted (ephport-bpf unload, load): what they count
+	 * now is news, the derive goes back (collectd's derive minimum 0). */
+	reset_dispatched();
+	fake_failures(&snap, 9000, 2, 0, 0, 9500);
+	report_failures(&snap, &own_ns);
+	ck_assert_int_eq((int)find_derive("", "failures-connect")->raw.derive,
+			 2);
+	ck_assert_int_eq(mock.n_notifs, 1);
+	ck_assert(strstr(mock.notifs[0].message,
+			 "found no free port 2 times (EADDRNOTAVAIL; 2 since"));
+	ck_logs_prefixed();
+}
+END_TEST
+
+/* The first reading of a namespace: failures whose latest came before the
+ * plugin started are a baseline; later ones are news in full. */
+START_TEST(failures_baseline)
+{
+	struct ns_state st = {.name = "blue", .id = "blue", .inode = 42};
+	uint64_t news[EPH_FAIL_KINDS];
+	struct eph_snapshot snap;
+
+	started_us = 5000;
+	fake_failures(&snap, 1000, 7, 2, 0, 4000);
+	fail_update(&st.fail, &snap.failures, news);
+	ck_assert_uint_eq(news[EPH_FAIL_CONNECT], 0);
+	ck_assert_uint_eq(news[EPH_FAIL_BIND], 0);
+	fake_failures(&snap, 1000, 8, 2, 0, 6000);
+	fail_update(&st.fail, &snap.failures, news);
+	ck_assert_uint_eq(news[EPH_FAIL_CONNECT], 1);
+	ck_assert_uint_eq(news[EPH_FAIL_BIND], 0);
+	/* A counter that went back without a new since_us: from zero. */
+	fake_failures(&snap, 1000, 3, 2, 0, 7000);
+	fail_update(&st.fail, &snap.failures, news);
+	ck_assert_uint_eq(news[EPH_FAIL_CONNECT], 3);
+
+	memset(&st.fail, 0, sizeof(st.fail));
+	fake_failures(&snap, 1000, 7, 0, 0, 6000);
+	fail_update(&st.fail, &snap.failures, news);
+	ck_assert_uint_eq(news[EPH_FAIL_CONNECT], 7);
+}
+END_TEST
+
+/* Another namespace: its id as plugin_instance (no protocol), its name
+ * in the message and meta data and in the log line. */
+START_TEST(failures_other_namespace)
+{
+	struct ns_state st = {.name = "blue:1", .id = "blue_1", .inode = 42};
+	struct eph_snapshot snap;
+
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	started_us = 2000;
+	memset(&snap, 0, sizeof(snap));
+	snprintf(snap.failures.why, sizeof(snap.failures.why),
+		 "not observable without the BPF source (no /p/fail_meta)");
+	report_failures(&snap, &st);
+	ck_assert_int_eq(mock.n_values, 0);
+	ck_assert_str_eq(mock.fail_log[0],
+			 "ephport plugin: network namespace blue:1: failures: "
+			 "not observable without the BPF source (no "
+			 "/p/fail_meta); no failure values are dispatched "
+			 "(said once, and again when this changes)");
+	fake_failures(&snap, 1000, 1, 0, 0, 3000);
+	report_failures(&snap, &st);
+	ck_assert_int_eq(
+	    (int)find_derive("blue_1", "failures-connect")->raw.derive, 1);
+	ck_assert_int_eq(count_type("blue_1", "derive"), 3);
+	ck_assert_int_eq(mock.n_notifs, 1);
+	ck_assert_str_eq(mock.notifs[0].plugin_instance, "blue_1");
+	ck_assert_str_eq(mock.notifs[0].message,
+			 "netns blue:1: connect() found no free port 1 time "
+			 "(EADDRNOTAVAIL; 1 since the counters started); "
+			 "worst destination 127.0.0.1:5000 (1); worst process "
+			 "4242 curl (1)");
+	ck_assert_str_eq(notif_meta(0, "netns", NM_TYPE_STRING)->str, "blue:1");
+	ck_assert_msg(strstr(mock.fail_log[1], "ephport plugin: network "
+					       "namespace blue:1: failures: "
+					       "observable again: "),
+		      "%s", mock.fail_log[1]);
+}
+END_TEST
+
+/* FailureDetails: a bounded set of collectd-safe names per top entry and
+ * the rest as "other"; the longest fit. */
+START_TEST(failures_details)
+{
+	struct eph_snapshot snap;
+	struct eph_failures *f = &snap.failures;
+
+	opt_bool(item("FailureDetails"), true);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(conf.fail_details);
+	ck_assert_int_eq(mock.init(), 0);
+	started_us = 2000;
+	fake_failures(&snap, 1000, 40, 2, 3, 3000);
+	f->n_dests = EPH_FAIL_TOP;
+	for (int i = 0; i < EPH_FAIL_TOP; i++) {
+		f->dests[i].kind = i ? EPH_FAIL_AUTOBIND : EPH_FAIL_CONNECT;
+		set_addr(&f->dests[i].raddr, AF_INET6,
+			 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+		f->dests[i].raddr.bytes[15] = (uint8_t)i;
+		f->dests[i].rport = 65535;
+		f->dests[i].count = (uint64_t)(40 - i);
+	}
+	f->n_procs = EPH_FAIL_TOP;
+	for (int i = 0; i < EPH_FAIL_TOP; i++) {
+		f->procs[i].kind = EPH_FAIL_AUTOBIND;
+		f->procs[i].pid = 4294967295u - (uint32_t)i;
+		snprintf(f->procs[i].comm, sizeof(f->procs[i].comm),
+			 "a/b c:d%07d", i);
+		f->procs[i].count = 1;
+	}
+	report_failures(&snap, &own_ns);
+	ck_names_safe();
+	ck_assert_int_eq(
+	    (int)find_derive("", "failures-connect-dest-ffff_ffff_ffff_ffff_"
+				 "ffff_ffff_ffff_ff00-65535")
+		->raw.derive,
+	    40);
+	ck_assert_int_eq((int)find_derive("", "failures-autobind-pid-"
+					      "4294967295-a_b_c_d0000000")
+			     ->raw.derive,
+			 1);
+	ck_assert_int_eq(
+	    (int)find_derive("", "failures-autobind-dest-other")->raw.derive,
+	    3);
+	ck_assert_int_eq(
+	    (int)find_derive("", "failures-bind-pid-other")->raw.derive, 2);
+	ck_no_value("", "derive", "failures-bind-dest-other");
+	/* 3 totals, 16 + 16 entries, 2 dest-other, 3 pid-other. */
+	ck_assert_int_eq(count_type("", "derive"), 3 + 32 + 2 + 3);
+	/* The worst process of a kind, not the first listed. */
+	ck_assert_msg(strstr(mock.notifs[2].message,
+			     "worst process 4294967295 a/b c:d0000000 (1)"),
+		      "%s", mock.notifs[2].message);
+}
+END_TEST
+
+/* TcpExt TWRecycled as a derive under "tcp", from net/netstat. */
+START_TEST(tw_recycled_value)
+{
+	char dir[] = "/tmp/ephport-plugin-XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	small_root(dir, 2);
+	put_file(dir, "net/snmp",
+		 "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens "
+		 "PassiveOpens AttemptFails EstabResets CurrEstab\n"
+		 "Tcp: 1 200 120000 -1 10 0 0 0 2\n");
+	put_file(dir, "net/netstat",
+		 "TcpExt: SyncookiesSent TWRecycled TWKilled\n"
+		 "TcpExt: 0 123456789012 0\n");
+	opt_str(item("Source"), "procfs");
+	opt_str(item("ProcRoot"), dir);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert(find_derive("tcp", "tw_recycled")->raw.derive ==
+		  123456789012LL);
+	ck_no_value("udp", "derive", "tw_recycled");
+	rm_rf(dir);
+}
+END_TEST
+
+START_TEST(failure_options)
+{
+	ck_assert(conf.fail_notify);
+	ck_assert(!conf.fail_details);
+	ck_assert_str_eq(conf.bpf_pin_dir, "");
+	opt_str(item("BPFPinDir"), "/run/pins");
+	opt_bool(item("FailureNotification"), false);
+	opt_bool(item("failuredetails"), true);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_str_eq(conf.bpf_pin_dir, "/run/pins");
+	ck_assert(!conf.fail_notify);
+	ck_assert(conf.fail_details);
+	ck_assert_int_eq(mock.n_log, 0);
+
+	setup();
+	opt_str(item("BPFPinDir"), "pins");
+	opt_str(item("FailureDetails"), "maybe");
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("ephport plugin: BPFPinDir needs an "
+				   "absolute directory name"),
+			 1);
+	ck_assert_int_eq(count_log("ephport plugin: FailureDetails needs "
+				   "true or false"),
+			 1);
+	ck_assert_int_eq(mock.init(), -1);
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
 	Suite *s = suite_create("collectd_plugin");
@@ -2109,6 +2518,17 @@ static Suite *plugin_suite(void)
 	tcase_add_test(tc, exhaustion_hysteresis);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("failures");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, failure_options);
+	tcase_add_test(tc, failures_not_observable);
+	tcase_add_test(tc, failures_values_and_notifications);
+	tcase_add_test(tc, failures_baseline);
+	tcase_add_test(tc, failures_other_namespace);
+	tcase_add_test(tc, failures_details);
+	tcase_add_test(tc, tw_recycled_value);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("namespaces");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, namespaces_config);
@@ -2124,5 +2544,8 @@ static Suite *plugin_suite(void)
 
 int main(void)
 {
+	/* Never the host's pins (/sys/fs/bpf/ephport): the failure counters
+	 * are not observable unless a test says so. */
+	setenv("EPHPORT_BPF_PIN", "/nonexistent/ephport-test-pins", 1);
 	return eph_run_suite(plugin_suite());
 }
