@@ -4,8 +4,9 @@
 
 #include "range.h"
 
-/* Read NET_ROOT/net/snmp (and net/netstat's TWRecycled) into *out.  Returns 0, or -errno (the file
- * cannot be read) / -EBADMSG (eph_snmp_parse()); *out untouched then. */
+/* Read NET_ROOT/net/snmp and net/netstat's TWRecycled into *out.  Returns
+ * 0 when either was read (out->read, out->tw_recycled_read say which), or
+ * -errno / -EBADMSG (eph_snmp_parse()) when neither was: *out untouched. */
 EPH_HIDDEN int eph_counters_read(const char *net_root,
 				 struct eph_counters *out);
 

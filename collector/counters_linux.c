@@ -146,23 +146,22 @@ int eph_snmp_parse(const char *buf, size_t len, struct eph_counters *out)
 int eph_counters_read(const char *net_root, struct eph_counters *out)
 {
 	char path[1100], buf[8192];
-	long n;
-
 	static __thread char netstat[32768];
+	struct eph_counters c = {0};
 	int err;
+	long n;
 
 	snprintf(path, sizeof(path), "%s/net/snmp", net_root);
 	n = eph_read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	err = eph_snmp_parse(buf, (size_t)n, out);
-	if (err < 0)
-		return err;
-	/* TcpExt: TWRecycled, when net/netstat has it (every mode). */
+	err = n < 0 ? (int)n : eph_snmp_parse(buf, (size_t)n, &c);
+	/* TcpExt: TWRecycled, from net/netstat, whether or not net/snmp
+	 * could be read (every mode publishes it). */
 	snprintf(path, sizeof(path), "%s/net/netstat", net_root);
 	n = eph_read_file(path, netstat, sizeof(netstat));
-	out->tw_recycled_read =
-	    n > 0 &&
-	    eph_netstat_parse(netstat, (size_t)n, &out->tw_recycled) == 0;
+	c.tw_recycled_read =
+	    n > 0 && eph_netstat_parse(netstat, (size_t)n, &c.tw_recycled) == 0;
+	if (err < 0 && !c.tw_recycled_read)
+		return err;
+	*out = c; /* c.read false when only net/netstat was read */
 	return 0;
 }
