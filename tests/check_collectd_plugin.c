@@ -2161,9 +2161,9 @@ START_TEST(failures_not_observable)
 	ck_assert_int_eq(mock.fail_log_level[0], LOG_NOTICE);
 	ck_assert_msg(strstr(mock.fail_log[0],
 			     "ephport plugin: failures: not observable "
-			     "without the BPF source (no "
-			     "/nonexistent/ephport-pins/fail_meta: run "
-			     "ephport-bpf load; "),
+			     "without the BPF source ("
+			     "/nonexistent/ephport-pins/fail_meta: No such "
+			     "file or directory; ephport-bpf load pins it)"),
 		      "%s", mock.fail_log[0]);
 	ck_assert_int_eq(mock.read(), 0);
 	ck_assert_int_eq(mock.read(), 0);
