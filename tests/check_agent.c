@@ -572,11 +572,21 @@ START_TEST(mib_dest_table_order_and_index)
 	ck_assert_uint_eq(r->value.v.u, 8000);
 	n = MK(name, 1, 7, 3, 0);
 	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 4, 0));
-	/* ephExhaustionThresholdSeconds.0 is the last row: ephAlarmKind
-	 * (accessible-for-notify) is never served. */
+	/* After ephExhaustionThresholdSeconds.0 the failure table
+	 * (ephAlarmKind and the event objects, accessible-for-notify, are
+	 * never served): not observable, so no counter, and its alarm
+	 * state off(3) of the last kind is the last row. */
 	n = MK(name, 1, 7, 8, 0);
 	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 9, 0));
 	n = MK(name, 1, 7, 9, 0);
+	r = ephd_view_next(v, name, n);
+	ck_assert(HAS(r, 1, 9, 1, 2, 1, 1));
+	ck_assert_int_eq(r->value.v.i, 2);
+	n = MK(name, 1, 9, 1, 8);
+	r = ephd_view_next(v, name, n);
+	ck_assert(HAS(r, 1, 9, 1, 9, 1, 1));
+	ck_assert_int_eq(r->value.v.i, EPHD_ALARM_OFF);
+	n = MK(name, 1, 9, 1, 9, 1, 3);
 	ck_assert_ptr_null(ephd_view_next(v, name, n));
 	/* From before the root: the first object */
 	ck_assert(HAS(ephd_view_next(v, root, EPHD_ROOT_LEN - 1), 1, 1, 1, 0));
