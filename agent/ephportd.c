@@ -701,15 +701,21 @@ static u_long age_s(int64_t real_us)
  * started (RFC 2579 TimeStamp). */
 static u_long uptime_at(int64_t mono)
 {
-	u_long up = netsnmp_get_agent_uptime();
-	int64_t ago;
+	/* sysUpTime 0 on CLOCK_MONOTONIC.  Derived from the uptime Net-SNMP
+	 * serves, which is in whole hundredths: kept unless it moves by
+	 * more than a second (the uptime was set anew), so that the same
+	 * TimeStamp reads the same at every request. */
+	static int64_t origin;
+	int64_t now = mono_us(),
+		o = now - (int64_t)netsnmp_get_agent_uptime() * 10000;
 
-	if (mono <= 0)
+	if (!origin || o - origin > 1000000 || origin - o > 1000000)
+		origin = o;
+	if (mono <= origin)
 		return 0;
-	ago = (mono_us() - mono) / 10000;
-	if (ago <= 0)
-		return up;
-	return (u_long)ago < up ? up - (u_long)ago : 0;
+	if (mono > now)
+		mono = now;
+	return (u_long)((mono - origin) / 10000);
 }
 
 static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
