@@ -567,7 +567,8 @@ static void add_dynamic(struct builder *b, enum obj o, const ephd_oid *idx,
 			size_t idx_len, enum ephd_type type,
 			enum ephd_dynamic dyn, int64_t t)
 {
-	struct ephd_value val = {.type = (uint8_t)type, .dynamic = (uint8_t)dyn};
+	struct ephd_value val = {.type = (uint8_t)type,
+				 .dynamic = (uint8_t)dyn};
 
 	val.v.u = t > 0 ? (uint64_t)t : 0;
 	add(b, o, idx, idx_len, &val);
@@ -589,18 +590,19 @@ static void add_failures(struct builder *b, const struct ephd_ns *ns,
 	uint32_t rank;
 
 	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
-		const ephd_oid idx[2] = {ns->index,
-					 fail_kind_index((enum eph_fail_kind)k)};
-		struct ephd_value why = octets_max(f->observable ? "" : f->why,
-						   127, false);
+		const ephd_oid idx[2] = {
+		    ns->index, fail_kind_index((enum eph_fail_kind)k)};
+		struct ephd_value why =
+		    octets_max(f->observable ? "" : f->why, 127, false);
 
 		add_num(b, O_F_OBSERVABLE, idx, 2, EPHD_INTEGER,
 			truth(f->observable));
 		add(b, O_F_REASON, idx, 2, &why);
 		add_num(b, O_F_ALARM, idx, 2, EPHD_INTEGER,
-			!f->observable			       ? EPHD_ALARM_OFF
-			: ns->fail_alarm[k] == EPHD_ALARM_HIGH ? EPHD_ALARM_HIGH
-							       : EPHD_ALARM_NORMAL);
+			!f->observable ? EPHD_ALARM_OFF
+			: ns->fail_alarm[k] == EPHD_ALARM_HIGH
+			    ? EPHD_ALARM_HIGH
+			    : EPHD_ALARM_NORMAL);
 		if (!f->observable)
 			continue;
 		add_num(b, O_F_COUNT, idx, 2, EPHD_COUNTER64, f->total[k]);
@@ -722,7 +724,9 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	for (size_t i = 0; i < n_ns; i++) {
 		const struct eph_snapshot *s = ns[i].snap;
 
-		rows += s ? 184 + 3 * 9 + 2 * 2 * EPH_FAIL_TOP + 3 * EPH_FAIL_TOP : 2;
+		rows +=
+		    s ? 184 + 3 * 9 + 2 * 2 * EPH_FAIL_TOP + 3 * EPH_FAIL_TOP
+		      : 2;
 		if (!s)
 			continue;
 		if (!first) {
@@ -814,7 +818,7 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 		/* InetAddressType unknown(0) with a zero-length address when
 		 * the kind has no destination (RFC 4001). */
 		add_num(&b, O_N_FAIL_DEST_TYPE, NULL, 0, EPHD_INTEGER,
-			!e->has_dest				 ? 0
+			!e->has_dest			  ? 0
 			: e->dest_addr.family == AF_INET6 ? 2
 							  : 1);
 		if (e->has_dest) {
@@ -1207,7 +1211,8 @@ size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows)
 					      ? EPHD_ALARM_HIGH
 					      : EPHD_ALARM_NORMAL;
 		x->fail_disc_mono_us = r->v[i].fail_disc_mono_us;
-		memcpy(x->fail_alarm, r->v[i].fail_alarm, sizeof(x->fail_alarm));
+		memcpy(x->fail_alarm, r->v[i].fail_alarm,
+		       sizeof(x->fail_alarm));
 	}
 	return r->n;
 }

@@ -143,13 +143,13 @@ struct ephd_ns_entry {
 	/* The failure counters as last seen (ephd_ns_update_failures): kept
 	 * across reloads, unlike the alarms, so that a reload neither sends
 	 * old failures again nor loses the rate limit. */
-	bool fail_watching;	      /* a collection has been seen */
-	int64_t fail_watch_real_us;   /* CLOCK_REALTIME of the first */
-	bool fail_observable;	      /* at the last collection */
-	int64_t fail_since_us;	      /* their since_us then */
-	int64_t fail_disc_mono_us;    /* ephFailureDiscontinuityTime */
-	uint64_t fail_prev[EPH_FAIL_KINDS];	/* count at the last collection */
-	uint64_t fail_notified[EPH_FAIL_KINDS]; /* count at the last trap */
+	bool fail_watching;		    /* a collection has been seen */
+	int64_t fail_watch_real_us;	    /* CLOCK_REALTIME of the first */
+	bool fail_observable;		    /* at the last collection */
+	int64_t fail_since_us;		    /* their since_us then */
+	int64_t fail_disc_mono_us;	    /* ephFailureDiscontinuityTime */
+	uint64_t fail_prev[EPH_FAIL_KINDS]; /* count at the last collection */
+	uint64_t fail_notified[EPH_FAIL_KINDS];	   /* count at the last trap */
 	int64_t fail_sent_mono_us[EPH_FAIL_KINDS]; /* 0: none sent yet */
 	uint8_t fail_alarm[EPH_FAIL_KINDS];	   /* enum ephd_alarm_state */
 };
@@ -234,7 +234,8 @@ void ephd_ns_update_failures(const struct ephd_state *st,
  * value, the notification's OID, goes to trap_oid): the MIB's OBJECTS, then,
  * for a connect alarm with a worst destination, its ephDestConnectPressure,
  * ephDestBlocked and ephDestSockets (their instance names the
- * destination); for e->failure, ephPortAllocationFailed.  Returns the number of rows (0 if max is too small).
+ * destination); for e->failure, ephPortAllocationFailed.  Returns the
+ * number of rows (0 if max is too small).
  */
 size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 			     size_t *trap_oid_len, struct ephd_row *rows,

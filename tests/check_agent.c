@@ -1417,7 +1417,7 @@ START_TEST(nsreg_rates_and_exhaustion_alarm)
 }
 END_TEST
 
-/* ---- allocation failures (issue 18) --------------------------------------- */
+/* ---- allocation failures (issue 18) ------------------------------------ */
 
 /* The counters of e's snapshot: observable since since_us, with counts. */
 static void set_failures(struct ephd_ns_entry *e, int64_t since_us,
