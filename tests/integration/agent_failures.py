@@ -19,7 +19,10 @@ snmptrapd and ephportd (EPHPORT_BPF_PIN naming the pins):
 - a second round moves every counter by exactly its failures, successful
   calls move nothing, and sends no trap for a kind that did not fail;
 - ephport-bpf unload + load (fresh maps): the discontinuity time moves
-  on, the counts restart from 0, and new failures are notified again.
+  on, the counts restart from 0, and new failures are notified again;
+- with `namespaces all`, a namespace a child process holds has its own
+  rows, counts and ephPortAllocationFailed (naming it), and the agent's own
+  namespace does not move.
 
 Then without BPF (the pin directory empty): ephFailureObservable is
 false(2), no count instance exists (noSuchInstance), the reason says "not
@@ -260,6 +263,62 @@ def bpf_part(pins):
             wall.close()
     finally:
         ck.eq("ephportd exits 0", agent.stop(), 0)
+    other_namespace(pins)
+
+
+CHILD = f"""
+import sys
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import failutil
+sys.stdin.readline()
+w = failutil.hit_the_wall(2, 1, 1)
+print("hit", flush=True)
+sys.stdin.readline()
+"""
+
+
+def other_namespace(pins):
+    """namespaces all: the failures of a namespace a process holds are that
+    namespace's rows, and its notification names it."""
+    agent = su.Agent(tmp, master, extra="namespaces all\n", env={"EPHPORT_BPF_PIN": pins},
+                     name="ephportd-all")
+    agent.start()
+    child = nsutil.spawn(["unshare", "-n", sys.executable, "-c", CHILD],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    name = f"pid:{child.pid}"
+    try:
+        def index():
+            ns = get("ephNsName", tool="snmpwalk")
+            return next((k.split(".")[1] for k, v in ns.items() if v == name), None)
+        ck.eq(f"namespaces all: {name} listed", su.wait_for(lambda: index() is not None,
+                                                           timeout=20), True)
+        i = index()
+        ck.eq(f"{name}: observable, 0 before its wall", su.wait_for(
+            lambda: [get(f"ephFailureCount.{i}.{k}").get(f"ephFailureCount.{i}.{k}")
+                     for k in (1, 2, 3)] == ["0", "0", "0"]), True)
+        own = counts()
+        n_traps = len(traps())
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        ck.eq("the child hit its wall", child.stdout.readline().strip(), "hit")
+        ck.eq(f"{name}: its counts 2 1 1", su.wait_for(
+            lambda: [get(f"ephFailureCount.{i}.{k}").get(f"ephFailureCount.{i}.{k}")
+                     for k in (1, 2, 3)] == ["2", "1", "1"], timeout=10), True)
+        ck.eq(f"{name}: its process table names the child",
+              get(f"ephFailProcCount.{i}.1.{child.pid}").get(f"ephFailProcCount.{i}.1.{child.pid}"),
+              "2")
+        ck.eq("the own namespace's counts did not move", counts(), own)
+        ck.eq(f"ephPortAllocationFailed names {name}", su.wait_for(
+            lambda: sorted(t.get("ephFailureEventKind.0") for t in traps()[n_traps:]
+                           if t.get(f"ephNsName.{i}") == name)
+            == ["autobind", "bind", "connect"], timeout=10), True)
+        ck.eq("the agent logs the namespace",
+              f"network namespace {name}: ephPortAllocationFailed: 2 connect()" in agent.log_text(),
+              True)
+    finally:
+        child.stdin.close()
+        child.wait(10)
+        ck.eq("ephportd (namespaces all) exits 0", agent.stop(), 0)
 
 
 def no_bpf_part():
