@@ -524,13 +524,13 @@ static void send_event(const struct ephd_event *e)
 		if (e->pid)
 			snprintf(proc, sizeof(proc), ", most by pid %u (%s)",
 				 e->pid, e->comm);
-		snmp_log(
-		    LOG_WARNING,
-		    "ephportd: %sephPortAllocationFailed: %llu %s "
-		    "failures (%llu new) for want of an ephemeral port%s%s\n",
-		    where, (unsigned long long)e->fail_count,
-		    call[e->fail_kind < EPH_FAIL_KINDS ? e->fail_kind : 0],
-		    (unsigned long long)e->fail_new, dest, proc);
+		snmp_log(LOG_WARNING,
+			 "ephportd: %sephPortAllocationFailed: %s failed %llu "
+			 "times (%llu new) for want of an ephemeral port%s%s\n",
+			 where,
+			 call[e->fail_kind < EPH_FAIL_KINDS ? e->fail_kind : 0],
+			 (unsigned long long)e->fail_count,
+			 (unsigned long long)e->fail_new, dest, proc);
 	}
 	if (e->exhaustion) {
 		const struct eph_trend *t = &e->rate.pressure;
