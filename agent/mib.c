@@ -543,13 +543,15 @@ static struct ephd_value octets(const char *s)
 	return val;
 }
 
-/* A DisplayString of at most max bytes (the MIB's SIZE): the head of s,
+/* A DisplayString of at most max bytes (the MIB's SIZE) from the string
+ * in s[size] (NUL-terminated or not: comm may fill its 16 bytes): its head,
  * or its tail when tail is set (a cgroup path's innermost part names the
  * workload). */
-static struct ephd_value octets_max(const char *s, size_t max, bool tail)
+static struct ephd_value octets_max(const char *s, size_t size, size_t max,
+				    bool tail)
 {
 	struct ephd_value val = {.type = EPHD_OCTETS};
-	size_t n = strlen(s), off = 0;
+	size_t n = strnlen(s, size), off = 0;
 
 	if (max > sizeof(val.v.s))
 		max = sizeof(val.v.s);
@@ -593,7 +595,9 @@ static void add_failures(struct builder *b, const struct ephd_ns *ns,
 		const ephd_oid idx[2] = {
 		    ns->index, fail_kind_index((enum eph_fail_kind)k)};
 		struct ephd_value why =
-		    octets_max(f->observable ? "" : f->why, 127, false);
+		    f->observable
+			? octets("")
+			: octets_max(f->why, sizeof(f->why), 127, false);
 
 		add_num(b, O_F_OBSERVABLE, idx, 2, EPHD_INTEGER,
 			truth(f->observable));
@@ -643,11 +647,11 @@ static void add_failures(struct builder *b, const struct ephd_ns *ns,
 		/* ephFailProcPid is 1.. (no thread group is 0) */
 		if (p->kind >= EPH_FAIL_KINDS || !p->pid)
 			continue;
-		val = octets_max(p->comm, 15, false);
+		val = octets_max(p->comm, sizeof(p->comm), 15, false);
 		add(b, O_FP_COMM, pidx, 3, &val);
-		val = octets_max(p->cgroup, 127, true);
+		val = octets_max(p->cgroup, sizeof(p->cgroup), 127, true);
 		add(b, O_FP_CGROUP, pidx, 3, &val);
-		val = octets_max(p->container, 79, false);
+		val = octets_max(p->container, sizeof(p->container), 79, false);
 		add(b, O_FP_CONTAINER, pidx, 3, &val);
 		add_num(b, O_FP_COUNT, pidx, 3, EPHD_COUNTER64, p->count);
 		add_num(b, O_FP_RANK, pidx, 3, EPHD_UNSIGNED, ++rank);
@@ -829,7 +833,7 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 		add_num(&b, O_N_FAIL_DEST_PORT, NULL, 0, EPHD_UNSIGNED,
 			e->has_dest ? e->dest_port : 0);
 		add_num(&b, O_N_FAIL_PID, NULL, 0, EPHD_UNSIGNED, e->pid);
-		val = octets_max(e->comm, 15, false);
+		val = octets_max(e->comm, sizeof(e->comm), 15, false);
 		add(&b, O_N_FAIL_COMM, NULL, 0, &val);
 		return b.err ? 0 : v.n;
 	}
