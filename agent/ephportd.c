@@ -230,6 +230,7 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 			e->inode = e->snap->netns_inode;
 		last_error[0] = '\0';
 		ephd_ns_update_alarms(st, e, evs);
+		ephd_ns_update_failures(st, e, mono_us(), now_us(), evs);
 		return 0;
 	}
 	/* Log a problem once, not every interval. */
@@ -362,6 +363,7 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 		e->has_snap = true;
 		ephd_ns_rate_add(e, t0 + (mono_us() - t0) / 2);
 		ephd_ns_update_alarms(st, e, evs);
+		ephd_ns_update_failures(st, e, mono_us(), now_us(), evs);
 	}
 	ephd_nsreg_drop_unseen(&reg);
 	return failed ? 1 : 0;
@@ -502,6 +504,34 @@ static void send_event(const struct ephd_event *e)
 	uint32_t bp = eph_alarm_value(s, e->alarm);
 	char what[160], la[48], ra[48], where[EPHD_OCTETS_MAX + 32] = "";
 
+	/* Another namespace's, or a named own one's, leads with its name. */
+	if (!e->ns_own || e->ns_name[0])
+		snprintf(where, sizeof(where), "network namespace %s: ",
+			 e->ns_name[0] ? e->ns_name : "(unnamed)");
+	if (e->failure) {
+		static const char *const call[EPH_FAIL_KINDS] = {
+		    [EPH_FAIL_CONNECT] = "connect()",
+		    [EPH_FAIL_BIND] = "bind() to port 0",
+		    [EPH_FAIL_AUTOBIND] = "UDP autobind"};
+		char dest[80] = "", proc[48] = "";
+		bool v6 = e->dest_addr.family == AF_INET6;
+
+		if (e->has_dest)
+			snprintf(dest, sizeof(dest), ", most to %s%s%s:%u",
+				 v6 ? "[" : "",
+				 eph_addr_format(&e->dest_addr, ra, sizeof(ra)),
+				 v6 ? "]" : "", e->dest_port);
+		if (e->pid)
+			snprintf(proc, sizeof(proc), ", most by pid %u (%s)",
+				 e->pid, e->comm);
+		snmp_log(LOG_WARNING,
+			 "ephportd: %sephPortAllocationFailed: %s failed %llu "
+			 "times (%llu new) for want of an ephemeral port%s%s\n",
+			 where,
+			 call[e->fail_kind < EPH_FAIL_KINDS ? e->fail_kind : 0],
+			 (unsigned long long)e->fail_count,
+			 (unsigned long long)e->fail_new, dest, proc);
+	}
 	if (e->exhaustion) {
 		const struct eph_trend *t = &e->rate.pressure;
 		bool raised = e->kind == EPH_ALARM_RAISED;
@@ -516,9 +546,6 @@ static void send_event(const struct ephd_event *e)
 		else
 			snprintf(what, sizeof(what),
 				 "is not approaching 100%%");
-		if (!e->ns_own || e->ns_name[0])
-			snprintf(where, sizeof(where), "network namespace %s: ",
-				 e->ns_name[0] ? e->ns_name : "(unnamed)");
 		snmp_log(LOG_NOTICE,
 			 "ephportd: %s%s %s %s pressure %u.%02u%% %s "
 			 "(exhaustionSeconds %u)\n",
@@ -543,7 +570,7 @@ static void send_event(const struct ephd_event *e)
 		if (vb)
 			set_value(vb, &rows[i]);
 	}
-	if (e->exhaustion) {
+	if (e->exhaustion || e->failure) {
 		send_v2trap(vars);
 		snmp_free_varbind(vars);
 		return;
@@ -573,10 +600,6 @@ static void send_event(const struct ephd_event *e)
 			 s->ports_in_use, s->usable,
 			 s->bind_exact ? "" : ", an upper bound");
 	}
-	/* Another namespace's, or a named own one's, leads with its name. */
-	if (!e->ns_own || e->ns_name[0])
-		snprintf(where, sizeof(where), "network namespace %s: ",
-			 e->ns_name[0] ? e->ns_name : "(unnamed)");
 	snmp_log(LOG_NOTICE,
 		 "ephportd: %s%s %s %s pressure %u.%02u%% (rising %u.%02u%%, "
 		 "falling %u.%02u%%): %s\n",
@@ -666,6 +689,36 @@ static void take_published(int fd, void *data)
 		send_event(&events[i]);
 }
 
+/* Seconds since a CLOCK_REALTIME time (0 if it is ahead: a clock step). */
+static u_long age_s(int64_t real_us)
+{
+	int64_t d = now_us() - real_us;
+
+	return d > 0 ? (u_long)(d / 1000000) : 0;
+}
+
+/* The sysUpTime (hundredths, as the agent counts it) of a CLOCK_MONOTONIC
+ * time: now's less the time since; 0 for none, or one before the agent
+ * started (RFC 2579 TimeStamp). */
+static u_long uptime_at(int64_t mono)
+{
+	/* sysUpTime 0 on CLOCK_MONOTONIC.  Derived from the uptime Net-SNMP
+	 * serves, which is in whole hundredths: kept unless it moves by
+	 * more than a second (the uptime was set anew), so that the same
+	 * TimeStamp reads the same at every request. */
+	static int64_t origin;
+	int64_t now = mono_us(),
+		o = now - (int64_t)netsnmp_get_agent_uptime() * 10000;
+
+	if (!origin || o - origin > 1000000 || origin - o > 1000000)
+		origin = o;
+	if (mono <= origin)
+		return 0;
+	if (mono > now)
+		mono = now;
+	return (u_long)((mono - origin) / 10000);
+}
+
 static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
 {
 	const struct ephd_value *val = &row->value;
@@ -689,6 +742,10 @@ static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
 				 ? (u_long)((now_us() - current->taken_us) /
 					    1000000)
 				 : 0;
+		else if (val->dynamic == EPHD_AGE_OF)
+			ul = age_s((int64_t)val->v.u);
+		else if (val->dynamic == EPHD_UPTIME_AT)
+			ul = uptime_at((int64_t)val->v.u);
 		snmp_set_var_typed_value(
 		    vb,
 		    val->type == EPHD_UNSIGNED ? ASN_UNSIGNED

@@ -91,6 +91,29 @@ enum obj {
 	O_T_CONNECT_ALARM,
 	O_T_EXH_SECONDS,
 	O_N_ALARM_KIND,
+	O_NS_TW_RECYCLED,
+	O_F_OBSERVABLE,
+	O_F_REASON,
+	O_F_COUNT,
+	O_F_DISCONTINUITY,
+	O_F_LAST_AGE,
+	O_F_OTHER_DEST,
+	O_F_OTHER_PROC,
+	O_F_ALARM,
+	O_FD_COUNT,
+	O_FD_RANK,
+	O_FP_COMM,
+	O_FP_CGROUP,
+	O_FP_CONTAINER,
+	O_FP_COUNT,
+	O_FP_RANK,
+	O_N_FAIL_KIND,
+	O_N_FAIL_NEW,
+	O_N_FAIL_DEST_TYPE,
+	O_N_FAIL_DEST_ADDR,
+	O_N_FAIL_DEST_PORT,
+	O_N_FAIL_PID,
+	O_N_FAIL_COMM,
 	O_COUNT
 };
 
@@ -174,6 +197,30 @@ const struct ephd_object ephd_objects[] = {
     [O_T_CONNECT_ALARM] = {"ephConnectAlarmEnabled", {1, 7, 8}},
     [O_T_EXH_SECONDS] = {"ephExhaustionThresholdSeconds", {1, 7, 9}},
     [O_N_ALARM_KIND] = {"ephAlarmKind", {1, 8, 1}, true},
+    /* Issue 18: allocation failures and TcpExt TWRecycled. */
+    [O_NS_TW_RECYCLED] = {"ephNsTcpTwRecycled", {1, 2, 1, 9}},
+    [O_F_OBSERVABLE] = {"ephFailureObservable", {1, 9, 1, 2}},
+    [O_F_REASON] = {"ephFailureReason", {1, 9, 1, 3}},
+    [O_F_COUNT] = {"ephFailureCount", {1, 9, 1, 4}},
+    [O_F_DISCONTINUITY] = {"ephFailureDiscontinuityTime", {1, 9, 1, 5}},
+    [O_F_LAST_AGE] = {"ephFailureLastAge", {1, 9, 1, 6}},
+    [O_F_OTHER_DEST] = {"ephFailureOtherDest", {1, 9, 1, 7}},
+    [O_F_OTHER_PROC] = {"ephFailureOtherProc", {1, 9, 1, 8}},
+    [O_F_ALARM] = {"ephFailureAlarmState", {1, 9, 1, 9}},
+    [O_FD_COUNT] = {"ephFailDestCount", {1, 10, 1, 4}},
+    [O_FD_RANK] = {"ephFailDestRank", {1, 10, 1, 5}},
+    [O_FP_COMM] = {"ephFailProcComm", {1, 11, 1, 2}},
+    [O_FP_CGROUP] = {"ephFailProcCgroup", {1, 11, 1, 3}},
+    [O_FP_CONTAINER] = {"ephFailProcContainer", {1, 11, 1, 4}},
+    [O_FP_COUNT] = {"ephFailProcCount", {1, 11, 1, 5}},
+    [O_FP_RANK] = {"ephFailProcRank", {1, 11, 1, 6}},
+    [O_N_FAIL_KIND] = {"ephFailureEventKind", {1, 8, 2}, true},
+    [O_N_FAIL_NEW] = {"ephFailureEventNew", {1, 8, 3}, true},
+    [O_N_FAIL_DEST_TYPE] = {"ephFailureEventDestAddrType", {1, 8, 4}, true},
+    [O_N_FAIL_DEST_ADDR] = {"ephFailureEventDestAddr", {1, 8, 5}, true},
+    [O_N_FAIL_DEST_PORT] = {"ephFailureEventDestPort", {1, 8, 6}, true},
+    [O_N_FAIL_PID] = {"ephFailureEventPid", {1, 8, 7}, true},
+    [O_N_FAIL_COMM] = {"ephFailureEventComm", {1, 8, 8}, true},
     [O_COUNT] = {NULL, {0}, false},
 };
 
@@ -496,6 +543,121 @@ static struct ephd_value octets(const char *s)
 	return val;
 }
 
+/* A DisplayString of at most max bytes (the MIB's SIZE) from the string
+ * in s[size] (NUL-terminated or not: comm may fill its 16 bytes): its head,
+ * or its tail when tail is set (a cgroup path's innermost part names the
+ * workload). */
+static struct ephd_value octets_max(const char *s, size_t size, size_t max,
+				    bool tail)
+{
+	struct ephd_value val = {.type = EPHD_OCTETS};
+	size_t n = strnlen(s, size), off = 0;
+
+	if (max > sizeof(val.v.s))
+		max = sizeof(val.v.s);
+	if (n > max) {
+		off = tail ? n - max : 0;
+		n = max;
+	}
+	val.len = (uint8_t)n;
+	memcpy(val.v.s, s + off, n);
+	return val;
+}
+
+/* A value computed when asked (enum ephd_dynamic) from the time t. */
+static void add_dynamic(struct builder *b, enum obj o, const ephd_oid *idx,
+			size_t idx_len, enum ephd_type type,
+			enum ephd_dynamic dyn, int64_t t)
+{
+	struct ephd_value val = {.type = (uint8_t)type,
+				 .dynamic = (uint8_t)dyn};
+
+	val.v.u = t > 0 ? (uint64_t)t : 0;
+	add(b, o, idx, idx_len, &val);
+}
+
+/* ephFailureKind: the C enum, from 1. */
+static ephd_oid fail_kind_index(enum eph_fail_kind k)
+{
+	return (ephd_oid)k + 1;
+}
+
+/* The rows of ephFailureTable, ephFailDestTable and ephFailProcTable of
+ * namespace ns.  Not observable: only ephFailureObservable false(2), the
+ * reason and the alarm off(3); no counter is served, since none was
+ * measured. */
+static void add_failures(struct builder *b, const struct ephd_ns *ns,
+			 const struct eph_failures *f)
+{
+	uint32_t rank;
+
+	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
+		const ephd_oid idx[2] = {
+		    ns->index, fail_kind_index((enum eph_fail_kind)k)};
+		struct ephd_value why =
+		    f->observable
+			? octets("")
+			: octets_max(f->why, sizeof(f->why), 127, false);
+
+		add_num(b, O_F_OBSERVABLE, idx, 2, EPHD_INTEGER,
+			truth(f->observable));
+		add(b, O_F_REASON, idx, 2, &why);
+		add_num(b, O_F_ALARM, idx, 2, EPHD_INTEGER,
+			!f->observable ? EPHD_ALARM_OFF
+			: ns->fail_alarm[k] == EPHD_ALARM_HIGH
+			    ? EPHD_ALARM_HIGH
+			    : EPHD_ALARM_NORMAL);
+		if (!f->observable)
+			continue;
+		add_num(b, O_F_COUNT, idx, 2, EPHD_COUNTER64, f->total[k]);
+		add_dynamic(b, O_F_DISCONTINUITY, idx, 2, EPHD_TIMETICKS,
+			    EPHD_UPTIME_AT, ns->fail_disc_mono_us);
+		if (f->last_us[k])
+			add_dynamic(b, O_F_LAST_AGE, idx, 2, EPHD_GAUGE,
+				    EPHD_AGE_OF, f->last_us[k]);
+		add_num(b, O_F_OTHER_DEST, idx, 2, EPHD_COUNTER64,
+			f->dest_other[k]);
+		add_num(b, O_F_OTHER_PROC, idx, 2, EPHD_COUNTER64,
+			f->proc_other[k]);
+	}
+	if (!f->observable)
+		return;
+	rank = 0;
+	for (uint32_t i = 0; i < f->n_dests && i < EPH_FAIL_TOP; i++) {
+		const struct eph_fail_dest *d = &f->dests[i];
+		ephd_oid didx[EPHD_OID_MAX];
+		size_t n = 2;
+
+		if (d->kind >= EPH_FAIL_KINDS)
+			continue;
+		didx[0] = ns->index;
+		didx[1] = fail_kind_index(d->kind);
+		n += put_addr(didx + n, &d->raddr);
+		didx[n++] = d->rport;
+		add_num(b, O_FD_COUNT, didx, n, EPHD_COUNTER64, d->count);
+		add_num(b, O_FD_RANK, didx, n, EPHD_UNSIGNED, ++rank);
+	}
+	rank = 0;
+	for (uint32_t i = 0; i < f->n_procs && i < EPH_FAIL_TOP; i++) {
+		const struct eph_fail_proc *p = &f->procs[i];
+		const ephd_oid pidx[3] = {ns->index, fail_kind_index(p->kind),
+					  p->pid};
+		struct ephd_value val;
+
+		/* ephFailProcPid is 1.. (no thread group is 0) */
+		if (p->kind >= EPH_FAIL_KINDS || !p->pid)
+			continue;
+		val = octets_max(p->comm, sizeof(p->comm), 15, false);
+		add(b, O_FP_COMM, pidx, 3, &val);
+		val = octets_max(p->cgroup, sizeof(p->cgroup), 127, true);
+		add(b, O_FP_CGROUP, pidx, 3, &val);
+		val = octets_max(p->container, sizeof(p->container), 79, false);
+		add(b, O_FP_CONTAINER, pidx, 3, &val);
+		add_num(b, O_FP_COUNT, pidx, 3, EPHD_COUNTER64, p->count);
+		add_num(b, O_FP_RANK, pidx, 3, EPHD_UNSIGNED, ++rank);
+	}
+}
+
 /* ephNamespaceTable's row of ns and every row indexed by it. */
 static void add_namespace(struct builder *b, const struct ephd_state *st,
 			  const struct ephd_ns *ns)
@@ -518,6 +680,11 @@ static void add_namespace(struct builder *b, const struct ephd_state *st,
 		snap->knobs.timestamps);
 	add_num(b, O_NS_AUTOBIND_REUSE, nsi, 1, EPHD_UNSIGNED,
 		snap->knobs.autobind_reuse);
+	/* TWRecycled is read whatever the socket source. */
+	if (snap->counters.tw_recycled_read)
+		add_num(b, O_NS_TW_RECYCLED, nsi, 1, EPHD_COUNTER64,
+			snap->counters.tw_recycled);
+	add_failures(b, ns, &snap->failures);
 
 	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
 		const struct eph_proto_stats *s = &snap->proto[p];
@@ -561,7 +728,9 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 	for (size_t i = 0; i < n_ns; i++) {
 		const struct eph_snapshot *s = ns[i].snap;
 
-		rows += s ? 184 : 2;
+		rows +=
+		    s ? 184 + 3 * 9 + 2 * 2 * EPH_FAIL_TOP + 3 * EPH_FAIL_TOP
+		      : 2;
 		if (!s)
 			continue;
 		if (!first) {
@@ -636,6 +805,38 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 	memcpy(trap_oid, root, sizeof(root));
 	trap_oid[EPHD_ROOT_LEN] = 0;
 	*trap_oid_len = EPHD_ROOT_LEN + 2;
+	if (e->failure) {
+		/* ephPortAllocationFailed (7), in its OBJECTS order */
+		const ephd_oid fidx[2] = {nsi, fail_kind_index(e->fail_kind)};
+		struct ephd_value addr = {.type = EPHD_OCTETS};
+
+		trap_oid[EPHD_ROOT_LEN + 1] = 7;
+		if (max < 9)
+			return 0;
+		add(&b, O_NS_NAME, ns, 1, &val);
+		add_num(&b, O_N_FAIL_KIND, NULL, 0, EPHD_INTEGER,
+			fail_kind_index(e->fail_kind));
+		add_num(&b, O_F_COUNT, fidx, 2, EPHD_COUNTER64, e->fail_count);
+		add_num(&b, O_N_FAIL_NEW, NULL, 0, EPHD_GAUGE,
+			gauge(e->fail_new));
+		/* InetAddressType unknown(0) with a zero-length address when
+		 * the kind has no destination (RFC 4001). */
+		add_num(&b, O_N_FAIL_DEST_TYPE, NULL, 0, EPHD_INTEGER,
+			!e->has_dest			  ? 0
+			: e->dest_addr.family == AF_INET6 ? 2
+							  : 1);
+		if (e->has_dest) {
+			addr.len = e->dest_addr.family == AF_INET6 ? 16 : 4;
+			memcpy(addr.v.s, e->dest_addr.bytes, addr.len);
+		}
+		add(&b, O_N_FAIL_DEST_ADDR, NULL, 0, &addr);
+		add_num(&b, O_N_FAIL_DEST_PORT, NULL, 0, EPHD_UNSIGNED,
+			e->has_dest ? e->dest_port : 0);
+		add_num(&b, O_N_FAIL_PID, NULL, 0, EPHD_UNSIGNED, e->pid);
+		val = octets_max(e->comm, sizeof(e->comm), 15, false);
+		add(&b, O_N_FAIL_COMM, NULL, 0, &val);
+		return b.err ? 0 : v.n;
+	}
 	if (e->exhaustion) {
 		/* ephExhaustionSoon (5), ephExhaustionSoonCleared (6) */
 		trap_oid[EPHD_ROOT_LEN + 1] =
@@ -898,6 +1099,103 @@ void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
 	}
 }
 
+/* The kind's worst destination and process into ev: the collector lists
+ * them over all kinds, by count, so the first of the kind is its worst. */
+static void fail_worst(const struct eph_failures *f, enum eph_fail_kind k,
+		       struct ephd_event *ev)
+{
+	for (uint32_t i = 0; i < f->n_dests && i < EPH_FAIL_TOP; i++)
+		if (f->dests[i].kind == k) {
+			ev->has_dest = true;
+			ev->dest_addr = f->dests[i].raddr;
+			ev->dest_port = f->dests[i].rport;
+			break;
+		}
+	for (uint32_t i = 0; i < f->n_procs && i < EPH_FAIL_TOP; i++)
+		if (f->procs[i].kind == k && f->procs[i].pid) {
+			ev->pid = f->procs[i].pid;
+			memcpy(ev->comm, f->procs[i].comm, sizeof(ev->comm));
+			ev->comm[sizeof(ev->comm) - 1] = '\0';
+			break;
+		}
+}
+
+void ephd_ns_update_failures(const struct ephd_state *st,
+			     struct ephd_ns_entry *e, int64_t mono_us,
+			     int64_t real_us, struct ephd_events *out)
+{
+	const struct eph_failures *f = &e->snap->failures;
+	const int64_t gap_us = (int64_t)st->interval * 1000000;
+
+	if (!e->fail_watching) {
+		e->fail_watching = true;
+		e->fail_watch_real_us = real_us;
+	}
+	if (!f->observable) {
+		e->fail_observable = false;
+		memset(e->fail_alarm, EPHD_ALARM_OFF, sizeof(e->fail_alarm));
+		return;
+	}
+	if (!e->fail_observable || f->since_us != e->fail_since_us) {
+		/* The counters (re)start for us.  Started while we watched
+		 * (ephport-bpf loaded, or loaded again with fresh maps):
+		 * every failure they hold is news, and they count from their
+		 * load.  Older: what they hold failed before we looked; they
+		 * count, for an NMS, from now (the instances appear). */
+		bool fresh = f->since_us >= e->fail_watch_real_us;
+		int64_t since_mono = mono_us - (real_us - f->since_us);
+
+		e->fail_disc_mono_us =
+		    fresh && since_mono < mono_us ? since_mono : mono_us;
+		for (int k = 0; k < EPH_FAIL_KINDS; k++)
+			e->fail_prev[k] = e->fail_notified[k] =
+			    fresh ? 0 : f->total[k];
+		e->fail_observable = true;
+		e->fail_since_us = f->since_us;
+	}
+	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
+		uint64_t n = f->total[k];
+		struct ephd_event *ev;
+
+		/* A count never goes back while since_us stays; if a map
+		 * entry was deleted by hand, start from what is left. */
+		if (n < e->fail_prev[k])
+			e->fail_prev[k] = n;
+		if (n < e->fail_notified[k])
+			e->fail_notified[k] = n;
+		e->fail_alarm[k] =
+		    n > e->fail_prev[k] ? EPHD_ALARM_HIGH : EPHD_ALARM_NORMAL;
+		e->fail_prev[k] = n;
+		/* The rate limit: the first at once, then one per interval
+		 * (a reload's first collection comes sooner). */
+		if (n <= e->fail_notified[k] ||
+		    (e->fail_sent_mono_us[k] &&
+		     mono_us - e->fail_sent_mono_us[k] < gap_us))
+			continue;
+		if (out->n == out->cap) {
+			unsigned cap = out->cap ? 2 * out->cap : 8;
+			void *v = realloc(out->ev, cap * sizeof(*out->ev));
+
+			if (!v)
+				continue; /* carried to the next collection */
+			out->ev = v;
+			out->cap = cap;
+		}
+		ev = &out->ev[out->n++];
+		memset(ev, 0, sizeof(*ev));
+		ev->failure = true;
+		ev->fail_kind = (enum eph_fail_kind)k;
+		ev->fail_count = n;
+		ev->fail_new = n - e->fail_notified[k];
+		ev->ns_index = e->index;
+		ev->ns_own = e->own;
+		memcpy(ev->ns_name, e->name, sizeof(ev->ns_name));
+		fail_worst(f, (enum eph_fail_kind)k, ev);
+		e->fail_notified[k] = n;
+		e->fail_sent_mono_us[k] = mono_us;
+	}
+}
+
 size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -916,6 +1214,9 @@ size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows)
 			x->exh_alarm[p] = r->v[i].exh_high[p]
 					      ? EPHD_ALARM_HIGH
 					      : EPHD_ALARM_NORMAL;
+		x->fail_disc_mono_us = r->v[i].fail_disc_mono_us;
+		memcpy(x->fail_alarm, r->v[i].fail_alarm,
+		       sizeof(x->fail_alarm));
 	}
 	return r->n;
 }

@@ -49,6 +49,12 @@ struct ephd_ns {
 	/* The exhaustion alarm per protocol: enum ephd_alarm_state, 0 is
 	 * normal(1); off(3) whenever st->exhaustion_s is 0. */
 	uint8_t exh_alarm[EPH_PROTO_COUNT];
+	/* The failure counters (issue 18): ephFailureDiscontinuityTime as a
+	 * CLOCK_MONOTONIC time (0: served as 0), and the alarm per kind
+	 * (enum ephd_alarm_state, 0 is normal(1); off(3) whenever the
+	 * snapshot's failures are not observable). */
+	int64_t fail_disc_mono_us;
+	uint8_t fail_alarm[EPH_FAIL_KINDS];
 };
 
 struct ephd_state {
@@ -93,6 +99,18 @@ struct ephd_event {
 	bool exhaustion;
 	uint32_t threshold_s;
 	struct eph_rate_proto rate;
+	/* ephPortAllocationFailed rather than an alarm crossing: the kind,
+	 * its count, the failures since the previous notification of that
+	 * namespace and kind, and the worst destination and process of the
+	 * kind (when there is one).  alarm, proto and stats are unused. */
+	bool failure;
+	enum eph_fail_kind fail_kind;
+	uint64_t fail_count, fail_new;
+	bool has_dest;
+	struct eph_addr dest_addr;
+	uint16_t dest_port;
+	uint32_t pid; /* 0: no process known */
+	char comm[16];
 };
 
 /*
@@ -122,6 +140,18 @@ struct ephd_ns_entry {
 	bool has_rate; /* rate_res holds a result */
 	struct eph_rate_result rate_res;
 	bool exh_high[EPH_PROTO_COUNT]; /* the exhaustion alarm is raised */
+	/* The failure counters as last seen (ephd_ns_update_failures): kept
+	 * across reloads, unlike the alarms, so that a reload neither sends
+	 * old failures again nor loses the rate limit. */
+	bool fail_watching;		    /* a collection has been seen */
+	int64_t fail_watch_real_us;	    /* CLOCK_REALTIME of the first */
+	bool fail_observable;		    /* at the last collection */
+	int64_t fail_since_us;		    /* their since_us then */
+	int64_t fail_disc_mono_us;	    /* ephFailureDiscontinuityTime */
+	uint64_t fail_prev[EPH_FAIL_KINDS]; /* count at the last collection */
+	uint64_t fail_notified[EPH_FAIL_KINDS];	   /* count at the last trap */
+	int64_t fail_sent_mono_us[EPH_FAIL_KINDS]; /* 0: none sent yet */
+	uint8_t fail_alarm[EPH_FAIL_KINDS];	   /* enum ephd_alarm_state */
 };
 
 struct ephd_nsreg {
@@ -176,6 +206,24 @@ struct ephd_events {
 void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
 			   struct ephd_events *out);
 
+/*
+ * The failure counters of e->snap (issue 18), taken at mono_us
+ * (CLOCK_MONOTONIC) and real_us (CLOCK_REALTIME), microseconds.  Keeps
+ * ephFailureDiscontinuityTime: the counters (re)start when they become
+ * observable or their since_us changes (ephport-bpf loaded with fresh
+ * maps).  Counters that started while the agent was reading the namespace
+ * count from 0 for ephPortAllocationFailed; older ones are a baseline (what
+ * failed before the agent watched is not news).  A kind whose count rose
+ * past the last notified one gets an event at once if none was sent for
+ * it yet, else when st->interval seconds have passed since the last one;
+ * until then the rise is carried.  The alarm of a kind is high(2) when
+ * this collection counted new failures, normal(1) when not, off(3) when
+ * the failures are not observable.
+ */
+void ephd_ns_update_failures(const struct ephd_state *st,
+			     struct ephd_ns_entry *e, int64_t mono_us,
+			     int64_t real_us, struct ephd_events *out);
+
 /* Varbinds of a notification, after snmpTrapOID.0, at most. */
 #define EPHD_NOTIFY_ROWS 12
 
@@ -186,7 +234,8 @@ void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
  * value, the notification's OID, goes to trap_oid): the MIB's OBJECTS, then,
  * for a connect alarm with a worst destination, its ephDestConnectPressure,
  * ephDestBlocked and ephDestSockets (their instance names the
- * destination).  Returns the number of rows (0 if max is too small).
+ * destination); for e->failure, ephPortAllocationFailed.  Returns the
+ * number of rows (0 if max is too small).
  */
 size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 			     size_t *trap_oid_len, struct ephd_row *rows,

@@ -29,6 +29,13 @@ enum ephd_type {
 enum ephd_dynamic {
 	EPHD_STATIC = 0,
 	EPHD_DATA_AGE, /* seconds since the snapshot was taken */
+	/* v.u is a CLOCK_REALTIME time (us): served as the seconds since
+	 * then, so that an age stays right between collections. */
+	EPHD_AGE_OF,
+	/* v.u is a CLOCK_MONOTONIC time (us), 0 for none: served as a
+	 * TimeStamp, the sysUpTime of that moment (0 if it came before the
+	 * agent started), which only the main thread knows. */
+	EPHD_UPTIME_AT,
 };
 
 struct ephd_value {

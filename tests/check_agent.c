@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -572,11 +573,21 @@ START_TEST(mib_dest_table_order_and_index)
 	ck_assert_uint_eq(r->value.v.u, 8000);
 	n = MK(name, 1, 7, 3, 0);
 	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 4, 0));
-	/* ephExhaustionThresholdSeconds.0 is the last row: ephAlarmKind
-	 * (accessible-for-notify) is never served. */
+	/* After ephExhaustionThresholdSeconds.0 the failure table
+	 * (ephAlarmKind and the event objects, accessible-for-notify, are
+	 * never served): not observable, so no counter, and its alarm
+	 * state off(3) of the last kind is the last row. */
 	n = MK(name, 1, 7, 8, 0);
 	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 9, 0));
 	n = MK(name, 1, 7, 9, 0);
+	r = ephd_view_next(v, name, n);
+	ck_assert(HAS(r, 1, 9, 1, 2, 1, 1));
+	ck_assert_int_eq(r->value.v.i, 2);
+	n = MK(name, 1, 9, 1, 8);
+	r = ephd_view_next(v, name, n);
+	ck_assert(HAS(r, 1, 9, 1, 9, 1, 1));
+	ck_assert_int_eq(r->value.v.i, EPHD_ALARM_OFF);
+	n = MK(name, 1, 9, 1, 9, 1, 3);
 	ck_assert_ptr_null(ephd_view_next(v, name, n));
 	/* From before the root: the first object */
 	ck_assert(HAS(ephd_view_next(v, root, EPHD_ROOT_LEN - 1), 1, 1, 1, 0));
@@ -1406,6 +1417,241 @@ START_TEST(nsreg_rates_and_exhaustion_alarm)
 }
 END_TEST
 
+/* ---- allocation failures (issue 18) ------------------------------------ */
+
+/* The counters of e's snapshot: observable since since_us, with counts. */
+static void set_failures(struct ephd_ns_entry *e, int64_t since_us,
+			 uint64_t connect, uint64_t bind, uint64_t autobind)
+{
+	struct eph_failures *f = &e->snap->failures;
+
+	memset(f, 0, sizeof(*f));
+	f->observable = true;
+	f->since_us = since_us;
+	f->total[EPH_FAIL_CONNECT] = connect;
+	f->total[EPH_FAIL_BIND] = bind;
+	f->total[EPH_FAIL_AUTOBIND] = autobind;
+	if (connect) {
+		f->last_us[EPH_FAIL_CONNECT] = since_us + 1;
+		f->n_dests = 1;
+		f->dests[0].kind = EPH_FAIL_CONNECT;
+		f->dests[0].raddr.family = AF_INET;
+		f->dests[0].raddr.bytes[0] = 127;
+		f->dests[0].raddr.bytes[3] = 1;
+		f->dests[0].rport = 5000;
+		f->dests[0].count = connect;
+		f->n_procs = 1;
+		f->procs[0].kind = EPH_FAIL_CONNECT;
+		f->procs[0].pid = 4242;
+		snprintf(f->procs[0].comm, sizeof(f->procs[0].comm), "client");
+		f->procs[0].count = connect;
+	}
+	f->dest_other[EPH_FAIL_BIND] = bind;
+	f->proc_other[EPH_FAIL_BIND] = bind;
+	f->proc_other[EPH_FAIL_AUTOBIND] = f->dest_other[EPH_FAIL_AUTOBIND] =
+	    autobind;
+}
+
+START_TEST(nsreg_failures_rate_limit_and_discontinuity)
+{
+	struct ephd_nsreg reg = {.next_index = 2};
+	struct ephd_state st = {.interval = 10};
+	struct ephd_events evs = {0};
+	struct ephd_ns_entry *e;
+	const int64_t S = 1000000, real0 = 1700000000 * S, mono0 = 100 * S;
+
+	e = ephd_nsreg_get(&reg, true, 10, 1, "", &st);
+	ck_assert_ptr_nonnull(e);
+	/* Not observable: no event, the alarms off. */
+	e->snap->failures.observable = false;
+	ephd_ns_update_failures(&st, e, mono0, real0, &evs);
+	ck_assert_uint_eq(evs.n, 0);
+	ck_assert_int_eq(e->fail_alarm[EPH_FAIL_CONNECT], EPHD_ALARM_OFF);
+	/* Observable, loaded before the agent watched, 5 connect failures
+	 * already: a baseline, no event; counting from now. */
+	set_failures(e, real0 - 60 * S, 5, 0, 0);
+	ephd_ns_update_failures(&st, e, mono0 + S, real0 + S, &evs);
+	ck_assert_uint_eq(evs.n, 0);
+	ck_assert_int_eq(e->fail_disc_mono_us, mono0 + S);
+	ck_assert_int_eq(e->fail_alarm[EPH_FAIL_CONNECT], EPHD_ALARM_NORMAL);
+	/* The first rise: at once, naming the worst destination and process. */
+	set_failures(e, real0 - 60 * S, 8, 0, 0);
+	ephd_ns_update_failures(&st, e, mono0 + 2 * S, real0 + 2 * S, &evs);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert(evs.ev[0].failure);
+	ck_assert_int_eq(evs.ev[0].fail_kind, EPH_FAIL_CONNECT);
+	ck_assert_uint_eq(evs.ev[0].fail_count, 8);
+	ck_assert_uint_eq(evs.ev[0].fail_new, 3);
+	ck_assert(evs.ev[0].has_dest);
+	ck_assert_uint_eq(evs.ev[0].dest_port, 5000);
+	ck_assert_uint_eq(evs.ev[0].pid, 4242);
+	ck_assert_str_eq(evs.ev[0].comm, "client");
+	ck_assert_int_eq(e->fail_alarm[EPH_FAIL_CONNECT], EPHD_ALARM_HIGH);
+	/* 3 s later, 2 more: held by the rate limit (10 s), the alarm high. */
+	evs.n = 0;
+	set_failures(e, real0 - 60 * S, 10, 0, 0);
+	ephd_ns_update_failures(&st, e, mono0 + 5 * S, real0 + 5 * S, &evs);
+	ck_assert_uint_eq(evs.n, 0);
+	ck_assert_int_eq(e->fail_alarm[EPH_FAIL_CONNECT], EPHD_ALARM_HIGH);
+	/* No new failure: normal, still held. */
+	ephd_ns_update_failures(&st, e, mono0 + 8 * S, real0 + 8 * S, &evs);
+	ck_assert_uint_eq(evs.n, 0);
+	ck_assert_int_eq(e->fail_alarm[EPH_FAIL_CONNECT], EPHD_ALARM_NORMAL);
+	/* An interval after the last one: the carried 2 are sent. */
+	ephd_ns_update_failures(&st, e, mono0 + 12 * S, real0 + 12 * S, &evs);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_uint_eq(evs.ev[0].fail_count, 10);
+	ck_assert_uint_eq(evs.ev[0].fail_new, 2);
+	/* Another kind has a rate limit of its own: at once; no destination,
+	 * no process for this bind failure. */
+	evs.n = 0;
+	set_failures(e, real0 - 60 * S, 10, 1, 0);
+	ephd_ns_update_failures(&st, e, mono0 + 13 * S, real0 + 13 * S, &evs);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_int_eq(evs.ev[0].fail_kind, EPH_FAIL_BIND);
+	ck_assert(!evs.ev[0].has_dest);
+	ck_assert_uint_eq(evs.ev[0].pid, 0);
+	/* ephport-bpf loaded again with fresh maps at real0 + 20 s: a
+	 * discontinuity then; what they counted is news. */
+	evs.n = 0;
+	set_failures(e, real0 + 20 * S, 1, 0, 0);
+	ephd_ns_update_failures(&st, e, mono0 + 30 * S, real0 + 30 * S, &evs);
+	ck_assert_int_eq(e->fail_disc_mono_us, mono0 + 20 * S);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_uint_eq(evs.ev[0].fail_count, 1);
+	ck_assert_uint_eq(evs.ev[0].fail_new, 1);
+	/* Unobservable, then back with the same maps, loaded while the agent
+	 * watched: counted from their load, every failure news. */
+	evs.n = 0;
+	e->snap->failures.observable = false;
+	ephd_ns_update_failures(&st, e, mono0 + 40 * S, real0 + 40 * S, &evs);
+	set_failures(e, real0 + 20 * S, 3, 0, 0);
+	ephd_ns_update_failures(&st, e, mono0 + 50 * S, real0 + 50 * S, &evs);
+	ck_assert_int_eq(e->fail_disc_mono_us, mono0 + 20 * S);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_uint_eq(evs.ev[0].fail_new, 3);
+	free(evs.ev);
+	ephd_nsreg_free(&reg);
+}
+END_TEST
+
+START_TEST(mib_failure_rows)
+{
+	struct eph_snapshot *snap = fixed_snapshot();
+	struct ephd_ns ns = {.index = 1,
+			     .snap = snap,
+			     .fail_disc_mono_us = 777,
+			     .fail_alarm = {EPHD_ALARM_HIGH, 0, 0}};
+	struct ephd_state st = {.status = EPHD_OK, .ns = &ns, .n_ns = 1};
+	struct ephd_ns_entry e = {.index = 1, .snap = snap};
+	struct ephd_view *v;
+	const struct ephd_row *r;
+	ephd_oid name[EPHD_OID_MAX];
+	size_t n;
+
+	/* Not observable: the reason, no counter. */
+	memset(&snap->failures, 0, sizeof(snap->failures));
+	snprintf(snap->failures.why, sizeof(snap->failures.why),
+		 "not observable without the BPF source (no /x/fail_meta)");
+	snap->counters.tw_recycled_read = true;
+	snap->counters.tw_recycled = 12;
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	n = MK(name, 1, 9, 1, 3, 1, 2);
+	r = ephd_view_get(v, name, n);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->value.len, strlen(snap->failures.why));
+	n = MK(name, 1, 9, 1, 4, 1, 1);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	n = MK(name, 1, 2, 1, 9, 1);
+	r = ephd_view_get(v, name, n);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->value.type, EPHD_COUNTER64);
+	ck_assert_uint_eq(r->value.v.u, 12);
+	ephd_view_free(v);
+	/* Observable: counts, the discontinuity time as a monotonic time,
+	 * the destination and process rows. */
+	set_failures(&e, 5, 3, 2, 0);
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	n = MK(name, 1, 9, 1, 4, 1, 1);
+	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 3);
+	n = MK(name, 1, 9, 1, 4, 1, 3); /* measured: a real 0 */
+	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 0);
+	n = MK(name, 1, 9, 1, 5, 1, 2);
+	r = ephd_view_get(v, name, n);
+	ck_assert_int_eq(r->value.dynamic, EPHD_UPTIME_AT);
+	ck_assert_uint_eq(r->value.v.u, 777);
+	n = MK(name, 1, 9, 1, 6, 1, 2); /* no bind failure time: absent */
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	n = MK(name, 1, 9, 1, 6, 1, 1);
+	ck_assert_int_eq(ephd_view_get(v, name, n)->value.dynamic, EPHD_AGE_OF);
+	n = MK(name, 1, 9, 1, 9, 1, 1);
+	ck_assert_int_eq(ephd_view_get(v, name, n)->value.v.i, EPHD_ALARM_HIGH);
+	n = MK(name, 1, 9, 1, 7, 1, 2);
+	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 2);
+	n = MK(name, 1, 10, 1, 4, 1, 1, 1, 4, 127, 0, 0, 1, 5000);
+	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 3);
+	n = MK(name, 1, 10, 1, 5, 1, 1, 1, 4, 127, 0, 0, 1, 5000);
+	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 1);
+	n = MK(name, 1, 11, 1, 2, 1, 1, 4242);
+	r = ephd_view_get(v, name, n);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->value.len, 6);
+	ck_assert(memcmp(r->value.v.s, "client", 6) == 0);
+	ephd_view_free(v);
+	free(snap);
+}
+END_TEST
+
+START_TEST(mib_notification_failure)
+{
+	struct ephd_event e = {.failure = true,
+			       .fail_kind = EPH_FAIL_CONNECT,
+			       .fail_count = 7,
+			       .fail_new = 3,
+			       .ns_index = 2,
+			       .has_dest = true,
+			       .dest_port = 5000,
+			       .pid = 99};
+	struct ephd_row rows[EPHD_NOTIFY_ROWS];
+	ephd_oid trap[EPHD_OID_MAX];
+	size_t trap_len, n;
+
+	e.dest_addr.family = AF_INET;
+	e.dest_addr.bytes[0] = 10;
+	snprintf(e.comm, sizeof(e.comm), "curl");
+	snprintf(e.ns_name, sizeof(e.ns_name), "web");
+	n = ephd_mib_notification(&e, trap, &trap_len, rows, EPHD_NOTIFY_ROWS);
+	ck_assert_uint_eq(n, 9);
+	ck_assert_uint_eq(trap_len, EPHD_ROOT_LEN + 2);
+	ck_assert_uint_eq(trap[EPHD_ROOT_LEN + 1], 7);
+	ck_assert(HAS(&rows[0], 1, 2, 1, 2, 2));
+	ck_assert(HAS(&rows[1], 1, 8, 2, 0));
+	ck_assert_int_eq(rows[1].value.v.i, 1);
+	ck_assert(HAS(&rows[2], 1, 9, 1, 4, 2, 1));
+	ck_assert_uint_eq(rows[2].value.v.u, 7);
+	ck_assert_uint_eq(rows[3].value.v.u, 3);
+	ck_assert_int_eq(rows[4].value.v.i, 1);
+	ck_assert_int_eq(rows[5].value.len, 4);
+	ck_assert_uint_eq((uint8_t)rows[5].value.v.s[0], 10);
+	ck_assert_uint_eq(rows[6].value.v.u, 5000);
+	ck_assert_uint_eq(rows[7].value.v.u, 99);
+	ck_assert(HAS(&rows[8], 1, 8, 8, 0));
+	/* No destination: unknown(0), a zero-length address, port 0. */
+	e.has_dest = false;
+	e.fail_kind = EPH_FAIL_BIND;
+	n = ephd_mib_notification(&e, trap, &trap_len, rows, EPHD_NOTIFY_ROWS);
+	ck_assert_uint_eq(n, 9);
+	ck_assert_int_eq(rows[1].value.v.i, 2);
+	ck_assert_int_eq(rows[4].value.v.i, 0);
+	ck_assert_int_eq(rows[5].value.len, 0);
+	ck_assert_uint_eq(rows[6].value.v.u, 0);
+	ck_assert_uint_eq(ephd_mib_notification(&e, trap, &trap_len, rows, 8),
+			  0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent");
@@ -1439,6 +1685,9 @@ int main(void)
 	tcase_add_test(tc, exh_alarm_hysteresis);
 	tcase_add_test(tc, mib_notification_exhaustion);
 	tcase_add_test(tc, nsreg_rates_and_exhaustion_alarm);
+	tcase_add_test(tc, nsreg_failures_rate_limit_and_discontinuity);
+	tcase_add_test(tc, mib_failure_rows);
+	tcase_add_test(tc, mib_notification_failure);
 	suite_add_tcase(s, tc);
 	return eph_run_suite(s);
 }

@@ -253,12 +253,17 @@ r = su.snmp("snmpget", "-OQs", ".1.3.6.1.4.1.8072.9999.9999.7.1.99.0", check=Fal
 ck.eq("unknown object", "No Such Object" in r.stdout, True)
 r = su.snmp("snmpget", "-OQs", "ephAlarmKind.0", check=False)
 ck.eq("ephAlarmKind.0 is for notifications only", "No Such Object" in r.stdout, True)
-# GETNEXT past the last object (ephExhaustionThresholdSeconds.0, 0: the
-# exhaustion alarm is off by default) leaves our subtree.
-ck.eq("the last object", su.values("snmpgetnext", "ephConnectAlarmEnabled.0"),
+# The last threshold (ephExhaustionThresholdSeconds.0, 0: the exhaustion
+# alarm is off by default); the failure table (issue 18) follows it, and
+# GETNEXT past the last row walked leaves our subtree.
+ck.eq("the last threshold", su.values("snmpgetnext", "ephConnectAlarmEnabled.0"),
       {"ephExhaustionThresholdSeconds.0": "0"})
-r = su.snmp("snmpgetnext", "-On", "ephExhaustionThresholdSeconds.0", check=False)
-ck.eq("GETNEXT past the end leaves the MIB",
+r = su.snmp("snmpgetnext", "-Os", "ephExhaustionThresholdSeconds.0", check=False)
+ck.eq("the failure table after the thresholds",
+      r.stdout.startswith("ephFailureObservable.1.connect = "), True)
+last = su.snmp("snmpwalk", "-On", "ephemeralPortMIB").stdout.splitlines()[-1].split(" = ")[0]
+r = su.snmp("snmpgetnext", "-On", last, check=False)
+ck.eq(f"GETNEXT past the end ({last}) leaves the MIB",
       ".1.3.6.1.4.1.8072.9999.9999.7." not in r.stdout.split("=")[0], True)
 
 # The master restarts: the subagent reconnects and re-registers by itself.

@@ -450,7 +450,10 @@ LoadPlugin ephport
 # --- SNMP: ephportd through snmpd ---------------------------------------------
 NUM = "-On -Oe -Ot -OU"
 MIBROOT = ".1.3.6.1.4.1.8072.9999.9999.7"
-COUNTER64 = {MIBROOT + ".1.1.5.0", MIBROOT + ".1.1.6.0"}   # ephCollections{Total,Failures}
+# ephCollections{Total,Failures}, ephNsTcpTwRecycled.1 (issue 18: read in
+# every mode).  The failure counters are Counter64 too, but absent here:
+# without the BPF source they are not observable.
+COUNTER64 = {MIBROOT + ".1.1.5.0", MIBROOT + ".1.1.6.0", MIBROOT + ".1.2.1.9.1"}
 
 
 def raw(tool_, *args, version="2c"):
@@ -533,6 +536,11 @@ else:
                     raise AssertionError(f"pysnmp: {err_ind or err_st.prettyPrint()}")
                 for name, value in vbs:
                     typ = TYPES.get(type(value).__name__, type(value).__name__)
+                    # When the walk ends exactly at the end of a response
+                    # (rows a multiple of max-repetitions) pysnmp yields
+                    # the next response's endOfMibView as a row: the end.
+                    if typ == "EndOfMibView":
+                        continue
                     rows.append(("." + str(name), typ,
                                  value.prettyPrint() if typ != "STRING" else str(value)))
             # Free the fixed client port for the next walk.
@@ -547,7 +555,7 @@ else:
     with Section("snmp", "v1 walk (snmpwalk -v1, pysnmp mpModel 0)") as s:
         v1 = raw("snmpwalk", MIBROOT, version="1")
         want = [r for r in stable if r[0] not in COUNTER64]
-        ck.eq("v2c walk has the two Counter64", {r[0] for r in WALK if r[1] == "Counter64"},
+        ck.eq("v2c walk has the three Counter64", {r[0] for r in WALK if r[1] == "Counter64"},
               COUNTER64)
         ck.eq(f"snmpwalk -v1: {len(v1)} rows == v2c less Counter64",
               [r for r in v1 if not r[0].startswith(MIBROOT + ".1.1.2.")], want)
