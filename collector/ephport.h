@@ -108,6 +108,10 @@ struct eph_sock {
 	uint8_t owner;	     /* enum eph_owner */
 	uint32_t expires_ms; /* TIME_WAIT: ms until the kernel drops it (its
 			      * age is 60000 - expires_ms); 0 if unknown */
+	/* The socket's inode, as /proc/PID/fd links name it ("socket:[N]"):
+	 * sock_diag idiag_inode, the inode column of /proc/net; 0 for
+	 * sockets no file holds (TIME_WAIT, SYN_RECV) or when unknown. */
+	uint64_t inode;
 };
 
 /* The kernel settings the model depends on (per network namespace). */
