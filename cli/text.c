@@ -184,6 +184,7 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 				eph_source_name(s->source),
 				s->duration_us / 1000, s->duration_us % 1000);
 			snap_text(f, s, r->top_n);
+			eph_processes_text(f, r, i);
 		}
 		return;
 	}
@@ -193,4 +194,5 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 	snap_text(f, s, r->top_n);
 	if (r->rate)
 		eph_rate_text(f, r);
+	eph_processes_text(f, r, 0);
 }
