@@ -31,12 +31,19 @@ static const char *endpoint(const struct eph_addr *a, unsigned port, char *buf,
 	return buf;
 }
 
-/* Bytes of a comm or cgroup path a terminal must not interpret. */
+/* A comm or cgroup path in a column: bytes a terminal would interpret
+ * become '?', and a longer value keeps its end (the leaf of a cgroup
+ * path says most), after "...". */
 static void text_cell(FILE *f, const char *s, int width)
 {
 	char buf[300];
-	size_t n = 0;
+	size_t n = 0, len = strlen(s);
 
+	if (len > (size_t)width) {
+		memcpy(buf, "...", 3);
+		n = 3;
+		s += len - (size_t)(width - 3);
+	}
 	for (; *s && n < sizeof(buf) - 1; s++)
 		buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
 	buf[n] = '\0';
