@@ -33,12 +33,13 @@ int main(int argc, char **argv)
 	int reps;
 
 	if (argc != 4 || (reps = atoi(argv[3])) <= 0) {
-		fprintf(stderr, "usage: holders_time procfs|bpf PIN_DIR REPS\n");
+		fprintf(stderr,
+			"usage: holders_time procfs|bpf PIN_DIR REPS\n");
 		return 2;
 	}
 	eph_config_init(&cfg);
-	cfg.source = strcmp(argv[1], "bpf") == 0 ? EPH_PREFER_BPF
-						 : EPH_PREFER_NETLINK;
+	cfg.source =
+	    strcmp(argv[1], "bpf") == 0 ? EPH_PREFER_BPF : EPH_PREFER_NETLINK;
 	cfg.bpf_pin_dir = argv[2];
 	c = eph_collector_new(&cfg);
 	if (!c)
@@ -62,19 +63,23 @@ int main(int argc, char **argv)
 		unsigned lo = h.n ? ~0u : 0, hi = 0;
 
 		for (uint32_t i = 0; i < h.n; i++) {
-			unsigned p = h.v[i].ports[EPH_TCP] + h.v[i].ports[EPH_UDP];
+			unsigned p =
+			    h.v[i].ports[EPH_TCP] + h.v[i].ports[EPH_UDP];
 
 			ports += p;
-			sockets += h.v[i].sockets[EPH_TCP] + h.v[i].sockets[EPH_UDP];
+			sockets +=
+			    h.v[i].sockets[EPH_TCP] + h.v[i].sockets[EPH_UDP];
 			lo = p < lo ? p : lo;
 			hi = p > hi ? p : hi;
 		}
-		printf("], \"source\": \"%s\", \"processes\": %u, \"ports\": %llu, "
-		       "\"sockets\": %llu, \"min_ports\": %u, \"max_ports\": %u, "
-		       "\"unattributed\": %llu}\n",
-		       eph_holder_source_name(h.source), h.processes, ports,
-		       sockets, lo, hi,
-		       (unsigned long long)h.sockets_unattributed);
+		printf(
+		    "], \"source\": \"%s\", \"processes\": %u, \"ports\": "
+		    "%llu, "
+		    "\"sockets\": %llu, \"min_ports\": %u, \"max_ports\": %u, "
+		    "\"unattributed\": %llu}\n",
+		    eph_holder_source_name(h.source), h.processes, ports,
+		    sockets, lo, hi,
+		    (unsigned long long)h.sockets_unattributed);
 	}
 	eph_holders_free(&h);
 	eph_collector_free(c);

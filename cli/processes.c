@@ -116,8 +116,8 @@ void eph_processes_json(FILE *f, const struct eph_report *r, size_t i)
 			p->sockets[EPH_TCP], p->sockets[EPH_UDP]);
 		if (p->has_worst) {
 			fputs("{\"address\": ", f);
-			eph_json_string(f, eph_addr_format(&p->worst_raddr, a,
-							   sizeof(a)));
+			eph_json_string(
+			    f, eph_addr_format(&p->worst_raddr, a, sizeof(a)));
 			fprintf(f, ", \"port\": %u, \"sockets\": %u}",
 				p->worst_rport, p->worst_sockets);
 		} else {
@@ -211,8 +211,8 @@ int eph_processes_collect(struct eph_collector *c, const struct eph_netns *ns,
 
 	if (err == 0)
 		return 0;
-	fprintf(stderr, "ephport: --processes%s%s: %s\n", ns ? " in netns " : "",
-		ns ? eph_ns_display_name(ns) : "",
+	fprintf(stderr, "ephport: --processes%s%s: %s\n",
+		ns ? " in netns " : "", ns ? eph_ns_display_name(ns) : "",
 		*eph_collector_error(c) ? eph_collector_error(c)
 					: strerror(-err));
 	return -1;

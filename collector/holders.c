@@ -250,7 +250,8 @@ static int run_bpf(struct job *j, struct eph_hindex *x)
 	int err;
 
 	/* The iterator sees files, not sockets: the pool's sockets (for
-	 * sockets_unattributed) come from a dump with the index unused. */
+	 * sockets_unattributed) come from a dump, counted, not indexed. */
+	x->count_only = true;
 	err = index_namespace(j, x);
 	if (err < 0)
 		return err;
@@ -295,8 +296,7 @@ static int collect_job(void *ctx)
 	int err;
 
 	j->v.error[0] = '\0';
-	err = eph_range_read(j->v.proc_root, range, j->v.error,
-			     j->v.error_len);
+	err = eph_range_read(j->v.proc_root, range, j->v.error, j->v.error_len);
 	if (err < 0)
 		return err;
 	eph_hindex_init(&x, range);
@@ -353,10 +353,9 @@ int eph_holders_collect_in(struct eph_collector *c, const struct eph_netns *ns,
 	j.v.error[0] = '\0';
 	err = eph_netns_run(ns->path, collect_job, &j);
 	if (err < 0 && !j.v.error[0])
-		snprintf(j.v.error, j.v.error_len,
-			 "network namespace %s (%s): %s",
-			 ns->name[0] ? ns->name : "(own)", ns->path,
-			 strerror(-err));
+		snprintf(
+		    j.v.error, j.v.error_len, "network namespace %s (%s): %s",
+		    ns->name[0] ? ns->name : "(own)", ns->path, strerror(-err));
 	if (err < 0)
 		eph_holders_free(out);
 	return err;

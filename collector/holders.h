@@ -76,7 +76,8 @@ struct eph_hindex {
 	/* Pool sockets handed to eph_hindex_add(), inode 0 included: what
 	 * sockets_unattributed is counted against. */
 	uint64_t pool[EPH_PROTO_COUNT];
-	bool failed; /* an allocation failed while adding */
+	bool count_only; /* pool[] only, nothing kept (the BPF source) */
+	bool failed;	 /* an allocation failed while adding */
 };
 
 /* Start an empty index over the ranges (copied). */
@@ -112,8 +113,7 @@ EPH_HIDDEN struct eph_hsock *eph_hindex_find(const struct eph_hindex *x,
  * *inode, 0 for anything else (a file, "pipe:[N]", "anon_inode:...",
  * a malformed or overflowing number).
  */
-EPH_HIDDEN int eph_fd_link_inode(const char *link, size_t len,
-				 uint64_t *inode);
+EPH_HIDDEN int eph_fd_link_inode(const char *link, size_t len, uint64_t *inode);
 
 /*
  * The tally of one process: its distinct pool ports per protocol (a

@@ -20,6 +20,49 @@
 _Static_assert(sizeof(struct eph_bpf_holders_tail) == 32, "tail layout");
 _Static_assert(sizeof(struct eph_bpf_holder) == 68, "record layout");
 
+static int cmp_pid(const void *pa, const void *pb)
+{
+	const struct eph_holder *a = pa, *b = pb;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+/*
+ * task_file walks tasks by tid and skips only the threads that share the
+ * leader's fd table: a thread with a table of its own (unshare(CLONE_FILES))
+ * comes as a second record of its tgid, after other processes.  Merged:
+ * sockets add up; ports too, capped by sockets (their overlap is not
+ * known: an upper bound, for that rare process only); the larger worst.
+ */
+static void merge_tgids(struct eph_holders *out, uint32_t from)
+{
+	struct eph_holder *v = out->v + from;
+	uint32_t n = out->n - from, k = 0;
+
+	qsort(v, n, sizeof(*v), cmp_pid);
+	for (uint32_t i = 0; i < n; i++) {
+		struct eph_holder *h = k ? &v[k - 1] : NULL;
+
+		if (h && h->pid == v[i].pid) {
+			for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+				h->sockets[p] += v[i].sockets[p];
+				h->ports[p] += v[i].ports[p];
+				if (h->ports[p] > h->sockets[p])
+					h->ports[p] = h->sockets[p];
+			}
+			if (v[i].worst_sockets > h->worst_sockets) {
+				h->has_worst = true;
+				h->worst_raddr = v[i].worst_raddr;
+				h->worst_rport = v[i].worst_rport;
+				h->worst_sockets = v[i].worst_sockets;
+			}
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	out->n = from + k;
+}
+
 int eph_holders_bpf_parse(const void *buf, size_t len,
 			  const struct eph_range *range, uint64_t pool_sockets,
 			  struct eph_holders *out)
@@ -27,6 +70,7 @@ int eph_holders_bpf_parse(const void *buf, size_t len,
 	struct eph_bpf_holders_tail t;
 	const char *p = buf;
 	size_t cap = out->n;
+	uint32_t from = out->n;
 
 	if (len < sizeof(t))
 		return -EBADMSG;
@@ -69,8 +113,9 @@ int eph_holders_bpf_parse(const void *buf, size_t len,
 		if (eph_holders_push(out, &cap, &h) < 0)
 			return -ENOMEM;
 	}
+	merge_tgids(out, from);
 	out->source = EPH_HOLDERS_BPF;
-	out->processes = t.records;
+	out->processes = out->n - from;
 	out->processes_denied = t.hidden;
 	/* A socket created or closed between the two walks can make the
 	 * difference negative: none is then unattributed. */

@@ -45,7 +45,7 @@ void eph_hindex_add(struct eph_hindex *x, enum eph_proto p,
 		return;
 	x->pool[p]++;
 	/* No file holds it: never found through /proc/PID/fd. */
-	if (s->inode == 0)
+	if (s->inode == 0 || x->count_only)
 		return;
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? x->cap * 2 : 1024;
@@ -180,8 +180,7 @@ struct eph_hsock *eph_hindex_find(const struct eph_hindex *x, uint64_t inode)
 {
 	if (!x->slot)
 		return NULL;
-	for (size_t j = mix(inode) & x->mask; x->slot[j];
-	     j = (j + 1) & x->mask)
+	for (size_t j = mix(inode) & x->mask; x->slot[j]; j = (j + 1) & x->mask)
 		if (x->v[x->slot[j] - 1].inode == inode)
 			return &x->v[x->slot[j] - 1];
 	return NULL;

@@ -134,8 +134,8 @@ static const struct {
 START_TEST(fd_links)
 {
 	uint64_t inode = 7;
-	int r = eph_fd_link_inode(links[_i].link, strlen(links[_i].link),
-				  &inode);
+	int r =
+	    eph_fd_link_inode(links[_i].link, strlen(links[_i].link), &inode);
 
 	ck_assert_int_eq(r, links[_i].want);
 	if (r)
@@ -402,6 +402,21 @@ START_TEST(bpf_records)
 	ck_assert_uint_eq(out.v[1].worst_rport, 443);
 	eph_holders_free(&out);
 
+	/* A thread with an fd table of its own: a second record of its
+	 * tgid, merged. */
+	len = bpf_buf(buf, 3, 0);
+	memcpy(buf + 2 * sizeof(struct eph_bpf_holder), buf,
+	       sizeof(uint32_t)); /* record 2's tgid := record 0's */
+	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0], 20, &out),
+			 0);
+	ck_assert_uint_eq(out.n, 2);
+	ck_assert_uint_eq(out.processes, 2);
+	ck_assert_uint_eq(out.v[0].pid, 10);
+	ck_assert_uint_eq(out.v[0].sockets[EPH_TCP], 5 + 15);
+	ck_assert_uint_eq(out.v[0].ports[EPH_TCP], 5 + 15);
+	ck_assert_uint_eq(out.v[0].worst_sockets, 15);
+	eph_holders_free(&out);
+
 	/* A busy slot, another version, a cut record, another range. */
 	len = bpf_buf(buf, 0, EPH_BPF_HOLDERS_PARTIAL);
 	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0], 0, &out),
@@ -413,8 +428,7 @@ START_TEST(bpf_records)
 	len = bpf_buf(buf, 2, 0);
 	memmove(buf + 8, buf, len); /* 8 bytes more than two records */
 	ck_assert_int_eq(
-	    eph_holders_bpf_parse(buf, len + 8, &ranges[0], 0, &out),
-	    -EBADMSG);
+	    eph_holders_bpf_parse(buf, len + 8, &ranges[0], 0, &out), -EBADMSG);
 	eph_holders_free(&out);
 	len = bpf_buf(buf, 1, 0);
 	ranges[0].high = 40199;

@@ -136,8 +136,8 @@ static bool load_holders(const char *dir, mode_t mode)
 
 	if (!skel) {
 		fprintf(stderr,
-			"ephport-bpf: the holders iterator did not load (%s%s): "
-			"ephport --processes reads /proc instead\n",
+			"ephport-bpf: the holders iterator did not load "
+			"(%s%s): ephport --processes reads /proc instead\n",
 			strerror(errno),
 			verbose ? "" : "; -v shows the verifier log");
 		return false;
@@ -252,7 +252,8 @@ static int status_holders(const char *dir)
 	}
 	close(fd);
 	if (n < 0 || got < sizeof(t)) {
-		printf("%s: read %s\n", path, n < 0 ? strerror(errno) : "too short");
+		printf("%s: read %s\n", path,
+		       n < 0 ? strerror(errno) : "too short");
 		return -1;
 	}
 	memcpy(&t, buf + got - sizeof(t), sizeof(t));

@@ -201,7 +201,8 @@ static void begin_process(struct slot *s, struct task_struct *task)
 
 static __always_inline bool holds_any(const struct slot *s)
 {
-	return s->started && s->visible && (s->cur.sockets[0] | s->cur.sockets[1]);
+	return s->started && s->visible &&
+	       (s->cur.sockets[0] | s->cur.sockets[1]);
 }
 
 static __always_inline bool in_pool(const struct slot *s, __u16 port)
