@@ -321,6 +321,8 @@ static int collect_job(void *ctx)
 	eph_holders_finish(j->out, j->top_n);
 	eph_holders_names(j->v.proc_root, j->out,
 			  j->out->source == EPH_HOLDERS_BPF);
+	/* A pin that could not be read, then /proc: no failure to report. */
+	j->v.error[0] = '\0';
 	return 0;
 }
 

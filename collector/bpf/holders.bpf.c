@@ -8,6 +8,9 @@
  * any, then a struct eph_bpf_holders_tail.  A pinned iterator runs in the
  * reader's read(), so "the reader" is bpf_get_current_task_btf().
  *
+ * Pids are the reader's: pid_nr_ns() in its pid namespace, as its /proc
+ * shows them (the walk visits only the tasks visible there).
+ *
  * Privacy, as /proc/PID/fd: a reader whose effective uid is 0 sees every
  * process; any other sees only the processes whose effective uid is its
  * own (the rest are counted in tail.hidden, their sockets unattributed).
@@ -52,7 +55,10 @@ struct slot {
 	__u64 claimed_ns; /* a reader that went away leaves it */
 	struct net *net;  /* the reader's namespace */
 	__u32 reader_euid;
-	__u32 gen; /* the current process's stamp; never reset */
+	__u32
+	    reader_level; /* of its pid namespace: pids as its /proc has them */
+	__u32 gen;	  /* the current process's stamp; never reset */
+	__u32 cur_tgid;	  /* the global tgid of cur: a process change */
 	bool visible;
 	bool started; /* cur is a process */
 	bool has_reserved;
@@ -163,6 +169,7 @@ static struct slot *session(struct bpf_iter_meta *meta)
 	s->claimed_ns = bpf_ktime_get_ns();
 	s->net = net;
 	s->reader_euid = me->cred->euid.val;
+	s->reader_level = me->thread_pid->level;
 	s->started = false;
 	s->visible = false;
 	/* The namespace's range ("low | high << 16" since 6.3). */
@@ -182,21 +189,58 @@ static struct slot *session(struct bpf_iter_meta *meta)
 	return s;
 }
 
+/* The process's pid in the reader's pid namespace (the walk only visits
+ * tasks visible there): pid_nr_ns() of the leader's struct pid. */
+static __u32 reader_pid(struct slot *s, struct task_struct *leader)
+{
+	struct pid *pid = leader->thread_pid;
+	__u32 level = s->reader_level;
+	struct upid up = {};
+	__u32 nr;
+	__u64 at;
+
+	/* barrier_var(): each load stays in its branch (clang would merge
+	 * the two into one load of two kinds of pointer, which the verifier
+	 * refuses). */
+	if (level == 0) {
+		nr = leader->tgid;
+		barrier_var(nr);
+		return nr;
+	}
+	if (level > 32 || level > pid->level)
+		return 0;
+	/* numbers[level]: a variable index, so a plain address and a
+	 * checked read. */
+	at = (__u64)pid + bpf_core_field_offset(struct pid, numbers) +
+	     (__u64)level * sizeof(struct upid);
+	if (bpf_probe_read_kernel(&up, sizeof(up), (void *)at))
+		return 0;
+	nr = (__u32)up.nr;
+	barrier_var(nr);
+	return nr;
+}
+
+/* A new process: what /proc/PID shows of it is its leader's (comm,
+ * credentials), whichever of its threads the fd table came with. */
 static void begin_process(struct slot *s, struct task_struct *task)
 {
-	__u32 euid = task->cred->euid.val;
+	struct task_struct *leader = task->group_leader;
+	__u32 euid = leader->cred->euid.val;
 
 	s->gen++;
 	s->started = true;
+	s->cur_tgid = task->tgid;
 	s->visible = s->reader_euid == 0 || s->reader_euid == euid;
 	__builtin_memset(&s->cur, 0, sizeof(s->cur));
-	s->cur.tgid = task->tgid;
+	s->cur.tgid = reader_pid(s, leader);
 	s->cur.euid = euid;
+	if (!s->cur.tgid)
+		s->visible = false; /* no pid in the reader's namespace */
 	if (!s->visible)
 		s->tail.hidden++;
 	else
 		bpf_probe_read_kernel_str(s->cur.comm, sizeof(s->cur.comm),
-					  task->comm);
+					  leader->comm);
 }
 
 static __always_inline bool holds_any(const struct slot *s)
@@ -216,7 +260,7 @@ static __always_inline bool in_pool(const struct slot *s, __u16 port)
 static __always_inline bool count(struct slot *s, __u64 sid, struct sock *sk,
 				  struct file *f, int p, __u16 lport)
 {
-	__u32 tgid = s->cur.tgid;
+	__u32 tgid = s->cur_tgid;
 	bool distinct = true;
 
 	if (file_refs(f) > 2) {
@@ -249,7 +293,7 @@ static __always_inline bool count(struct slot *s, __u64 sid, struct sock *sk,
 static void count_dest(struct slot *s, __u64 sid, struct sock *sk)
 {
 	struct sock_common *skc = &sk->__sk_common;
-	struct dest_key k = {.session = sid, .tgid = s->cur.tgid};
+	struct dest_key k = {.session = sid, .tgid = s->cur_tgid};
 	__u32 one = 1, *v, n;
 
 	if (skc->skc_state == TCP_LISTEN || skc->skc_dport == 0)
@@ -372,7 +416,7 @@ int ephport_holders(struct bpf_iter__task_file *ctx)
 	s = session(meta);
 	if (!s)
 		return 0;
-	if (!s->started || task->tgid != s->cur.tgid) {
+	if (!s->started || task->tgid != s->cur_tgid) {
 		/* The last process is done: its record first. */
 		if (holds_any(s)) {
 			if (bpf_seq_write(meta->seq, &s->cur, sizeof(s->cur)))

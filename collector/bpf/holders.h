@@ -22,7 +22,7 @@
 #define EPH_BPF_HOLDERS_SHARED_OVERFLOW 4u
 
 struct eph_bpf_holder {
-	eph_u32 tgid;
+	eph_u32 tgid; /* in the reader's pid namespace */
 	eph_u32 euid;
 	eph_u8 comm[16];
 	eph_u32 ports[2];   /* distinct pool ports: [0] TCP, [1] UDP */

@@ -9,8 +9,9 @@ connected UDP sockets too) and three TIME_WAIT sockets belong to nobody.  `ephpo
 is built) from the task_file iterator pinned on a private bpf filesystem
 with `ephport-bpf load -d`.  As uid 65534 (Debian's /usr/bin/python3: the
 python on PATH may be root's own) only that user's own process is shown,
-by both sources.  Also the text table, the Prometheus families and
---all-processes.  Every child is stopped however the test ends.
+by both sources; in a pid namespace of its own, pids are that namespace's.
+Also the text table, the Prometheus families,
+--all-processes, and --netns / -A on a second namespace (`ip netns add`).  Every child is stopped however the test ends.
 """
 import json
 import os
@@ -174,6 +175,92 @@ def check_unprivileged(pins):
         ck.eq(f"{label}: root's processes denied", doc["denied"] >= 2, True)
 
 
+PIDNS = r"""
+import json, os, socket, subprocess, sys
+exe, port, py = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+child = subprocess.Popen([py, "-c", "import socket, sys\n"
+                          "k = [socket.create_connection(('127.0.0.1', %d)) for _ in range(7)]\n"
+                          "print('ready', flush=True)\nsys.stdin.read()" % port],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+child.stdout.readline()
+out = {"pid": child.pid, "runs": {}}
+for extra in sys.argv[4:]:
+    r = subprocess.run([exe, "--all-processes", "--json"] + extra.split(),
+                       capture_output=True, text=True)
+    out["runs"][extra] = json.loads(r.stdout)["processes"] if r.returncode == 0 else r.stderr
+child.stdin.close()
+child.wait()
+print(json.dumps(out))
+"""
+
+
+def check_pid_namespace(pins):
+    """In a pid namespace of its own (its own /proc), pids are that
+    namespace's, by both sources, and the processes outside are not seen."""
+    exe = os.path.abspath(os.environ.get("EPHPORT", "./ephport"))
+    runs = ["--source procfs"] + ([f"--bpf-pin {pins}"] if pins else [])
+    r = subprocess.run(["unshare", "-p", "-f", "--mount-proc", sys.executable, "-c", PIDNS,
+                        exe, str(LISTEN_PORT), sys.executable] + runs,
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        ck.eq("pid namespace run", r.stderr[-800:], "")
+        return
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    for extra in runs:
+        doc = res["runs"][extra]
+        label = f"pid namespace {extra.split()[0]}"
+        if not isinstance(doc, dict):
+            ck.eq(f"{label}: exit", doc, "")
+            continue
+        ck.eq(f"{label}: its pids", [(p["pid"], p["tcp_ports"]) for p in doc["top"]],
+              [(res["pid"], 7)])
+
+
+NSCHILD = r"""
+import socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 8080)); l.listen(64)
+keep = [socket.create_connection(("127.0.0.1", 8080)) for _ in range(int(sys.argv[1]))]
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def check_other_namespace():
+    """--netns NAME and -A: each namespace's own holders."""
+    name = f"eph-holders-{os.getpid()}"
+    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode:
+        ck.eq("ip netns add", False, True)
+        return
+    try:
+        subprocess.check_call(["ip", "netns", "exec", name, "sh", "-c",
+                               "ip link set lo up && echo '41000 41099' > "
+                               "/proc/sys/net/ipv4/ip_local_port_range"])
+        c = nsutil.spawn(["ip", "netns", "exec", name, sys.executable, "-c", NSCHILD, "12"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if c.stdout.readline().strip() != "ready":
+            ck.eq("child in the other namespace", False, True)
+            return
+        doc = nsutil.ephport_json("--netns", name, "--processes")
+        ck.eq("--netns: the other namespace's holder",
+              [(p["pid"], p["tcp_ports"]) for p in doc["processes"]["top"]], [(c.pid, 12)])
+        doc = nsutil.ephport_json("-A", "--all-processes", "--source", "procfs")
+        by_name = {d["netns"]["name"]: d for d in doc["namespaces"]}
+        ck.eq("-A: ours has a and b", sorted(p["pid"] for p in doc["processes"]["top"]),
+              sorted([a.pid, b.pid]))
+        ck.eq("-A: the other's",
+              [(p["pid"], p["tcp_ports"]) for p in by_name.get(name, {}).get(
+                  "processes", {}).get("top", [])], [(c.pid, 12)])
+        out = nsutil.ephport("-A", "--processes", "--prometheus").stdout
+        ck.eq("-A: ephport_process_ports has the netns label",
+              bool(re.search(r'^ephport_process_ports\{netns="%s",pid="%d",' % (name, c.pid),
+                             out, re.M)), True)
+        c.stdin.close()
+        c.wait(10)
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
 def bpf_load():
     exe = os.environ.get("EPHPORT_BPF")
     if not exe or not os.access(exe, os.X_OK):
@@ -201,6 +288,7 @@ def bpf_unload(mnt, pins):
 
 try:
     check_source("procfs", ["--source", "procfs"], "procfs")
+    check_other_namespace()
     mnt, pins = bpf_load()
     try:
         if pins:
@@ -208,6 +296,7 @@ try:
         else:
             print("note: ephport-bpf not built: the BPF source is not tested")
         check_unprivileged(pins)
+        check_pid_namespace(pins)
     finally:
         if pins:
             bpf_unload(mnt, pins)
