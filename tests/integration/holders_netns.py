@@ -11,7 +11,8 @@ with `ephport-bpf load -d`.  As uid 65534 (Debian's /usr/bin/python3: the
 python on PATH may be root's own) only that user's own process is shown,
 by both sources; in a pid namespace of its own, pids are that namespace's.
 Also the text table, the Prometheus families,
---all-processes, and --netns / -A on a second namespace (`ip netns add`).  Every child is stopped however the test ends.
+--all-processes, --netns / -A on a second namespace (`ip netns add`), and
+`ephport-bpf load` when DIR/holders cannot be pinned (the socket pins stay).  Every child is stopped however the test ends.
 """
 import json
 import os
@@ -279,6 +280,35 @@ def bpf_load():
     return mnt, pins
 
 
+def check_holders_refused():
+    """When DIR/holders cannot be pinned (here: a directory in the way of
+    its temporary name), load says so, still pins the socket iterators and
+    exits 0; --processes then reads /proc while the sockets come from BPF."""
+    exe = os.environ.get("EPHPORT_BPF")
+    if not exe or not os.access(exe, os.X_OK):
+        return
+    mnt = tempfile.mkdtemp(prefix="ephport-bpffs.")
+    subprocess.check_call(["mount", "-t", "bpf", "none", mnt])
+    pins = os.path.join(mnt, "ephport")
+    try:
+        os.makedirs(os.path.join(pins, "holders_new"))
+        r = subprocess.run([exe, "load", "-d", pins], capture_output=True, text=True)
+        ck.eq("holders refused: load exits 0", r.returncode, 0)
+        ck.eq("holders refused: said so", "holders" in r.stderr, True)
+        ck.eq("holders refused: pins", sorted(os.listdir(pins)), ["holders_new", "tcp", "udp"])
+        doc = nsutil.ephport_json("--processes", "--bpf-pin", pins)
+        ck.eq("holders refused: sockets from bpf, holders from /proc",
+              (doc["source"], doc["processes"]["source"]), ("bpf", "procfs"))
+        ck.eq("holders refused: still both children",
+              sorted(p["pid"] for p in doc["processes"]["top"]), sorted([a.pid, b.pid]))
+    finally:
+        if os.path.isdir(os.path.join(pins, "holders_new")):
+            os.rmdir(os.path.join(pins, "holders_new"))
+        subprocess.call([exe, "unload", "-d", pins])
+        subprocess.call(["umount", mnt])
+        os.rmdir(mnt)
+
+
 def bpf_unload(mnt, pins):
     subprocess.call([os.environ["EPHPORT_BPF"], "unload", "-d", pins])
     ck.eq("unload removed DIR/holders", os.path.exists(os.path.join(pins, "holders")), False)
@@ -297,6 +327,7 @@ try:
             print("note: ephport-bpf not built: the BPF source is not tested")
         check_unprivileged(pins)
         check_pid_namespace(pins)
+        check_holders_refused()
     finally:
         if pins:
             bpf_unload(mnt, pins)
