@@ -3,16 +3,17 @@
 namespace with a small range, two child processes hold 30 and 70 pool
 ports (TCP sockets connected to a local listener whose port is outside the
 range; the first has 10 of them dup()ed, counted once; the second holds 4
-connected UDP sockets too) and three TIME_WAIT sockets belong to nobody.  `ephport --processes
---json` must name both pids with exactly 30 and 70 ports and agree with
-`ss -tanp` on the same sockets, first from /proc, then (when ephport-bpf
-is built) from the task_file iterator pinned on a private bpf filesystem
-with `ephport-bpf load -d`.  As uid 65534 (Debian's /usr/bin/python3: the
-python on PATH may be root's own) only that user's own process is shown,
-by both sources; in a pid namespace of its own, pids are that namespace's.
-Also the text table, the Prometheus families,
---all-processes, --netns / -A on a second namespace (`ip netns add`), and
-`ephport-bpf load` when DIR/holders cannot be pinned (the socket pins stay).  Every child is stopped however the test ends.
+connected UDP sockets too) and three TIME_WAIT sockets belong to nobody.
+`ephport --processes --json` must name both pids with exactly 30 and 70
+ports and agree with `ss -tanp` on the same sockets, first from /proc,
+then (when ephport-bpf is built) from the task_file iterator pinned on a
+private bpf filesystem with `ephport-bpf load -d`.  As uid 65534
+(Debian's /usr/bin/python3: the python on PATH may be root's own) only
+that user's own process is shown, by both sources; in a pid namespace of
+its own, pids are that namespace's.  Also the text table, the Prometheus
+families, --all-processes, --netns / -A on a second namespace (`ip netns
+add`), and `ephport-bpf load` when DIR/holders cannot be pinned (the
+socket pins stay).  Every child is stopped however the test ends.
 """
 import json
 import os
