@@ -387,14 +387,14 @@ int main(int argc, char **argv)
 		case OPT_PROCESSES:
 			ns.processes = true;
 			ns.processes_top = PROCESSES_TOP_DEFAULT;
-			if (optarg &&
-			    parse_uint("processes", optarg, 1000000,
-				       &ns.processes_top) < 0)
-				return usage_status;
-			if (optarg && ns.processes_top == 0) {
-				fprintf(stderr, "ephport: --processes: N must "
-						"be at least 1 "
-						"(--all-processes: all)\n");
+			/* 0 is not "all": that is --all-processes. */
+			if (optarg && eph_parse_uint(optarg, 1, 1000000,
+						     &ns.processes_top) < 0) {
+				fprintf(stderr,
+					"ephport: --processes: '%s' is not a "
+					"number from 1 to 1000000 "
+					"(--all-processes: all)\n",
+					optarg);
 				return usage_status;
 			}
 			break;
