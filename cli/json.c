@@ -191,6 +191,7 @@ static void json_members(FILE *f, const struct eph_report *r,
 	fputs("\n  }", f);
 	eph_failures_json(f, s);
 	eph_rate_json_top(f, r);
+	eph_processes_json(f, r, ns ? (size_t)(ns - r->ns) : 0);
 	if (ns) {
 		fputs(",\n  \"netns\": {\"name\": ", f);
 		eph_json_string(f, ns->name);

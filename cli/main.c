@@ -36,7 +36,11 @@ enum {
 	OPT_RATE,
 	OPT_EXH_WARN,
 	OPT_EXH_CRIT,
+	OPT_PROCESSES,
+	OPT_ALL_PROCESSES,
 };
+/* --processes without N. */
+#define PROCESSES_TOP_DEFAULT 10
 #define CHECK_UNKNOWN 3
 
 static const struct option long_opts[] = {
@@ -66,6 +70,8 @@ static const struct option long_opts[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"exhaustion-warning", required_argument, NULL, OPT_EXH_WARN},
     {"exhaustion-critical", required_argument, NULL, OPT_EXH_CRIT},
+    {"processes", optional_argument, NULL, OPT_PROCESSES},
+    {"all-processes", no_argument, NULL, OPT_ALL_PROCESSES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -143,6 +149,10 @@ static void usage(FILE *f)
 	    "                         check --rate: WARNING/CRITICAL when "
 	    "exhaustion\n"
 	    "                         is predicted within SECONDS\n"
+	    "      --processes[=N]    also who holds the pool ports: the N "
+	    "processes\n"
+	    "                         holding most (default 10)\n"
+	    "      --all-processes    the same, every process\n"
 	    "  -h, --help             this help\n"
 	    "  -V, --version          version\n\n"
 	    "Exit status: 0 ok, 1 collection failed, 2 usage error;\n"
@@ -214,6 +224,8 @@ int main(int argc, char **argv)
 	static struct eph_rate hist;
 	struct eph_rate_result rate_res;
 	struct eph_check_rate crate = {0};
+	/* --processes, --all-processes: who holds the ports. */
+	struct eph_holders holders = {0};
 
 	th.warn_bp = 8000;
 	th.crit_bp = 9000;
@@ -372,6 +384,24 @@ int main(int argc, char **argv)
 				crate.crit_set = true;
 			break;
 		}
+		case OPT_PROCESSES:
+			ns.processes = true;
+			ns.processes_top = PROCESSES_TOP_DEFAULT;
+			/* 0 is not "all": that is --all-processes. */
+			if (optarg && eph_parse_uint(optarg, 1, 1000000,
+						     &ns.processes_top) < 0) {
+				fprintf(stderr,
+					"ephport: --processes: '%s' is not a "
+					"number from 1 to 1000000 "
+					"(--all-processes: all)\n",
+					optarg);
+				return usage_status;
+			}
+			break;
+		case OPT_ALL_PROCESSES:
+			ns.processes = true;
+			ns.processes_top = 0;
+			break;
 		case 'w':
 		case 'c':
 			if (!check) {
@@ -473,6 +503,12 @@ int main(int argc, char **argv)
 		return usage_status;
 	}
 
+	if (ns.processes && (check || x.os || x.advise || watch_ms)) {
+		fprintf(stderr, "ephport: --processes and --all-processes "
+				"are not for check, advise, --os or "
+				"--watch\n");
+		return usage_status;
+	}
 	if (eph_cli_extra_check(&x, &cfg, check, fmt == FMT_JSON,
 				fmt == FMT_PROMETHEUS) < 0)
 		return usage_status;
@@ -536,6 +572,14 @@ int main(int argc, char **argv)
 	}
 	if (verbose && *eph_collector_note(c))
 		fprintf(stderr, "ephport: %s\n", eph_collector_note(c));
+	if (ns.processes) {
+		if (eph_processes_collect(c, NULL, ns.processes_top,
+					  &holders) < 0) {
+			eph_collector_free(c);
+			return fail_status;
+		}
+		rep.holders = &holders;
+	}
 	eph_collector_free(c);
 	if (rate_ms && eph_rate_compute(&hist, &rate_res) == 0) {
 		rep.rate = &rate_res;
@@ -569,6 +613,7 @@ collected:
 		eph_print_text(stdout, &rep);
 		eph_cli_extra_text(stdout, &x);
 	}
+	eph_holders_free(&holders);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "ephport: writing output: %s\n",
 			strerror(errno));

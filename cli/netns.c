@@ -106,6 +106,7 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 	int fail = check ? CHECK_UNKNOWN : 1, usage = check ? CHECK_UNKNOWN : 2;
 	const char *what = o->all ? "--all-namespaces" : "--netns";
 	struct eph_snapshot *snaps = NULL;
+	struct eph_holders *holders = NULL;
 	struct eph_netns *list;
 	struct eph_collector *c = NULL;
 	struct eph_report rep = {0};
@@ -167,8 +168,10 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 		goto out;
 	}
 	snaps = calloc(n ? n : 1, sizeof(*snaps));
+	if (o->processes)
+		holders = calloc(n ? n : 1, sizeof(*holders));
 	c = eph_collector_new(cfg);
-	if (!snaps || !c) {
+	if (!snaps || !c || (o->processes && !holders)) {
 		say(check, "cannot set up the collector: %s%s",
 		    strerror(snaps ? errno : ENOMEM), "");
 		goto out;
@@ -177,6 +180,17 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 		const struct eph_netns *ns = &list[i];
 
 		err = eph_collect_in(c, ns, &snaps[kept]);
+		/* Who holds the ports there, from the same namespace. */
+		if (err == 0 && o->processes) {
+			err = eph_holders_collect_in(c, ns, o->processes_top,
+						     &holders[kept]);
+			if (err < 0 && !(o->all && ns->kind != EPH_NS_SELF &&
+					 vanished(err))) {
+				say(check, "--processes: %s%s",
+				    eph_collector_error(c), "");
+				goto out;
+			}
+		}
 		if (err == 0) {
 			if (o->verbose && *eph_collector_note(c))
 				fprintf(stderr, "ephport: netns %s: %s\n",
@@ -238,6 +252,7 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 	rep.ns_snaps = snaps;
 	rep.ns = list;
 	rep.all = o->all;
+	rep.holders = holders;
 	switch (fmt) {
 	case EPH_NS_JSON:
 		eph_print_json(stdout, &rep);
@@ -257,6 +272,9 @@ int eph_cli_ns_run(const struct eph_cli_ns *o, const struct eph_config *cfg,
 	}
 out:
 	eph_collector_free(c);
+	for (size_t i = 0; holders && i < n; i++)
+		eph_holders_free(&holders[i]);
+	free(holders);
 	free(snaps);
 	free(list);
 	return status;

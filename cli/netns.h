@@ -17,6 +17,10 @@ struct eph_cli_ns {
 	const char *spec; /* --netns SPEC; NULL: none */
 	bool all;	  /* --all-namespaces */
 	bool verbose;	  /* -v: say which namespaces were skipped */
+	/* --processes[=N] (processes_top N), --all-processes (0): who holds
+	 * the ports in each namespace too. */
+	bool processes;
+	unsigned processes_top;
 };
 
 /* Whether --netns or --all-namespaces was given. */

@@ -25,6 +25,10 @@ struct eph_report {
 	 * measured over rate_seconds_asked; NULL: no rate in any output. */
 	const struct eph_rate_result *rate;
 	double rate_seconds_asked, rate_interval_s;
+	/* --processes, --all-processes (cli/processes.c): who holds the
+	 * ports, one per snapshot (n_ns of them, else one); NULL: not asked
+	 * (no "processes" in any output). */
+	const struct eph_holders *holders;
 };
 
 /* "self", "named", "container", "pid". */
@@ -37,6 +41,20 @@ void eph_print_json(FILE *f, const struct eph_report *r);
 /* s as a JSON string, quotes, backslashes and control characters escaped. */
 void eph_json_string(FILE *f, const char *s);
 void eph_print_prometheus(FILE *f, const struct eph_report *r);
+/* A Prometheus label value: backslash, double quote, newline escaped. */
+void eph_prom_label_value(FILE *f, const char *v);
+
+/* cli/processes.c: the holders of snapshot i (0 without namespaces) in
+ * each format; nothing when r->holders is NULL.  JSON: ",\n  \"processes\":
+ * {...}" as a member of that snapshot's document. */
+void eph_processes_text(FILE *f, const struct eph_report *r, size_t i);
+void eph_processes_json(FILE *f, const struct eph_report *r, size_t i);
+void eph_processes_prometheus(FILE *f, const struct eph_report *r);
+/* --processes, --all-processes: collect the holders of snapshot snaps'
+ * namespace with c (ns NULL: the collector's own).  Says why on stderr
+ * and returns -1 when it fails. */
+int eph_processes_collect(struct eph_collector *c, const struct eph_netns *ns,
+			  unsigned top, struct eph_holders *out);
 /* `ephport check` thresholds, hundredths of a percent.  warn/crit are the
  * headline ones (--warning, --critical) and the defaults of the others. */
 struct eph_check_thresholds {

@@ -180,7 +180,7 @@ struct prom {
 };
 
 /* Label values escape backslash, double quote and newline. */
-static void label_value(FILE *f, const char *v)
+void eph_prom_label_value(FILE *f, const char *v)
 {
 	for (; *v; v++) {
 		if (*v == '\\' || *v == '"')
@@ -199,7 +199,7 @@ static void sample(FILE *f, const struct prom *c, size_t i, const char *name)
 	fprintf(f, "ephport_%s{", name);
 	if (c->ns) {
 		fputs("netns=\"", f);
-		label_value(f, c->ns[i].name);
+		eph_prom_label_value(f, c->ns[i].name);
 		fputs("\",", f);
 	}
 }
@@ -343,7 +343,7 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 		if (c.ns) {
 			fputs("ephport_collection_duration_seconds{netns=\"",
 			      f);
-			label_value(f, c.ns[n].name);
+			eph_prom_label_value(f, c.ns[n].name);
 			fputs("\"}", f);
 		} else {
 			fputs("ephport_collection_duration_seconds", f);
@@ -506,4 +506,5 @@ void eph_print_prometheus(FILE *f, const struct eph_report *r)
 	}
 	failure_families(f, &c);
 	eph_rate_prometheus(f, r);
+	eph_processes_prometheus(f, r);
 }

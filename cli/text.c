@@ -185,6 +185,7 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 				s->duration_us / 1000, s->duration_us % 1000);
 			snap_text(f, s, r->top_n);
 			eph_failures_text(f, s);
+			eph_processes_text(f, r, i);
 		}
 		return;
 	}
@@ -195,4 +196,5 @@ void eph_print_text(FILE *f, const struct eph_report *r)
 	eph_failures_text(f, s);
 	if (r->rate)
 		eph_rate_text(f, r);
+	eph_processes_text(f, r, 0);
 }

@@ -16,6 +16,7 @@
 
 #include "counters.h"
 #include "fail.h"
+#include "holders.h"
 #include "netns.h"
 #include "sockets.h"
 #include "model.h"
@@ -113,6 +114,20 @@ void eph_collector_free(struct eph_collector *c)
 	for (int p = 0; p < EPH_PROTO_COUNT; p++)
 		eph_model_free(c->model[p]);
 	free(c);
+}
+
+void eph_collector_view(struct eph_collector *c, struct eph_collector_view *v,
+			bool in_thread)
+{
+	v->proc_root = c->proc_root;
+	v->net_root = in_thread && strcmp(c->proc_root, "/proc") == 0
+			  ? "/proc/thread-self"
+			  : c->proc_root;
+	v->bpf_pin_dir = c->bpf_pin_dir;
+	v->source = c->cfg.source;
+	v->protocols = c->cfg.protocols;
+	v->error = c->error;
+	v->error_len = sizeof(c->error);
 }
 
 const char *eph_collector_error(const struct eph_collector *c)

@@ -108,6 +108,10 @@ struct eph_sock {
 	uint8_t owner;	     /* enum eph_owner */
 	uint32_t expires_ms; /* TIME_WAIT: ms until the kernel drops it (its
 			      * age is 60000 - expires_ms); 0 if unknown */
+	/* The socket's inode, as /proc/PID/fd links name it ("socket:[N]"):
+	 * sock_diag idiag_inode, the inode column of /proc/net; 0 for
+	 * sockets no file holds (TIME_WAIT, SYN_RECV) or when unknown. */
+	uint64_t inode;
 };
 
 /* The kernel settings the model depends on (per network namespace). */
@@ -730,10 +734,21 @@ struct eph_holders {
 /*
  * eph_holders_collect - who holds the pool ports of the collector's own
  * namespace (eph_holders_collect_in: of ns, as eph_collect_in()).  top_n
- * 0 keeps every process.  Prefers the BPF pin DIR/holders when it can be
- * read, else scans /proc (one readdir per process; only the caller's own
- * processes unless privileged).  Returns 0, or -errno (*out empty).
- * Free with eph_holders_free().
+ * 0 keeps every process; v is sorted by ports (both protocols), then
+ * sockets descending, then pid; processes, processes_denied and
+ * sockets_unattributed count them all, not only the top_n.  The source
+ * follows eph_config.source: AUTO prefers the BPF pin DIR/holders when it
+ * can be read (and falls back when it cannot), BPF requires it, NETLINK
+ * and PROCFS scan /proc: the namespace's pool sockets from sock_diag
+ * (/proc/net without it) matched to every /proc/PID/fd, one readdir per
+ * process.  Either way an unprivileged caller sees only the processes of
+ * its own (effective) uid.  Pids are those of the caller's /proc.
+ * Returns 0, or -errno with *out empty and eph_collector_error() saying
+ * why: -ENOENT (a range file is missing; BPF asked for and not pinned),
+ * -EINVAL (a malformed range), -ENOMEM, -EBADMSG/-EPROTO (a malformed pin
+ * output or dump), the socket dump's errors, and for _in -EPERM (no
+ * CAP_SYS_ADMIN) or -ENOENT (the namespace is gone).  Free with
+ * eph_holders_free() (also safe on an empty *out).
  */
 int eph_holders_collect(struct eph_collector *c, unsigned top_n,
 			struct eph_holders *out);
@@ -741,6 +756,9 @@ int eph_holders_collect_in(struct eph_collector *c, const struct eph_netns *ns,
 			   unsigned top_n, struct eph_holders *out);
 void eph_holders_free(struct eph_holders *h);
 const char *eph_holder_source_name(enum eph_holder_source s); /* procfs bpf */
+/* eph_holders.processes_denied: procfs: processes whose /proc/PID/fd said
+ * EACCES (kernel threads too); bpf: processes with open files the
+ * iterator hid from the reader. */
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,7 @@ static void msg_to_sock(const struct inet_diag_msg *m, struct eph_sock *s)
 	s->owner = EPH_OWNER_UNKNOWN;
 	/* TIME_WAIT: inet_twsk_diag_fill() puts the time left in expires. */
 	s->expires_ms = m->idiag_expires;
+	s->inode = m->idiag_inode;
 	if (s->family == AF_INET) {
 		memcpy(s->laddr, m->id.idiag_src, 4);
 		memcpy(s->raddr, m->id.idiag_dst, 4);

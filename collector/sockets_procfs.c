@@ -112,6 +112,28 @@ static uint32_t time_wait_left(const char *p, const char *end)
 	return when > EPH_TIME_WAIT_MS / 10 ? EPH_TIME_WAIT_MS : when * 10;
 }
 
+/*
+ * The inode column, from " tx_queue:rx_queue tr:tm->when retrnsmt uid
+ * timeout inode ..." (the same six columns in tcp and udp): what
+ * /proc/PID/fd links name.  0 when absent or not a number.
+ */
+static uint64_t inode_column(const char *p, const char *end)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 5; i++) {
+		p = skip_blanks(p, end);
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+	}
+	p = skip_blanks(p, end);
+	if (p == end || *p < '0' || *p > '9')
+		return 0;
+	while (p < end && *p >= '0' && *p <= '9')
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	return p == end || *p == ' ' || *p == '\t' ? v : 0;
+}
+
 static int parse_line(const char *p, const char *end, int family,
 		      struct eph_sock *s)
 {
@@ -148,6 +170,7 @@ static int parse_line(const char *p, const char *end, int family,
 		s->state = EPH_ST_UNKNOWN;
 	if (s->state == EPH_ST_TIME_WAIT)
 		s->expires_ms = time_wait_left(skip_blanks(p, end), end);
+	s->inode = inode_column(p, end);
 	eph_sock_unmap(s);
 	return 0;
 }

@@ -5,8 +5,13 @@
  * all (they only open() and read() the pins; see collector/sockets_bpf.c).
  *
  *   ephport-bpf load   [-d DIR] [-m MODE] [-v]   load, pin DIR/tcp, DIR/udp
+ *                                                and DIR/holders
  *   ephport-bpf unload [-d DIR]                  remove the pins
  *   ephport-bpf status [-d DIR]                  read each pin once
+ *
+ * DIR/holders (who holds the ports, holders.bpf.c) is a program of its
+ * own: when this kernel refuses it, load says so and still pins the
+ * socket iterators (exit 0); ephport then attributes from /proc.
  *
  * DIR defaults to /sys/fs/bpf/ephport; MODE (octal, default 0444) is who
  * may read the pins.  Loading needs CAP_BPF and CAP_PERFMON (or root):
@@ -32,6 +37,8 @@
 
 #include "bpf_pin.h"
 #include "ephport.skel.h"
+#include "holders.h"
+#include "holders.skel.h"
 #include "iter.h"
 
 #ifndef BPF_FS_MAGIC
@@ -119,6 +126,34 @@ int eph_bpf_pin_link(struct bpf_link *link, const char *dir, const char *name,
 	return 0;
 }
 
+/* The holders iterator, after the socket ones: its failure is reported
+ * and leaves them pinned.  Returns whether it was pinned. */
+static bool load_holders(const char *dir, mode_t mode)
+{
+	struct holders_bpf *skel = holders_bpf__open_and_load();
+	struct bpf_link *link;
+	bool ok = false;
+
+	if (!skel) {
+		fprintf(stderr,
+			"ephport-bpf: the holders iterator did not load "
+			"(%s%s): ephport --processes reads /proc instead\n",
+			strerror(errno),
+			verbose ? "" : "; -v shows the verifier log");
+		return false;
+	}
+	link = bpf_program__attach_iter(skel->progs.ephport_holders, NULL);
+	if (!link)
+		fprintf(stderr,
+			"ephport-bpf: attaching the holders iterator: %s\n",
+			strerror(errno));
+	else if (eph_bpf_pin_link(link, dir, "holders", mode) == 0)
+		ok = true;
+	bpf_link__destroy(link);
+	holders_bpf__destroy(skel);
+	return ok;
+}
+
 static int cmd_load(const char *dir, mode_t mode)
 {
 	struct ephport_bpf *skel;
@@ -152,8 +187,14 @@ static int cmd_load(const char *dir, mode_t mode)
 	if (eph_bpf_pin_link(tcp, dir, "tcp", mode) < 0 ||
 	    eph_bpf_pin_link(udp, dir, "udp", mode) < 0)
 		goto out;
-	printf("ephport-bpf: pinned %s/tcp and %s/udp (mode %04o)\n", dir, dir,
-	       (unsigned)mode);
+	if (load_holders(dir, mode))
+		printf("ephport-bpf: pinned %s/tcp, %s/udp and %s/holders "
+		       "(mode %04o)\n",
+		       dir, dir, dir, (unsigned)mode);
+	else
+		printf("ephport-bpf: pinned %s/tcp and %s/udp (mode %04o); "
+		       "not %s/holders\n",
+		       dir, dir, (unsigned)mode, dir);
 	rc = 0;
 	/* The socket source works without them: a kernel that refuses the
 	 * tracepoints still gets it, and failures read "not observable". */
@@ -170,11 +211,11 @@ out:
 
 static int cmd_unload(const char *dir)
 {
-	static const char *const names[] = {"tcp", "udp"};
+	static const char *const names[] = {"tcp", "udp", "holders"};
 	char path[PATH_MAX];
 	int rc = eph_failures_unload(dir) < 0;
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (unlink(path) < 0 && errno != ENOENT) {
 			fprintf(stderr, "ephport-bpf: %s: %s\n", path,
@@ -188,6 +229,49 @@ static int cmd_unload(const char *dir)
 		rc = 1;
 	}
 	return rc;
+}
+
+/* DIR/holders: read to its end (its size grows with the processes). */
+static int status_holders(const char *dir)
+{
+	struct eph_bpf_holders_tail t;
+	char path[PATH_MAX];
+	static char buf[1 << 20];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/holders", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		printf("%s: %s (ephport --processes reads /proc)\n", path,
+		       strerror(errno));
+		return errno == ENOENT ? 0 : -1;
+	}
+	/* Only the tail, the last bytes, is needed. */
+	while ((n = read(fd, buf + got, sizeof(buf) - got)) > 0) {
+		got += (size_t)n;
+		if (got > sizeof(buf) / 2) {
+			memmove(buf, buf + got - sizeof(t), sizeof(t));
+			got = sizeof(t);
+		}
+	}
+	close(fd);
+	if (n < 0 || got < sizeof(t)) {
+		printf("%s: read %s\n", path,
+		       n < 0 ? strerror(errno) : "too short");
+		return -1;
+	}
+	memcpy(&t, buf + got - sizeof(t), sizeof(t));
+	if (t.magic != EPH_BPF_HOLDERS_MAGIC) {
+		printf("%s: not a holders iterator output\n", path);
+		return -1;
+	}
+	printf("%s: ok, range %u-%u, %u processes hold %llu pool sockets%s\n",
+	       path, t.low, t.high, t.records,
+	       (unsigned long long)t.sockets_attributed,
+	       t.hidden ? " (others' processes hidden)" : "");
+	return 0;
 }
 
 static int cmd_status(const char *dir)
@@ -222,6 +306,8 @@ static int cmd_status(const char *dir)
 		       path, r.low, r.high, (unsigned long long)r.sockets_total,
 		       (unsigned long long)r.sockets_in_range);
 	}
+	if (status_holders(dir) < 0)
+		rc = 1;
 	if (eph_failures_status(dir) < 0)
 		rc = 1;
 	return rc;
