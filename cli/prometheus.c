@@ -211,7 +211,7 @@ static void bare(FILE *f, const struct prom *c, size_t i, const char *name)
 	fprintf(f, "ephport_%s", name);
 	if (c->ns) {
 		fputs("{netns=\"", f);
-		label_value(f, c->ns[i].name);
+		eph_prom_label_value(f, c->ns[i].name);
 		fputs("\"}", f);
 	}
 }
@@ -245,7 +245,7 @@ static void failure_families(FILE *f, const struct prom *c)
 		if (!c->snaps[n].failures.observable) {
 			sample(f, c, n, "failures_not_observable_info");
 			fputs("reason=\"", f);
-			label_value(f, c->snaps[n].failures.why);
+			eph_prom_label_value(f, c->snaps[n].failures.why);
 			fputs("\"} 1\n", f);
 		}
 	head(f, "allocation_failures_total", "counter",
@@ -299,7 +299,7 @@ static void failure_families(FILE *f, const struct prom *c)
 			fprintf(f, "kind=\"%s\",pid=\"%u\",comm=\"",
 				eph_fail_kind_name(fl->procs[i].kind),
 				fl->procs[i].pid);
-			label_value(f, fl->procs[i].comm);
+			eph_prom_label_value(f, fl->procs[i].comm);
 			fprintf(f, "\"} %" PRIu64 "\n", fl->procs[i].count);
 		}
 	}
