@@ -23,17 +23,6 @@ static const char *utc(int64_t us, char *buf, size_t len)
 	return buf;
 }
 
-static const char *endpoint(const struct eph_addr *a, unsigned port,
-			    char *buf, size_t len)
-{
-	char h[64];
-	int v6 = a->family == AF_INET6;
-
-	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "",
-		 eph_addr_format(a, h, sizeof(h)), v6 ? "]" : "", port);
-	return buf;
-}
-
 /* Why the failures are not observable; a snapshot not collected live
  * (captured output of another system) carries no reason of its own. */
 static const char *why(const struct eph_failures *fl)
@@ -70,17 +59,19 @@ void eph_failures_text(FILE *f, const struct eph_snapshot *s)
 	for (uint32_t i = 0; i < fl->n_dests; i++)
 		fprintf(f, "     %-8s to %-30s %" PRIu64 "\n",
 			eph_fail_kind_name(fl->dests[i].kind),
-			endpoint(&fl->dests[i].raddr, fl->dests[i].rport, e,
+			eph_endpoint(&fl->dests[i].raddr, fl->dests[i].rport, e,
 				 sizeof(e)),
 			fl->dests[i].count);
 	for (uint32_t i = 0; i < fl->n_procs; i++) {
 		const struct eph_fail_proc *p = &fl->procs[i];
+		const char *where = p->container[0] ? p->container : p->cgroup;
 
-		fprintf(f, "     %-8s by pid %u %s%s%s%s %" PRIu64 "\n",
-			eph_fail_kind_name(p->kind), p->pid, p->comm,
-			p->container[0] || p->cgroup[0] ? " (" : "",
-			p->container[0] ? p->container : p->cgroup,
-			p->container[0] || p->cgroup[0] ? ")" : "", p->count);
+		fprintf(f, "     %-8s by pid %-7u ", eph_fail_kind_name(p->kind),
+			p->pid);
+		eph_text_cell(f, p->comm, 15);
+		fputc(' ', f);
+		eph_text_cell(f, where[0] ? where : "-", 24);
+		fprintf(f, " %" PRIu64 "\n", p->count);
 	}
 }
 

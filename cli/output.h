@@ -43,6 +43,15 @@ void eph_json_string(FILE *f, const char *s);
 void eph_print_prometheus(FILE *f, const struct eph_report *r);
 /* A Prometheus label value: backslash, double quote, newline escaped. */
 void eph_prom_label_value(FILE *f, const char *v);
+/* A comm as a label value: Prometheus wants UTF-8, a comm is any bytes
+ * (control and non-ASCII ones become '?'; cli/processes.c). */
+void eph_prom_comm_label(FILE *f, const char *s);
+/* s in a text column of width: bytes a terminal would interpret become
+ * '?', a longer value keeps its end after "..." (cli/processes.c). */
+void eph_text_cell(FILE *f, const char *s, int width);
+/* "10.0.0.5:443", "[2001:db8::1]:443" (cli/text.c). */
+const char *eph_endpoint(const struct eph_addr *a, unsigned port, char *buf,
+			 size_t len);
 
 /* cli/processes.c: the holders of snapshot i (0 without namespaces) in
  * each format; nothing when r->holders is NULL.  JSON: ",\n  \"processes\":

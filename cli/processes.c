@@ -20,21 +20,10 @@ static const struct eph_holders *holders_of(const struct eph_report *r,
 	return r->holders ? &r->holders[i] : NULL;
 }
 
-static const char *endpoint(const struct eph_addr *a, unsigned port, char *buf,
-			    size_t len)
-{
-	char h[64];
-	int v6 = a->family == AF_INET6;
-
-	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "",
-		 eph_addr_format(a, h, sizeof(h)), v6 ? "]" : "", port);
-	return buf;
-}
-
 /* A comm or cgroup path in a column: bytes a terminal would interpret
  * become '?', and a longer value keeps its end (the leaf of a cgroup
  * path says most), after "...". */
-static void text_cell(FILE *f, const char *s, int width)
+void eph_text_cell(FILE *f, const char *s, int width)
 {
 	char buf[300];
 	size_t n = 0, len = strlen(s);
@@ -72,13 +61,13 @@ void eph_processes_text(FILE *f, const struct eph_report *r, size_t i)
 		const char *where = p->container[0] ? p->container : p->cgroup;
 
 		fprintf(f, "  %7u ", p->pid);
-		text_cell(f, p->comm, 15);
+		eph_text_cell(f, p->comm, 15);
 		fputc(' ', f);
-		text_cell(f, where[0] ? where : "-", 32);
+		eph_text_cell(f, where[0] ? where : "-", 32);
 		fprintf(f, " %6u %6u  ", p->ports[EPH_TCP], p->ports[EPH_UDP]);
 		if (p->has_worst)
 			fprintf(f, "%s (%u sockets)\n",
-				endpoint(&p->worst_raddr, p->worst_rport, ep,
+				eph_endpoint(&p->worst_raddr, p->worst_rport, ep,
 					 sizeof(ep)),
 				p->worst_sockets);
 		else
@@ -130,7 +119,7 @@ void eph_processes_json(FILE *f, const struct eph_report *r, size_t i)
 
 /* A comm as a label value: Prometheus wants UTF-8, a comm is any bytes
  * (control and non-ASCII ones become '?'). */
-static void comm_label(FILE *f, const char *s)
+void eph_prom_comm_label(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -195,7 +184,7 @@ void eph_processes_prometheus(FILE *f, const struct eph_report *r)
 				fputs("ephport_process_ports{", f);
 				ns_label(f, r, i);
 				fprintf(f, "pid=\"%u\",comm=\"", h->v[k].pid);
-				comm_label(f, h->v[k].comm);
+				eph_prom_comm_label(f, h->v[k].comm);
 				fprintf(f, "\",protocol=\"%s\"} %u\n",
 					eph_proto_name((enum eph_proto)p),
 					h->v[k].ports[p]);

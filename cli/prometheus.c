@@ -299,7 +299,7 @@ static void failure_families(FILE *f, const struct prom *c)
 			fprintf(f, "kind=\"%s\",pid=\"%u\",comm=\"",
 				eph_fail_kind_name(fl->procs[i].kind),
 				fl->procs[i].pid);
-			eph_prom_label_value(f, fl->procs[i].comm);
+			eph_prom_comm_label(f, fl->procs[i].comm);
 			fprintf(f, "\"} %" PRIu64 "\n", fl->procs[i].count);
 		}
 	}

@@ -29,9 +29,8 @@ static void states_line(FILE *f, enum eph_proto p, const char *label,
 	fputs(n ? "\n" : " none\n", f);
 }
 
-/* "10.0.0.5:443", "[2001:db8::1]:443" */
-static const char *endpoint(const struct eph_addr *a, unsigned port, char *buf,
-			    size_t len)
+const char *eph_endpoint(const struct eph_addr *a, unsigned port, char *buf,
+			 size_t len)
 {
 	char h[64];
 	int v6 = a->family == AF_INET6;
@@ -54,7 +53,7 @@ static void headline(FILE *f, enum eph_proto p, const struct eph_proto_stats *s)
 	}
 	if (s->has_worst)
 		fprintf(f, "connect to %s from %s\n",
-			endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
+			eph_endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
 			eph_addr_format(&s->worst.laddr, a, sizeof(a)));
 	else
 		fputs("connect to a new destination\n", f);
@@ -79,7 +78,7 @@ static void proto_text(FILE *f, enum eph_proto p,
 			pct(s->connect_bp, c, sizeof(c)));
 		if (s->has_worst)
 			fprintf(f, " to %s from %s",
-				endpoint(&s->worst.raddr, s->worst.rport, b,
+				eph_endpoint(&s->worst.raddr, s->worst.rport, b,
 					 sizeof(b)),
 				eph_addr_format(&s->worst.laddr, a, sizeof(a)));
 		fprintf(f, ", new destination %s; bind-owned ports %u\n",
@@ -135,7 +134,7 @@ static void proto_text(FILE *f, enum eph_proto p,
 				fprintf(f, "     %8u", t->sockets);
 			fprintf(f, "  %s -> %s\n",
 				eph_addr_format(&t->laddr, a, sizeof(a)),
-				endpoint(&t->raddr, t->rport, b, sizeof(b)));
+				eph_endpoint(&t->raddr, t->rport, b, sizeof(b)));
 		}
 	}
 }

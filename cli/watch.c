@@ -124,18 +124,6 @@ static const char *pct(uint32_t bp, char *buf, size_t len)
 	return buf;
 }
 
-/* "10.0.0.5:443", "[2001:db8::1]:443" */
-static const char *endpoint(const struct eph_addr *a, unsigned port, char *buf,
-			    size_t len)
-{
-	char h[64];
-	int v6 = a->family == AF_INET6;
-
-	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "",
-		 eph_addr_format(a, h, sizeof(h)), v6 ? "]" : "", port);
-	return buf;
-}
-
 static void bar(FILE *f, uint32_t bp, unsigned width)
 {
 	unsigned fill = (unsigned)((uint64_t)bp * width / EPH_BP_FULL);
@@ -153,7 +141,7 @@ static void predicts_connect(FILE *f, const struct eph_proto_stats *s)
 
 	if (s->has_worst)
 		fprintf(f, "connect to %s from %s",
-			endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
+			eph_endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
 			eph_addr_format(&s->worst.laddr, a, sizeof(a)));
 	else
 		fputs("connect to a new destination", f);
@@ -284,7 +272,7 @@ static void proto_block(FILE *f, const struct watch *w, enum eph_proto p,
 			fprintf(f, "     %8u", t->sockets);
 		fprintf(f, "  %s -> %s\n",
 			eph_addr_format(&t->laddr, a, sizeof(a)),
-			endpoint(&t->raddr, t->rport, b, sizeof(b)));
+			eph_endpoint(&t->raddr, t->rport, b, sizeof(b)));
 	}
 }
 
