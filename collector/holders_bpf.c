@@ -16,6 +16,7 @@
 
 #include "bpf/holders.h"
 #include "holders.h"
+#include "sockets.h"
 
 _Static_assert(sizeof(struct eph_bpf_holders_tail) == 32, "tail layout");
 _Static_assert(sizeof(struct eph_bpf_holder) == 68, "record layout");
@@ -179,23 +180,13 @@ static int read_once(const char *path, const struct eph_range *range,
 		     uint64_t pool_sockets, struct eph_holders *out, char *why,
 		     size_t why_len)
 {
-	struct stat st;
 	size_t len = 0;
 	char *buf = NULL;
 	int fd, err;
 
-	/* O_NONBLOCK: a FIFO put there must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(why, why_len, "%s: %s", path, strerror(-err));
-		return err;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		snprintf(why, why_len, "%s: not a pinned BPF iterator", path);
-		return -EINVAL;
-	}
+	fd = eph_pin_open(path, why, why_len);
+	if (fd < 0)
+		return fd;
 	err = read_all(fd, &buf, &len);
 	close(fd);
 	if (err < 0) {

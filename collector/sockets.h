@@ -96,6 +96,9 @@ EPH_HIDDEN int eph_proc_read(const char *proc_root, enum eph_proto proto,
  * eph_bpf_available - whether PIN_DIR/tcp exists and is readable.
  */
 struct eph_model;
+/* Open a pinned iterator at path for reading: the fd, or -errno (why
+ * says so; -EINVAL: not a regular file, e.g. a FIFO put there). */
+EPH_HIDDEN int eph_pin_open(const char *path, char *why, size_t why_len);
 EPH_HIDDEN int eph_bpf_parse(const void *buf, size_t len, enum eph_proto proto,
 			     const struct eph_range *range,
 			     struct eph_model *m);

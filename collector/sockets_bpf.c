@@ -112,16 +112,11 @@ int eph_bpf_available(const char *pin_dir)
 	return access(path, R_OK) == 0;
 }
 
-static int read_once(const char *pin_dir, enum eph_proto proto,
-		     const struct eph_range *range, struct eph_model *m,
-		     char *buf, size_t buf_len, char *why, size_t why_len)
+int eph_pin_open(const char *path, char *why, size_t why_len)
 {
-	char path[4096];
 	struct stat st;
-	size_t got = 0;
-	int fd, err, again = 0;
+	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, eph_proto_name(proto));
 	/* O_NONBLOCK: a FIFO put there must not hang us. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
@@ -134,6 +129,21 @@ static int read_once(const char *pin_dir, enum eph_proto proto,
 		snprintf(why, why_len, "%s: not a pinned BPF iterator", path);
 		return -EINVAL;
 	}
+	return fd;
+}
+
+static int read_once(const char *pin_dir, enum eph_proto proto,
+		     const struct eph_range *range, struct eph_model *m,
+		     char *buf, size_t buf_len, char *why, size_t why_len)
+{
+	char path[4096];
+	size_t got = 0;
+	int fd, err, again = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, eph_proto_name(proto));
+	fd = eph_pin_open(path, why, why_len);
+	if (fd < 0)
+		return fd;
 	for (;;) {
 		ssize_t n = read(fd, buf + got, buf_len - got);
 

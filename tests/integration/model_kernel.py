@@ -408,29 +408,7 @@ SCENARIOS = {
 }
 
 
-def bpf_load():
-    """Pin the iterators on a private bpf filesystem; the pin directory,
-    or None when ephport-bpf is not built."""
-    exe = os.environ.get("EPHPORT_BPF")
-    if not exe or not os.access(exe, os.X_OK):
-        return None
-    mnt = tempfile.mkdtemp(prefix="ephport-bpffs.")
-    os.chmod(mnt, 0o755)
-    subprocess.check_call(["mount", "-t", "bpf", "none", mnt])
-    pins = os.path.join(mnt, "ephport")
-    r = subprocess.run([exe, "load", "-d", pins], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(f"FAIL ephport-bpf load: {r.stdout}{r.stderr}")
-        subprocess.call(["umount", mnt])
-        raise SystemExit(1)
-    return pins
-
-
-def bpf_unload(pins):
-    mnt = os.path.dirname(pins)
-    subprocess.call([os.environ["EPHPORT_BPF"], "unload", "-d", pins])
-    subprocess.call(["umount", mnt])
-    os.rmdir(mnt)
+from failutil import bpf_load, bpf_unload  # noqa: E402  (the private bpffs)
 
 
 def unprivileged_read(pins):
