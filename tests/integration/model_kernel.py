@@ -15,7 +15,6 @@ the kernel did, what ephport said.
 """
 import errno
 import os
-import tempfile
 import socket
 import subprocess
 import sys
