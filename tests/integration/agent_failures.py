@@ -65,15 +65,7 @@ with open("/proc/self/comm") as f:
 
 tmp = tempfile.mkdtemp(prefix="ephport-fail-agent-")
 subprocess.check_call(["ip", "link", "set", "lo", "up"])
-trapconf = os.path.join(tmp, "snmptrapd.conf")
-with open(trapconf, "w") as f:
-    f.write("disableAuthorization yes\n")
-traplog = os.path.join(tmp, "traps.log")
-trapd = nsutil.spawn(
-    ["snmptrapd", "-f", "-C", "-c", trapconf, "-Lf", traplog,
-     "-M", su.mib_path(), "-m", "EPHEMERAL-PORT-MIB:SNMPv2-MIB", "-OQsbUt",
-     "-F", "TRAP %v\\n", f"udp:127.0.0.1:{TRAP_PORT}"],
-    env=dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=tmp))
+trapd, traplog = su.start_trapd(tmp, TRAP_PORT, "-OQsbUt")
 master = su.Master(tmp)
 with open(master.conf, "a") as f:
     f.write(f"trap2sink 127.0.0.1:{TRAP_PORT} public\n"

@@ -35,15 +35,7 @@ nsutil.setup_namespace(40000, 40019, "")
 tmp = tempfile.mkdtemp(prefix="ephport-alarm-")
 TRAP_PORT = 11162
 
-trapconf = os.path.join(tmp, "snmptrapd.conf")
-with open(trapconf, "w") as f:
-    f.write("disableAuthorization yes\n")
-traplog = os.path.join(tmp, "traps.log")
-env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=tmp)
-trapd = nsutil.spawn(
-    ["snmptrapd", "-f", "-C", "-c", trapconf, "-Lf", traplog,
-     "-M", su.mib_path(), "-m", "EPHEMERAL-PORT-MIB:SNMPv2-MIB", "-OQsbU",
-     "-F", "TRAP %v\\n", f"udp:127.0.0.1:{TRAP_PORT}"], env=env)
+trapd, traplog = su.start_trapd(tmp, TRAP_PORT, "-OQsbU")
 
 master = su.Master(tmp)
 with open(master.conf, "a") as f:

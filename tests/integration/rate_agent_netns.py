@@ -43,15 +43,7 @@ nsutil.setup_namespace(LOW, HIGH, "")   # tcp_tw_reuse 0: no TIME_WAIT reuse
 tmp = tempfile.mkdtemp(prefix="ephport-rate-agent-")
 TRAP_PORT = 11162
 
-trapconf = os.path.join(tmp, "snmptrapd.conf")
-with open(trapconf, "w") as f:
-    f.write("disableAuthorization yes\n")
-traplog = os.path.join(tmp, "traps.log")
-trapd = nsutil.spawn(
-    ["snmptrapd", "-f", "-C", "-c", trapconf, "-Lf", traplog,
-     "-M", su.mib_path(), "-m", "EPHEMERAL-PORT-MIB:SNMPv2-MIB", "-OQsbU",
-     "-F", "TRAP %v\\n", f"udp:127.0.0.1:{TRAP_PORT}"],
-    env=dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=tmp))
+trapd, traplog = su.start_trapd(tmp, TRAP_PORT, "-OQsbU")
 master = su.Master(tmp)
 with open(master.conf, "a") as f:
     f.write(f"trap2sink 127.0.0.1:{TRAP_PORT} public\n")

@@ -111,6 +111,23 @@ class Agent:
         return self.proc.returncode if self.proc else None
 
 
+TRAP_PORT = 11162
+
+
+def start_trapd(tmpdir, port=TRAP_PORT, output="-OQsbU"):
+    """A real snmptrapd on 127.0.0.1:port (stopped at exit), logging every
+    notification as one "TRAP <varbinds>" line: (process, the log's path)."""
+    conf = os.path.join(tmpdir, "snmptrapd.conf")
+    with open(conf, "w") as f:
+        f.write("disableAuthorization yes\n")
+    log = os.path.join(tmpdir, "traps.log")
+    proc = nsutil.spawn(["snmptrapd", "-f", "-C", "-c", conf, "-Lf", log,
+                         "-M", mib_path(), "-m", "EPHEMERAL-PORT-MIB:SNMPv2-MIB", output,
+                         "-F", "TRAP %v\\n", f"udp:127.0.0.1:{port}"],
+                        env=dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=tmpdir))
+    return proc, log
+
+
 def snmp(tool, *args, version="2c", check=True):
     # A fixed client port below the test ranges: an autobound one would be
     # an unconnected UDP socket inside the range being measured.
