@@ -57,8 +57,8 @@ struct ephd_config {
 	char exclude_at[300]; /* "FILE:LINE" of namespaceExclude */
 };
 
-#define EPHD_UNSET	      UINT32_MAX
-#define EPHD_EXHAUSTION_S_MAX 604800 /* a week */
+#define EPHD_UNSET	       UINT32_MAX
+#define EPHD_EXHAUSTION_S_MAX  604800 /* a week */
 #define EPHD_PROCESSES_TOP_MAX 100    /* ephProcessRank (1..100) */
 
 void ephd_config_defaults(struct ephd_config *c);

@@ -1630,11 +1630,15 @@ START_TEST(mib_process_rows)
 {
 	struct eph_snapshot *snap = fixed_snapshot();
 	struct eph_holder hv[3] = {
-	    {.pid = 200, .comm = "holder70", .ports = {70, 0},
-	     .sockets = {70, 0}, .has_worst = true, .worst_rport = 9000,
-	     .worst_sockets = 70, .cgroup = "/system.slice/x.service"},
-	    {.pid = 100, .comm = "abcdefghijklmnop", /* all 16 bytes */
-	     .ports = {30, 2}, .sockets = {31, 2}},
+	    {.pid = 200,
+	     .comm = "holder70",
+	     .ports = {70, 0},
+	     .sockets = {70, 0},
+	     .has_worst = true,
+	     .worst_rport = 9000,
+	     .worst_sockets = 70,
+	     .cgroup = "/system.slice/x.service"},
+	    {.pid = 100, .ports = {30, 2}, .sockets = {31, 2}},
 	    {.pid = 0, .comm = "none"}, /* no pid: not a row */
 	};
 	struct eph_holders h = {.source = EPH_HOLDERS_BPF,
@@ -1644,15 +1648,14 @@ START_TEST(mib_process_rows)
 				.sockets_unattributed = 9,
 				.v = hv};
 	struct ephd_ns ns = {.index = 3, .snap = snap, .holders = &h};
-	struct ephd_state st = {.status = EPHD_OK,
-				.ns = &ns,
-				.n_ns = 1,
-				.processes = true};
+	struct ephd_state st = {
+	    .status = EPHD_OK, .ns = &ns, .n_ns = 1, .processes = true};
 	struct ephd_view *v;
 	const struct ephd_row *r;
 	ephd_oid name[EPHD_OID_MAX];
 	size_t n;
 
+	memcpy(hv[1].comm, "abcdefghijklmnop", 16); /* all 16, no NUL */
 	hv[0].worst_raddr.family = AF_INET;
 	inet_pton(AF_INET, "10.0.0.9", hv[0].worst_raddr.bytes);
 	v = ephd_mib_build(&st);
@@ -1734,8 +1737,8 @@ START_TEST(mib_process_rows)
 	       2);
 	r = row_at(v, (const ephd_oid[]){1, 2, 1, 15, 3}, 5);
 	ck_assert_int_eq(r->value.len, 33);
-	ck_assert(memcmp(r->value.v.s, "off (ephportd.conf: processes no)",
-			 33) == 0);
+	ck_assert(
+	    memcmp(r->value.v.s, "off (ephportd.conf: processes no)", 33) == 0);
 	n = MK(name, 1, 2, 1, 11, 3);
 	ck_assert_ptr_null(ephd_view_get(v, name, n));
 	n = MK(name, 1, 12, 1, 2, 3, 200);
