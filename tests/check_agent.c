@@ -293,6 +293,10 @@ START_TEST(config_diff)
 	/* Cut to the buffer, still counted. */
 	ck_assert_int_eq(ephd_config_diff(&a, &b, out, 20), 6);
 	ck_assert_uint_lt(strlen(out), 20);
+	ck_assert_int_eq(
+	    parse("interval 5\nprocesses yes\nprocessesTop 5\n", &b, err), 0);
+	ck_assert_int_eq(ephd_config_diff(&a, &b, out, sizeof(out)), 2);
+	ck_assert_str_eq(out, "processes no -> yes, processesTop 10 -> 5");
 }
 END_TEST
 
