@@ -24,6 +24,7 @@ void ephd_config_defaults(struct ephd_config *c)
 	for (int k = 0; k < 3; k++)
 		c->kind_rising_bp[k] = c->kind_falling_bp[k] = EPHD_UNSET;
 	c->dest_alarm = true;
+	c->processes_top = 10;
 	c->ping_interval = 15;
 }
 
@@ -184,6 +185,15 @@ static const char *apply(struct ephd_config *c, const char *tok, char *val)
 				      &c->exhaustion_s) < 0
 			   ? "exhaustionSeconds: expected seconds from 0 (off) "
 			     "to 604800"
+			   : NULL;
+	if (strcasecmp(tok, "processes") == 0)
+		return parse_bool(val, &c->processes) < 0
+			   ? "processes: expected yes or no"
+			   : NULL;
+	if (strcasecmp(tok, "processesTop") == 0)
+		return eph_parse_uint(val, 1, EPHD_PROCESSES_TOP_MAX,
+				      &c->processes_top) < 0
+			   ? "processesTop: expected a number from 1 to 100"
 			   : NULL;
 	if (strcasecmp(tok, "agentXPingInterval") == 0)
 		return eph_parse_uint(val, 0, 3600, &c->ping_interval) < 0
@@ -582,6 +592,9 @@ int ephd_config_diff(const struct ephd_config *a, const struct ephd_config *b,
 	add(&d, "destinationAlarm", a->dest_alarm ? "yes" : "no",
 	    b->dest_alarm ? "yes" : "no");
 	NUM(exhaustion_s, "exhaustionSeconds");
+	add(&d, "processes", a->processes ? "yes" : "no",
+	    b->processes ? "yes" : "no");
+	NUM(processes_top, "processesTop");
 	NUM(ping_interval, "agentXPingInterval");
 	add(&d, "agentXSocket", a->agentx_socket, b->agentx_socket);
 	add(&d, "procRoot", a->proc_root, b->proc_root);

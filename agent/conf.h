@@ -37,6 +37,12 @@ struct ephd_config {
 	/* exhaustionSeconds: ephExhaustionSoon when the predicted time to
 	 * exhaustion is at most this many seconds; 0: off. */
 	unsigned exhaustion_s;
+	/* processes, processesTop: who holds the ports (ephProcessTable),
+	 * off by default (one readdir of /proc/PID/fd per process on the
+	 * host with every collection); at most processes_top rows per
+	 * namespace. */
+	bool processes;
+	unsigned processes_top;
 	unsigned ping_interval;	 /* AgentX ping / reconnect, seconds */
 	char agentx_socket[256]; /* "" : Net-SNMP's default */
 	char proc_root[256];	 /* "" : /proc */
@@ -51,8 +57,9 @@ struct ephd_config {
 	char exclude_at[300]; /* "FILE:LINE" of namespaceExclude */
 };
 
-#define EPHD_UNSET	      UINT32_MAX
-#define EPHD_EXHAUSTION_S_MAX 604800 /* a week */
+#define EPHD_UNSET	       UINT32_MAX
+#define EPHD_EXHAUSTION_S_MAX  604800 /* a week */
+#define EPHD_PROCESSES_TOP_MAX 100    /* ephProcessRank (1..100) */
 
 void ephd_config_defaults(struct ephd_config *c);
 

@@ -193,6 +193,48 @@ static void log_now(int priority, const char *fmt, ...)
 	publish(NULL, NULL, 0, priority, line);
 }
 
+/* Who holds e's ports (processes yes), after its numbers were collected;
+ * ns NULL: the own namespace (eph_holders_collect).  A failure empties
+ * its ephProcessTable rows, with the reason, and fails nothing else: said
+ * once per problem. */
+static void collect_holders(struct eph_collector *c, struct ephd_ns_entry *e,
+			    const struct eph_netns *ns)
+{
+	struct eph_holders h = {0};
+	char why[sizeof(e->holders_error)];
+	int err;
+
+	if (!cfg.processes) {
+		if (e->has_holders || e->holders_error[0])
+			ephd_ns_clear_holders(e, NULL);
+		return;
+	}
+	err = ns ? eph_holders_collect_in(c, ns, cfg.processes_top, &h)
+		 : eph_holders_collect(c, cfg.processes_top, &h);
+	if (err == 0) {
+		if (e->holders_error[0])
+			log_now(LOG_INFO,
+				"ephportd: network namespace %s: who holds "
+				"the ports: collected again (last problem: %s)",
+				ns_label(e), e->holders_error);
+		ephd_ns_clear_holders(e, NULL);
+		e->holders = h;
+		e->has_holders = true;
+		return;
+	}
+	eph_holders_free(&h);
+	snprintf(why, sizeof(why), "%s",
+		 eph_collector_error(c)[0] ? eph_collector_error(c)
+					   : strerror(-err));
+	if (strcmp(why, e->holders_error) != 0)
+		log_now(LOG_WARNING,
+			"ephportd: network namespace %s: who holds the ports: "
+			"%s (no ephProcessTable rows for it; its other numbers "
+			"are served; said once per problem)",
+			ns_label(e), why);
+	ephd_ns_clear_holders(e, why);
+}
+
 /* namespaces self: today's single collection, unprivileged.  Returns 0 or
  * the error; the log line (if any) goes to line. */
 static int pass_self(struct eph_collector *c, struct ephd_state *st,
@@ -231,6 +273,7 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 		last_error[0] = '\0';
 		ephd_ns_update_alarms(st, e, evs);
 		ephd_ns_update_failures(st, e, mono_us(), now_us(), evs);
+		collect_holders(c, e, NULL);
 		return 0;
 	}
 	/* Log a problem once, not every interval. */
@@ -364,6 +407,7 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 		ephd_ns_rate_add(e, t0 + (mono_us() - t0) / 2);
 		ephd_ns_update_alarms(st, e, evs);
 		ephd_ns_update_failures(st, e, mono_us(), now_us(), evs);
+		collect_holders(c, e, ns);
 	}
 	ephd_nsreg_drop_unseen(&reg);
 	return failed ? 1 : 0;
@@ -387,6 +431,7 @@ static void *collector_main(void *arg)
 	st.falling_bp = cfg.falling_bp;
 	st.connect_alarm = cfg.dest_alarm;
 	st.exhaustion_s = cfg.exhaustion_s;
+	st.processes = cfg.processes;
 	for (int k = EPH_KIND_BIND; k <= EPH_KIND_CONNECT; k++)
 		ephd_config_thresholds(&cfg, k, &st.kind_rising_bp[k],
 				       &st.kind_falling_bp[k]);

@@ -114,6 +114,24 @@ enum obj {
 	O_N_FAIL_DEST_PORT,
 	O_N_FAIL_PID,
 	O_N_FAIL_COMM,
+	O_NS_PROC_ENABLED,
+	O_NS_PROC_SOURCE,
+	O_NS_PROCESSES,
+	O_NS_PROC_DENIED,
+	O_NS_UNATTRIBUTED,
+	O_NS_PROC_REASON,
+	O_P_COMM,
+	O_P_CGROUP,
+	O_P_CONTAINER,
+	O_P_TCP_PORTS,
+	O_P_UDP_PORTS,
+	O_P_TCP_SOCKETS,
+	O_P_UDP_SOCKETS,
+	O_P_WORST_TYPE,
+	O_P_WORST_ADDR,
+	O_P_WORST_PORT,
+	O_P_WORST_SOCKETS,
+	O_P_RANK,
 	O_COUNT
 };
 
@@ -221,6 +239,25 @@ const struct ephd_object ephd_objects[] = {
     [O_N_FAIL_DEST_PORT] = {"ephFailureEventDestPort", {1, 8, 6}, true},
     [O_N_FAIL_PID] = {"ephFailureEventPid", {1, 8, 7}, true},
     [O_N_FAIL_COMM] = {"ephFailureEventComm", {1, 8, 8}, true},
+    /* Issue 18: who holds the ports. */
+    [O_NS_PROC_ENABLED] = {"ephNsProcessesEnabled", {1, 2, 1, 10}},
+    [O_NS_PROC_SOURCE] = {"ephNsProcessesSource", {1, 2, 1, 11}},
+    [O_NS_PROCESSES] = {"ephNsProcesses", {1, 2, 1, 12}},
+    [O_NS_PROC_DENIED] = {"ephNsProcessesDenied", {1, 2, 1, 13}},
+    [O_NS_UNATTRIBUTED] = {"ephNsSocketsUnattributed", {1, 2, 1, 14}},
+    [O_NS_PROC_REASON] = {"ephNsProcessesReason", {1, 2, 1, 15}},
+    [O_P_COMM] = {"ephProcessComm", {1, 12, 1, 2}},
+    [O_P_CGROUP] = {"ephProcessCgroup", {1, 12, 1, 3}},
+    [O_P_CONTAINER] = {"ephProcessContainer", {1, 12, 1, 4}},
+    [O_P_TCP_PORTS] = {"ephProcessTcpPorts", {1, 12, 1, 5}},
+    [O_P_UDP_PORTS] = {"ephProcessUdpPorts", {1, 12, 1, 6}},
+    [O_P_TCP_SOCKETS] = {"ephProcessTcpSockets", {1, 12, 1, 7}},
+    [O_P_UDP_SOCKETS] = {"ephProcessUdpSockets", {1, 12, 1, 8}},
+    [O_P_WORST_TYPE] = {"ephProcessWorstDestAddrType", {1, 12, 1, 9}},
+    [O_P_WORST_ADDR] = {"ephProcessWorstDestAddr", {1, 12, 1, 10}},
+    [O_P_WORST_PORT] = {"ephProcessWorstDestPort", {1, 12, 1, 11}},
+    [O_P_WORST_SOCKETS] = {"ephProcessWorstDestSockets", {1, 12, 1, 12}},
+    [O_P_RANK] = {"ephProcessRank", {1, 12, 1, 13}},
     [O_COUNT] = {NULL, {0}, false},
 };
 
@@ -658,6 +695,72 @@ static void add_failures(struct builder *b, const struct ephd_ns *ns,
 	}
 }
 
+/* ephNsProcessesEnabled to ephNsProcessesReason and the ephProcessTable
+ * rows of namespace ns.  Off, or not collected: only the flag and the
+ * reason; no count is served, since none was measured. */
+static void add_processes(struct builder *b, const struct ephd_state *st,
+			  const struct ephd_ns *ns)
+{
+	const ephd_oid nsi[1] = {ns->index};
+	const struct eph_holders *h = st->processes ? ns->holders : NULL;
+	const char *why = !st->processes ? "off (ephportd.conf: processes no)"
+			  : h		 ? ""
+			  : ns->holders_why && ns->holders_why[0]
+			      ? ns->holders_why
+			      : "not collected yet";
+	struct ephd_value val = octets_max(why, strlen(why), 127, false);
+	uint32_t rank = 0;
+
+	add_num(b, O_NS_PROC_ENABLED, nsi, 1, EPHD_INTEGER,
+		truth(st->processes));
+	add(b, O_NS_PROC_REASON, nsi, 1, &val);
+	if (!h)
+		return;
+	add_num(b, O_NS_PROC_SOURCE, nsi, 1, EPHD_INTEGER,
+		h->source == EPH_HOLDERS_BPF ? 2 : 1);
+	add_num(b, O_NS_PROCESSES, nsi, 1, EPHD_GAUGE, h->processes);
+	add_num(b, O_NS_PROC_DENIED, nsi, 1, EPHD_GAUGE, h->processes_denied);
+	add_num(b, O_NS_UNATTRIBUTED, nsi, 1, EPHD_GAUGE,
+		gauge(h->sockets_unattributed));
+	for (uint32_t i = 0; i < h->n && rank < EPHD_PROCESSES_ROWS; i++) {
+		const struct eph_holder *p = &h->v[i];
+		const ephd_oid pidx[2] = {ns->index, p->pid};
+
+		/* ephProcessPid is 1.. */
+		if (!p->pid)
+			continue;
+		val = octets_max(p->comm, sizeof(p->comm), 15, false);
+		add(b, O_P_COMM, pidx, 2, &val);
+		val = octets_max(p->cgroup, sizeof(p->cgroup), 127, true);
+		add(b, O_P_CGROUP, pidx, 2, &val);
+		val = octets_max(p->container, sizeof(p->container), 79, false);
+		add(b, O_P_CONTAINER, pidx, 2, &val);
+		add_num(b, O_P_TCP_PORTS, pidx, 2, EPHD_GAUGE,
+			p->ports[EPH_TCP]);
+		add_num(b, O_P_UDP_PORTS, pidx, 2, EPHD_GAUGE,
+			p->ports[EPH_UDP]);
+		add_num(b, O_P_TCP_SOCKETS, pidx, 2, EPHD_GAUGE,
+			p->sockets[EPH_TCP]);
+		add_num(b, O_P_UDP_SOCKETS, pidx, 2, EPHD_GAUGE,
+			p->sockets[EPH_UDP]);
+		if (p->has_worst) {
+			struct ephd_value addr = {.type = EPHD_OCTETS};
+			bool v6 = p->worst_raddr.family == AF_INET6;
+
+			add_num(b, O_P_WORST_TYPE, pidx, 2, EPHD_INTEGER,
+				v6 ? 2 : 1);
+			addr.len = v6 ? 16 : 4;
+			memcpy(addr.v.s, p->worst_raddr.bytes, addr.len);
+			add(b, O_P_WORST_ADDR, pidx, 2, &addr);
+			add_num(b, O_P_WORST_PORT, pidx, 2, EPHD_UNSIGNED,
+				p->worst_rport);
+			add_num(b, O_P_WORST_SOCKETS, pidx, 2, EPHD_GAUGE,
+				p->worst_sockets);
+		}
+		add_num(b, O_P_RANK, pidx, 2, EPHD_UNSIGNED, ++rank);
+	}
+}
+
 /* ephNamespaceTable's row of ns and every row indexed by it. */
 static void add_namespace(struct builder *b, const struct ephd_state *st,
 			  const struct ephd_ns *ns)
@@ -668,6 +771,7 @@ static void add_namespace(struct builder *b, const struct ephd_state *st,
 
 	add(b, O_NS_NAME, nsi, 1, &val);
 	add_num(b, O_NS_INODE, nsi, 1, EPHD_UNSIGNED, ns->inode);
+	add_processes(b, st, ns);
 	if (!snap)
 		return;
 	/* The settings the model used: known once it ran. */
@@ -720,6 +824,8 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 		memcpy(one.alarm, st->alarm, sizeof(one.alarm));
 		one.rate = st->rate;
 		memcpy(one.exh_alarm, st->exh_alarm, sizeof(one.exh_alarm));
+		one.holders = st->holders;
+		one.holders_why = st->holders_why;
 		ns = &one;
 		n_ns = 1;
 	}
@@ -731,6 +837,8 @@ struct ephd_view *ephd_mib_build(const struct ephd_state *st)
 		rows +=
 		    s ? 184 + 3 * 9 + 2 * 2 * EPH_FAIL_TOP + 3 * EPH_FAIL_TOP
 		      : 2;
+		/* ephNsProcesses... and ephProcessTable */
+		rows += 6 + (ns[i].holders ? 13 * (size_t)ns[i].holders->n : 0);
 		if (!s)
 			continue;
 		if (!first) {
@@ -1003,6 +1111,15 @@ found:
 	return e;
 }
 
+void ephd_ns_clear_holders(struct ephd_ns_entry *e, const char *why)
+{
+	eph_holders_free(&e->holders);
+	memset(&e->holders, 0, sizeof(e->holders));
+	e->has_holders = false;
+	snprintf(e->holders_error, sizeof(e->holders_error), "%s",
+		 why ? why : "");
+}
+
 /* Drop the namespaces this pass did not find. */
 void ephd_nsreg_drop_unseen(struct ephd_nsreg *r)
 {
@@ -1014,6 +1131,7 @@ void ephd_nsreg_drop_unseen(struct ephd_nsreg *r)
 		} else {
 			free(r->v[i].snap);
 			free(r->v[i].rate);
+			eph_holders_free(&r->v[i].holders);
 		}
 	}
 	r->n = j;
@@ -1024,6 +1142,7 @@ void ephd_nsreg_free(struct ephd_nsreg *r)
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->v[i].snap);
 		free(r->v[i].rate);
+		eph_holders_free(&r->v[i].holders);
 	}
 	free(r->v);
 	r->v = NULL;
@@ -1217,6 +1336,8 @@ size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows)
 		x->fail_disc_mono_us = r->v[i].fail_disc_mono_us;
 		memcpy(x->fail_alarm, r->v[i].fail_alarm,
 		       sizeof(x->fail_alarm));
+		x->holders = r->v[i].has_holders ? &r->v[i].holders : NULL;
+		x->holders_why = r->v[i].holders_error;
 	}
 	return r->n;
 }

@@ -55,6 +55,12 @@ struct ephd_ns {
 	 * snapshot's failures are not observable). */
 	int64_t fail_disc_mono_us;
 	uint8_t fail_alarm[EPH_FAIL_KINDS];
+	/* Who holds the ports (issue 18): ephProcessTable and the
+	 * ephNsProcesses... columns.  NULL: not collected (off, not yet, or
+	 * failed), and holders_why (NULL: "") says why for
+	 * ephNsProcessesReason. */
+	const struct eph_holders *holders;
+	const char *holders_why;
 };
 
 struct ephd_state {
@@ -81,6 +87,11 @@ struct ephd_state {
 	uint8_t exh_alarm[EPH_PROTO_COUNT];
 	/* exhaustionSeconds: the exhaustion alarm's threshold; 0: off. */
 	uint32_t exhaustion_s;
+	/* processes: ephNsProcessesEnabled of every row; when false no
+	 * row has processes, whatever its holders. */
+	bool processes;
+	const struct eph_holders *holders; /* the only one's (n_ns 0) */
+	const char *holders_why;
 };
 
 /* One alarm crossing, with the numbers of the collection that made it. */
@@ -152,6 +163,12 @@ struct ephd_ns_entry {
 	uint64_t fail_notified[EPH_FAIL_KINDS];	   /* count at the last trap */
 	int64_t fail_sent_mono_us[EPH_FAIL_KINDS]; /* 0: none sent yet */
 	uint8_t fail_alarm[EPH_FAIL_KINDS];	   /* enum ephd_alarm_state */
+	/* Who holds its ports, as of the last collection of them
+	 * (has_holders), else why not: holders_error (the collector's
+	 * error, said once per problem). */
+	bool has_holders;
+	struct eph_holders holders;
+	char holders_error[256];
 };
 
 struct ephd_nsreg {
@@ -168,6 +185,8 @@ struct ephd_ns_entry *ephd_nsreg_get(struct ephd_nsreg *r, bool own,
 				     uint64_t inode, uint64_t dev,
 				     const char *name,
 				     const struct ephd_state *st);
+/* e's holders emptied (has_holders false), with why (NULL: ""). */
+void ephd_ns_clear_holders(struct ephd_ns_entry *e, const char *why);
 /* Drop the entries whose seen is false. */
 void ephd_nsreg_drop_unseen(struct ephd_nsreg *r);
 void ephd_nsreg_free(struct ephd_nsreg *r);
@@ -223,6 +242,10 @@ void ephd_ns_update_alarms(const struct ephd_state *st, struct ephd_ns_entry *e,
 void ephd_ns_update_failures(const struct ephd_state *st,
 			     struct ephd_ns_entry *e, int64_t mono_us,
 			     int64_t real_us, struct ephd_events *out);
+
+/* ephProcessTable rows per namespace, at most (ephProcessRank 1..100;
+ * processesTop is bounded by it). */
+#define EPHD_PROCESSES_ROWS 100
 
 /* Varbinds of a notification, after snmpTrapOID.0, at most. */
 #define EPHD_NOTIFY_ROWS 12

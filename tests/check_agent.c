@@ -58,9 +58,11 @@ START_TEST(config_good)
 		  "agentXSocket /run/agentx.sock\nstateTotals off\n"
 		  "source procfs\ndestinationCap 100\n"
 		  "agentXPingInterval 3\nprocRoot /tmp/p\nbpfBoundSockets no\n"
-		  "exhaustionSeconds 300",
+		  "exhaustionSeconds 300\nprocesses yes\nprocessesTop 100",
 		  &c, err),
 	    0);
+	ck_assert(c.processes);
+	ck_assert_uint_eq(c.processes_top, 100);
 	ck_assert_uint_eq(c.interval, 5);
 	ck_assert_uint_eq(c.top_n, 10);
 	ck_assert_uint_eq(c.protocols, 1u << EPH_TCP);
@@ -92,6 +94,8 @@ START_TEST(config_defaults)
 	ck_assert_uint_eq(c.falling_bp, 7000);
 	ck_assert(c.dest_alarm);
 	ck_assert_uint_eq(c.exhaustion_s, 0); /* off */
+	ck_assert(!c.processes);	      /* off: a readdir per process */
+	ck_assert_uint_eq(c.processes_top, 10);
 	ck_assert_uint_eq(c.kind_rising_bp[EPH_KIND_BIND], EPHD_UNSET);
 	ck_assert_uint_eq(c.kind_falling_bp[EPH_KIND_CONNECT], EPHD_UNSET);
 	ck_assert_int_eq(ephd_config_check(&c, err, sizeof(err)), 0);
@@ -218,6 +222,17 @@ START_TEST(config_bad)
 	     "t.conf:1: exhaustionSeconds: expected seconds from 0 (off) to "
 	     "604800"},
 	    {"exhaustionSeconds -5", "t.conf:1: exhaustionSeconds"},
+	    {"processes sometimes",
+	     "t.conf:1: processes: expected yes or no (got 'sometimes')"},
+	    {"processes", "t.conf:1: processes: missing value"},
+	    {"processesTop 0",
+	     "t.conf:1: processesTop: expected a number from 1 to 100 "
+	     "(got '0')"},
+	    {"processesTop 101",
+	     "t.conf:1: processesTop: expected a number from 1 to 100 "
+	     "(got '101')"},
+	    {"processesTop ten", "t.conf:1: processesTop: expected a number"},
+	    {"processesTop 5 6", "t.conf:1: processesTop: one value expected"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -278,6 +293,10 @@ START_TEST(config_diff)
 	/* Cut to the buffer, still counted. */
 	ck_assert_int_eq(ephd_config_diff(&a, &b, out, 20), 6);
 	ck_assert_uint_lt(strlen(out), 20);
+	ck_assert_int_eq(
+	    parse("interval 5\nprocesses yes\nprocessesTop 5\n", &b, err), 0);
+	ck_assert_int_eq(ephd_config_diff(&a, &b, out, sizeof(out)), 2);
+	ck_assert_str_eq(out, "processes no -> yes, processesTop 10 -> 5");
 }
 END_TEST
 
@@ -627,13 +646,19 @@ START_TEST(mib_stale_and_failed)
 	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 94);
 	ephd_view_free(v);
 
-	/* Failed before any success: general, namespace and thresholds only. */
+	/* Failed before any success: general, namespace (with whether
+	 * processes are attributed, and why there are none) and thresholds
+	 * only. */
 	v = build(NULL, EPHD_FAILED);
 	n = MK(name, 1, 1, 1, 0);
 	ck_assert_int_eq(ephd_view_get(v, name, n)->value.v.i, EPHD_FAILED);
 	n = MK(name, 1, 2, 1, 3);
 	ck_assert(HAS(ephd_view_next(v, name, n), 1, 2, 1, 3, 1));
 	n = MK(name, 1, 2, 1, 3, 1);
+	ck_assert(HAS(ephd_view_next(v, name, n), 1, 2, 1, 10, 1));
+	n = MK(name, 1, 2, 1, 10, 1);
+	ck_assert(HAS(ephd_view_next(v, name, n), 1, 2, 1, 15, 1));
+	n = MK(name, 1, 2, 1, 15, 1);
 	ck_assert(HAS(ephd_view_next(v, name, n), 1, 7, 1, 0));
 	free(snap);
 	ephd_view_free(v);
@@ -1604,6 +1629,129 @@ START_TEST(mib_failure_rows)
 }
 END_TEST
 
+/* Who holds the ports: ephNsProcesses... and ephProcessTable. */
+START_TEST(mib_process_rows)
+{
+	struct eph_snapshot *snap = fixed_snapshot();
+	struct eph_holder hv[3] = {
+	    {.pid = 200,
+	     .comm = "holder70",
+	     .ports = {70, 0},
+	     .sockets = {70, 0},
+	     .has_worst = true,
+	     .worst_rport = 9000,
+	     .worst_sockets = 70,
+	     .cgroup = "/system.slice/x.service"},
+	    {.pid = 100, .ports = {30, 2}, .sockets = {31, 2}},
+	    {.pid = 0, .comm = "none"}, /* no pid: not a row */
+	};
+	struct eph_holders h = {.source = EPH_HOLDERS_BPF,
+				.n = 3,
+				.processes = 5,
+				.processes_denied = 4,
+				.sockets_unattributed = 9,
+				.v = hv};
+	struct ephd_ns ns = {.index = 3, .snap = snap, .holders = &h};
+	struct ephd_state st = {
+	    .status = EPHD_OK, .ns = &ns, .n_ns = 1, .processes = true};
+	struct ephd_view *v;
+	const struct ephd_row *r;
+	ephd_oid name[EPHD_OID_MAX];
+	size_t n;
+
+	memcpy(hv[1].comm, "abcdefghijklmnop", 16); /* all 16, no NUL */
+	hv[0].worst_raddr.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.9", hv[0].worst_raddr.bytes);
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	ck_row(row_at(v, (const ephd_oid[]){1, 2, 1, 10, 3}, 5), EPHD_INTEGER,
+	       1);
+	ck_row(row_at(v, (const ephd_oid[]){1, 2, 1, 11, 3}, 5), EPHD_INTEGER,
+	       2);
+	ck_row(row_at(v, (const ephd_oid[]){1, 2, 1, 12, 3}, 5), EPHD_GAUGE, 5);
+	ck_row(row_at(v, (const ephd_oid[]){1, 2, 1, 13, 3}, 5), EPHD_GAUGE, 4);
+	ck_row(row_at(v, (const ephd_oid[]){1, 2, 1, 14, 3}, 5), EPHD_GAUGE, 9);
+	ck_assert_int_eq(
+	    row_at(v, (const ephd_oid[]){1, 2, 1, 15, 3}, 5)->value.len, 0);
+	/* Index (ephNsIndex, ephProcessPid), pids in order. */
+	n = MK(name, 1, 12, 1, 2);
+	ck_assert(HAS(ephd_view_next(v, name, n), 1, 12, 1, 2, 3, 100));
+	n = MK(name, 1, 12, 1, 2, 3, 100);
+	r = ephd_view_next(v, name, n);
+	ck_assert(HAS(r, 1, 12, 1, 2, 3, 200));
+	ck_assert_int_eq(r->value.len, 8);
+	ck_assert(memcmp(r->value.v.s, "holder70", 8) == 0);
+	/* comm of 16 bytes without a NUL: cut to SIZE (0..15) */
+	ck_assert_int_eq(
+	    row_at(v, (const ephd_oid[]){1, 12, 1, 2, 3, 100}, 6)->value.len,
+	    15);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 5, 3, 200}, 6),
+	       EPHD_GAUGE, 70);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 5, 3, 100}, 6),
+	       EPHD_GAUGE, 30);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 6, 3, 100}, 6),
+	       EPHD_GAUGE, 2);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 7, 3, 100}, 6),
+	       EPHD_GAUGE, 31);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 8, 3, 100}, 6),
+	       EPHD_GAUGE, 2);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 9, 3, 200}, 6),
+	       EPHD_INTEGER, 1);
+	r = row_at(v, (const ephd_oid[]){1, 12, 1, 10, 3, 200}, 6);
+	ck_assert_int_eq(r->value.type, EPHD_OCTETS);
+	ck_assert_int_eq(r->value.len, 4);
+	ck_assert(memcmp(r->value.v.s, "\x0a\x00\x00\x09", 4) == 0);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 11, 3, 200}, 6),
+	       EPHD_UNSIGNED, 9000);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 12, 3, 200}, 6),
+	       EPHD_GAUGE, 70);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 13, 3, 200}, 6),
+	       EPHD_UNSIGNED, 1);
+	ck_row(row_at(v, (const ephd_oid[]){1, 12, 1, 13, 3, 100}, 6),
+	       EPHD_UNSIGNED, 2);
+	/* No worst destination: those columns are absent, not zeros. */
+	n = MK(name, 1, 12, 1, 9, 3, 100);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	n = MK(name, 1, 12, 1, 2, 3, 0);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	ephd_view_free(v);
+
+	/* Not collected (a failure): the flag, the reason, no count. */
+	ns.holders = NULL;
+	ns.holders_why = "cannot read the pin: Permission denied";
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	r = row_at(v, (const ephd_oid[]){1, 2, 1, 15, 3}, 5);
+	ck_assert_int_eq(r->value.len, strlen(ns.holders_why));
+	n = MK(name, 1, 2, 1, 12, 3);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	n = MK(name, 1, 12); /* the table is the last of the module */
+	ck_assert_ptr_null(ephd_view_next(v, name, n));
+	/* The range rows are still there. */
+	n = MK(name, 1, 3, 1, 6, 3, 1);
+	ck_assert_ptr_nonnull(ephd_view_get(v, name, n));
+	ephd_view_free(v);
+
+	/* processes no: false(2), the table empty whatever the holders. */
+	ns.holders = &h;
+	st.processes = false;
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	ck_row(row_at(v, (const ephd_oid[]){1, 2, 1, 10, 3}, 5), EPHD_INTEGER,
+	       2);
+	r = row_at(v, (const ephd_oid[]){1, 2, 1, 15, 3}, 5);
+	ck_assert_int_eq(r->value.len, 33);
+	ck_assert(
+	    memcmp(r->value.v.s, "off (ephportd.conf: processes no)", 33) == 0);
+	n = MK(name, 1, 2, 1, 11, 3);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	n = MK(name, 1, 12, 1, 2, 3, 200);
+	ck_assert_ptr_null(ephd_view_get(v, name, n));
+	ephd_view_free(v);
+	free(snap);
+}
+END_TEST
+
 START_TEST(mib_notification_failure)
 {
 	struct ephd_event e = {.failure = true,
@@ -1688,6 +1836,7 @@ int main(void)
 	tcase_add_test(tc, nsreg_failures_rate_limit_and_discontinuity);
 	tcase_add_test(tc, mib_failure_rows);
 	tcase_add_test(tc, mib_notification_failure);
+	tcase_add_test(tc, mib_process_rows);
 	suite_add_tcase(s, tc);
 	return eph_run_suite(s);
 }
