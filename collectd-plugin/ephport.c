@@ -132,8 +132,7 @@ struct ephport_conf {
 		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
 		.kind = {{-1, -1}, {-1, -1}}, .dest_alarm = true,              \
 		.ns_keyword = -1, .bpf_bound = true, .report_rates = true,     \
-		.fail_notify = true,                                           \
-		.processes_top = PROCESSES_TOP_DEFAULT,                        \
+		.fail_notify = true, .processes_top = PROCESSES_TOP_DEFAULT,   \
 	}
 static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
 /* The armed thresholds, one hysteresis alarm per protocol and kind (see
