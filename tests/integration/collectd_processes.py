@@ -326,6 +326,10 @@ def run(label, block, check):
         log = cd.log_text()
         cd.cleanup()
     ck.eq(f"{label}: collectd exited cleanly", rc, 0)
+    # An --enable-sanitizers build: UBSan only prints.
+    ck.eq(f"{label}: no sanitizer report",
+          [ln for ln in log.splitlines()
+           if "runtime error" in ln or "AddressSanitizer" in ln], [])
     return log
 
 
