@@ -21,6 +21,11 @@
  * the namespace's plugin instance alone, and a FAILURE notification per
  * kind that moved since the last read (struct fail_state); where they are
  * not observable, no failure value at all, and one log line saying so.
+ * With Processes true (issue 18), each namespace also has who holds its
+ * pool ports: one eph_holders_collect() per read and namespace, the top
+ * ProcessesTop processes' ports per protocol as "ports-pid-<pid>-<comm>"
+ * and three totals (report_processes()); a failure of that collection is
+ * logged (struct proc_state) and keeps none of the other values back.
  *
  * Life cycle: the config callback only records settings, the init callback
  * builds the collector and registers the read callback, so a bad <Plugin
@@ -109,7 +114,16 @@ struct ephport_conf {
 	 * Failures): FailureNotification, FailureDetails. */
 	bool fail_notify;
 	bool fail_details;
+	/* Who holds the ports (issue 18; ephport-collectd(5), VALUES,
+	 * Processes): Processes, ProcessesTop. */
+	bool processes;
+	unsigned processes_top;
 };
+
+/* ProcessesTop: every process listed is a series of its own per protocol
+ * (and a new one for each new pid), so the list is bounded. */
+#define PROCESSES_TOP_DEFAULT 10
+#define PROCESSES_TOP_MAX     100
 
 /* The defaults, also what the unit test resets to between cases. */
 #define EPHPORT_CONF_DEFAULTS                                                  \
@@ -118,7 +132,7 @@ struct ephport_conf {
 		.source = EPH_PREFER_AUTO, .rising = 80, .falling = 70,        \
 		.kind = {{-1, -1}, {-1, -1}}, .dest_alarm = true,              \
 		.ns_keyword = -1, .bpf_bound = true, .report_rates = true,     \
-		.fail_notify = true,                                           \
+		.fail_notify = true, .processes_top = PROCESSES_TOP_DEFAULT,   \
 	}
 static struct ephport_conf conf = EPHPORT_CONF_DEFAULTS;
 /* The armed thresholds, one hysteresis alarm per protocol and kind (see
@@ -138,6 +152,14 @@ struct fail_state {
 	/* Per kind: the total the last notification covered, or the
 	 * baseline the first reading took (fail_update()). */
 	uint64_t base[EPH_FAIL_KINDS];
+};
+
+/* What the plugin keeps of a namespace's holders collection (Processes):
+ * its last problem, and the source it last said it reads. */
+struct proc_state {
+	bool failing;	      /* the last collection failed (and was logged) */
+	char last_error[512]; /* what was logged */
+	int source;	      /* 0: none said yet, else 1 + eph_holder_source */
 };
 
 /* What the plugin keeps per network namespace: its alarms, so that one
@@ -165,6 +187,7 @@ struct ns_state {
 	unsigned ex_calm[EPH_PROTO_COUNT];
 	enum eph_kind ex_kind[EPH_PROTO_COUNT]; /* of the last notification */
 	struct fail_state fail;
+	struct proc_state procs;
 };
 
 /* The time-to-exhaustion alarm (ExhaustionWarningSeconds,
@@ -248,18 +271,20 @@ static int config_protocol(const oconfig_item_t *ci)
 	return -1;
 }
 
-static int config_top(const oconfig_item_t *ci)
+/* A whole number from min to max (TopDestinations, ProcessesTop). */
+static int config_count(const oconfig_item_t *ci, unsigned min, unsigned max,
+			unsigned *out)
 {
 	double v;
 
 	/* cf_util_get_int() would silently truncate 2.5 and -0.5 to 2 and 0. */
-	if (cf_util_get_double(ci, &v) != 0 || !(v >= 0 && v <= EPH_TOP_MAX) ||
+	if (cf_util_get_double(ci, &v) != 0 || !(v >= min && v <= max) ||
 	    v != (double)(unsigned)v) {
-		ERROR(LOG_PREFIX "%s needs a whole number from 0 to %d",
-		      ci->key, EPH_TOP_MAX);
+		ERROR(LOG_PREFIX "%s needs a whole number from %u to %u",
+		      ci->key, min, max);
 		return -1;
 	}
-	conf.top_n = (unsigned)v;
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -446,7 +471,7 @@ static int config_option(const oconfig_item_t *ci)
 	if (strcasecmp(ci->key, "Protocol") == 0)
 		return config_protocol(ci);
 	if (strcasecmp(ci->key, "TopDestinations") == 0)
-		return config_top(ci);
+		return config_count(ci, 0, EPH_TOP_MAX, &conf.top_n);
 	if (strcasecmp(ci->key, "ReportStates") == 0)
 		return config_bool(ci, &conf.report_states);
 	if (strcasecmp(ci->key, "ReportListeners") == 0)
@@ -465,6 +490,11 @@ static int config_option(const oconfig_item_t *ci)
 		return config_bool(ci, &conf.fail_notify);
 	if (strcasecmp(ci->key, "FailureDetails") == 0)
 		return config_bool(ci, &conf.fail_details);
+	if (strcasecmp(ci->key, "Processes") == 0)
+		return config_bool(ci, &conf.processes);
+	if (strcasecmp(ci->key, "ProcessesTop") == 0)
+		return config_count(ci, 1, PROCESSES_TOP_MAX,
+				    &conf.processes_top);
 	if (strcasecmp(ci->key, "Namespaces") == 0)
 		return config_namespaces(ci);
 	if (strcasecmp(ci->key, "Namespace") == 0)
@@ -1447,10 +1477,129 @@ static void report_failures(const struct eph_snapshot *snap,
 				    tmpl.time);
 }
 
-/* One successful collection of a namespace: into its history, then every
- * value and both kinds of notification. */
-static void report(struct ns_state *ns, const struct eph_snapshot *snap,
-		   int64_t t_us)
+/* --- who holds the ports (issue 18) ------------------------------------- */
+
+/* Who holds the pool ports of namespace ns (NULL: collectd's own); the
+ * unit test replaces it. */
+static int holders_default(struct eph_collector *c, const struct eph_netns *ns,
+			   unsigned top_n, struct eph_holders *out)
+{
+	return ns ? eph_holders_collect_in(c, ns, top_n, out)
+		  : eph_holders_collect(c, top_n, out);
+}
+static int (*holders_collect)(struct eph_collector *, const struct eph_netns *,
+			      unsigned, struct eph_holders *) = holders_default;
+
+/* "ports-pid-<pid>-<comm>": comm as FailureDetails has it (ns_id(): every
+ * byte outside A-Z a-z 0-9 . _ - is '_', an empty comm "_"), so at most
+ * 10 + 10 + 1 + 15 bytes. */
+static void holder_name(const struct eph_holder *h, char *buf, size_t len)
+{
+	char comm[sizeof(h->comm)];
+
+	ns_id(h->comm[0] ? h->comm : "_", 0, false, comm, sizeof(comm));
+	snprintf(buf, len, "ports-pid-%" PRIu32 "-%s", h->pid, comm);
+}
+
+/* The holders collection of a namespace failed: said once per problem;
+ * the namespace's other values are dispatched all the same. */
+static void procs_failed(struct ns_state *st, int err)
+{
+	struct proc_state *ps = &st->procs;
+	const char *why = eph_collector_error(collector);
+	char buf[sizeof(ps->last_error)], where[NS_NAME_LEN + 24] = "";
+
+	snprintf(buf, sizeof(buf), "%s", why[0] ? why : strerror(-err));
+	if (ps->failing && strcmp(buf, ps->last_error) == 0)
+		return;
+	if (!st->own)
+		snprintf(where, sizeof(where),
+			 "network namespace %s: ", ns_label(st));
+	WARNING(LOG_PREFIX "%sprocesses: cannot tell who holds the ports: %s; "
+			   "no process values until it works again, the "
+			   "other values go on (said once per problem)",
+		where, buf);
+	ps->failing = true;
+	memcpy(ps->last_error, buf, sizeof(buf));
+}
+
+/* It worked: said when it works again, and when the source changes (the
+ * BPF pin appeared or went away). */
+static void procs_collected(struct ns_state *st, const struct eph_holders *h)
+{
+	struct proc_state *ps = &st->procs;
+	char where[NS_NAME_LEN + 24] = "";
+
+	if (!st->own)
+		snprintf(where, sizeof(where),
+			 "network namespace %s: ", ns_label(st));
+	if (ps->failing)
+		INFO(LOG_PREFIX "%sprocesses: who holds the ports is known "
+				"again (last problem: %s)",
+		     where, ps->last_error);
+	ps->failing = false;
+	ps->last_error[0] = '\0';
+	if (ps->source == 1 + (int)h->source)
+		return;
+	INFO(LOG_PREFIX "%sprocesses: %s", where,
+	     h->source == EPH_HOLDERS_BPF
+		 ? "counted in the kernel by the task_file iterator "
+		   "ephport-bpf pinned (DIR/holders)"
+		 : "from /proc: one readdir of /proc/PID/fd per process "
+		   "every interval");
+	ps->source = 1 + (int)h->source;
+}
+
+/* Processes true: who holds the namespace's pool ports.  Under the
+ * namespace's plugin instance alone ("" in collectd's own, as the failure
+ * counters: they span both protocols) the counts "processes-holding",
+ * "processes-denied" and "sockets-unattributed"; under "<netns>-tcp" and
+ * "<netns>-udp" the distinct pool ports each of the top ProcessesTop
+ * processes holds, "ports-pid-<pid>-<comm>" (holder_name()), 0 included
+ * for a listed process that holds none of that protocol.  Every value has
+ * the snapshot's time. */
+static void report_processes(struct ns_state *st, const struct eph_netns *ns,
+			     const struct eph_snapshot *snap)
+{
+	value_list_t tmpl = VALUE_LIST_INIT;
+	struct eph_holders h;
+	char name[NAME_LEN];
+	int err;
+
+	if (!conf.processes)
+		return;
+	err = holders_collect(collector, ns, conf.processes_top, &h);
+	if (err < 0) {
+		procs_failed(st, err);
+		return;
+	}
+	procs_collected(st, &h);
+	tmpl.time = US_TO_CDTIME_T(snap->taken_us);
+	snprintf(tmpl.plugin, sizeof(tmpl.plugin), "%s", PLUGIN_NAME);
+	snprintf(tmpl.plugin_instance, sizeof(tmpl.plugin_instance), "%s",
+		 st->id);
+	submit(&tmpl, "count", "processes-holding", h.processes);
+	submit(&tmpl, "count", "processes-denied", h.processes_denied);
+	submit(&tmpl, "count", "sockets-unattributed",
+	       (gauge_t)h.sockets_unattributed);
+	for (int p = 0; p < EPH_PROTO_COUNT; p++) {
+		if (!snap->proto[p].collected)
+			continue;
+		plugin_inst(st, (enum eph_proto)p, tmpl.plugin_instance,
+			    sizeof(tmpl.plugin_instance));
+		for (uint32_t i = 0; i < h.n && i < conf.processes_top; i++) {
+			holder_name(&h.v[i], name, sizeof(name));
+			submit(&tmpl, "count", name, h.v[i].ports[p]);
+		}
+	}
+	eph_holders_free(&h);
+}
+
+/* One successful collection of a namespace (ns: NULL for collectd's own
+ * with Namespaces "self"): into its history, then every value and both
+ * kinds of notification. */
+static void report(struct ns_state *st, const struct eph_netns *ns,
+		   const struct eph_snapshot *snap, int64_t t_us)
 {
 	struct eph_rate_result rr;
 	bool rates = false;
@@ -1458,14 +1607,15 @@ static void report(struct ns_state *ns, const struct eph_snapshot *snap,
 	if (conf.report_rates || conf.ex_seconds[0] > 0 ||
 	    conf.ex_seconds[1] > 0) {
 		/* -EINVAL: the clock did not advance; the history stays. */
-		eph_rate_add(&ns->rate, snap, t_us);
-		rates = eph_rate_compute(&ns->rate, &rr) == 0;
+		eph_rate_add(&st->rate, snap, t_us);
+		rates = eph_rate_compute(&st->rate, &rr) == 0;
 	}
-	submit_snapshot(snap, ns, rates && conf.report_rates ? &rr : NULL);
-	report_failures(snap, ns);
-	check_alarms(snap, ns);
+	submit_snapshot(snap, st, rates && conf.report_rates ? &rr : NULL);
+	report_failures(snap, st);
+	report_processes(st, ns, snap);
+	check_alarms(snap, st);
 	if (rates)
-		check_exhaustion(snap, ns, &rr);
+		check_exhaustion(snap, st, &rr);
 }
 
 /* --- network namespaces ------------------------------------------------- */
@@ -1598,8 +1748,8 @@ static void ns_failed(struct ns_state *st, const struct eph_netns *ns, int err,
 	st->logged = true;
 }
 
-static void ns_collected(struct ns_state *st, const struct eph_snapshot *snap,
-			 int64_t t_us)
+static void ns_collected(struct ns_state *st, const struct eph_netns *ns,
+			 const struct eph_snapshot *snap, int64_t t_us)
 {
 	const char *note = eph_collector_note(collector);
 
@@ -1619,7 +1769,7 @@ static void ns_collected(struct ns_state *st, const struct eph_snapshot *snap,
 			       ns_label(st));
 		snprintf(st->last_note, sizeof(st->last_note), "%s", note);
 	}
-	report(st, snap, t_us);
+	report(st, ns, snap, t_us);
 }
 
 static int read_failed(int err);
@@ -1674,7 +1824,7 @@ static int read_namespaces(void)
 			ns_failed(st, ns, err, before);
 			failed++;
 		} else {
-			ns_collected(st, &snap, t_us);
+			ns_collected(st, ns, &snap, t_us);
 			ok++;
 		}
 	}
@@ -1740,7 +1890,7 @@ static int ephport_read(void)
 		snprintf(last_note, sizeof(last_note), "%s", why);
 	}
 
-	report(&own_ns, &snap, t_us);
+	report(&own_ns, NULL, &snap, t_us);
 	return 0;
 }
 

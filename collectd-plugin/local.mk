@@ -11,7 +11,8 @@
 EXTRA_DIST += contrib/collectd/ephport.conf doc/ephport-collectd.5 \
 	tests/integration/collectd_netns.py tests/integration/collectdutil.py \
 	tests/integration/collectd_allns.py tests/integration/collectd_rate.py \
-	tests/integration/collectd_failures.py
+	tests/integration/collectd_failures.py \
+	tests/integration/collectd_processes.py
 
 if HAVE_COLLECTD
 # Where collectd looks for plugins.  Debian's collectd uses /usr/lib/collectd:
@@ -53,4 +54,9 @@ INTEGRATION_TESTS += tests/integration/collectd_rate.py
 # source (ephport-bpf load on a private bpffs), none without it.  Needs
 # root; about 25 s; SKIP (77) when ephport-bpf is not built or cannot load.
 INTEGRATION_TESTS += tests/integration/collectd_failures.py
+# Who holds the ports (issue 18): Processes true from /proc and from the
+# BPF pin, two children holding 30 and 70, against ss -tanp.  Needs root;
+# about 40 s; SKIP (77) when ephport-bpf is not built or cannot load (the
+# parts without it still run).
+INTEGRATION_TESTS += tests/integration/collectd_processes.py
 endif

@@ -347,6 +347,7 @@ static void setup(void)
 	last_error[0] = last_note[0] = '\0';
 	own_ns = (struct ns_state){.own = true};
 	netns_dir = NULL;
+	holders_collect = holders_default;
 	tree_reset();
 	module_register();
 }
@@ -510,6 +511,9 @@ START_TEST(defaults)
 	for (int k = 0; k < N_KINDS; k++)
 		ck_assert(conf.kind[k].rising < 0 && conf.kind[k].falling < 0);
 	ck_assert(conf.dest_alarm);
+	/* Processes: off (its cost), top 10 when on. */
+	ck_assert(!conf.processes);
+	ck_assert_uint_eq(conf.processes_top, 10);
 }
 END_TEST
 
@@ -639,6 +643,18 @@ static const struct bad_case bad_cases[] = {
     {"ReportRates", 0, "maybe", 0, "ReportRates needs true or false"},
     {"ExhaustionWarningSeconds", 5, NULL, 0,
      "\"ExhaustionWarningSeconds\" is not a block"},
+    {"Processes", 0, "maybe", 0, "Processes needs true or false"},
+    {"Processes", 1, NULL, 1, "Processes needs true or false"},
+    {"Processes", 4, NULL, 0, "Processes needs true or false"},
+    {"ProcessesTop", 1, NULL, 0,
+     "ProcessesTop needs a whole number from 1 to 100"},
+    {"ProcessesTop", 1, NULL, 101,
+     "ProcessesTop needs a whole number from 1 to 100"},
+    {"ProcessesTop", 1, NULL, 2.5, "ProcessesTop needs a whole number"},
+    {"ProcessesTop", 1, NULL, -1, "ProcessesTop needs a whole number"},
+    {"ProcessesTop", 0, "10", 0, "ProcessesTop needs a whole number"},
+    {"ProcessesTop", 3, "1", 0, "ProcessesTop needs a whole number"},
+    {"ProcessesTop", 4, NULL, 0, "ProcessesTop needs a whole number"},
 };
 
 START_TEST(bad_block)
@@ -2479,6 +2495,287 @@ START_TEST(failure_options)
 }
 END_TEST
 
+/* --- who holds the ports (issue 18) -------------------------------------- */
+
+/* A stand-in for eph_holders_collect(): what the next calls return, and
+ * what they were asked. */
+static struct {
+	int calls;
+	int err; /* < 0: fail with it */
+	const struct eph_netns *ns;
+	unsigned top_n;
+	enum eph_holder_source source;
+	uint32_t n, processes, denied;
+	uint64_t unattributed;
+	struct eph_holder v[8];
+} fh;
+
+static int fake_holders(struct eph_collector *c, const struct eph_netns *ns,
+			unsigned top_n, struct eph_holders *out)
+{
+	ck_assert_ptr_eq(c, collector);
+	fh.calls++;
+	fh.ns = ns;
+	fh.top_n = top_n;
+	memset(out, 0, sizeof(*out));
+	if (fh.err < 0)
+		return fh.err;
+	out->source = fh.source;
+	out->processes = fh.processes;
+	out->processes_denied = fh.denied;
+	out->sockets_unattributed = fh.unattributed;
+	out->n = fh.n < top_n ? fh.n : top_n; /* the collector cuts */
+	out->v = calloc(8, sizeof(*out->v));
+	ck_assert_ptr_nonnull(out->v);
+	memcpy(out->v, fh.v, sizeof(fh.v));
+	return 0;
+}
+
+static void fake_holder(int i, uint32_t pid, const char *comm, uint32_t tcp,
+			uint32_t udp)
+{
+	struct eph_holder *h = &fh.v[i];
+
+	memset(h, 0, sizeof(*h));
+	h->pid = pid;
+	snprintf(h->comm, sizeof(h->comm), "%s", comm);
+	h->ports[EPH_TCP] = h->sockets[EPH_TCP] = tcp;
+	h->ports[EPH_UDP] = h->sockets[EPH_UDP] = udp;
+	snprintf(h->cgroup, sizeof(h->cgroup), "/user.slice");
+}
+
+static void fake_holders_reset(void)
+{
+	memset(&fh, 0, sizeof(fh));
+	holders_collect = fake_holders;
+}
+
+START_TEST(processes_options)
+{
+	opt_bool(item("Processes"), true);
+	opt_num(item("processestop"), 100);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(conf.processes);
+	ck_assert_uint_eq(conf.processes_top, 100);
+	ck_assert_int_eq(mock.n_log, 0);
+	setup();
+	opt_str(item("PROCESSES"), "yes");
+	opt_num(item("ProcessesTop"), 1);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert(conf.processes);
+	ck_assert_uint_eq(conf.processes_top, 1);
+	/* Both bad: both said. */
+	setup();
+	opt_str(item("Processes"), "sometimes");
+	opt_num(item("ProcessesTop"), 1000);
+	ck_assert_int_eq(mock.config(&block), -1);
+	ck_assert_int_eq(count_log("Processes needs true or false"), 1);
+	ck_assert_int_eq(count_log("ProcessesTop needs a whole number from 1 "
+				   "to 100"),
+			 1);
+	ck_assert_int_eq(mock.init(), -1);
+}
+END_TEST
+
+/* Processes false (the default): not collected, nothing dispatched. */
+START_TEST(processes_off)
+{
+	fake_holders_reset();
+	fake_holder(0, 100, "client", 30, 0);
+	fh.n = fh.processes = 1;
+	run_basic();
+	ck_assert_int_eq(fh.calls, 0);
+	ck_assert_int_eq(count_prefix("", "processes-"), 0);
+	ck_assert_int_eq(count_prefix("", "sockets-"), 0);
+	ck_assert_int_eq(count_prefix("tcp", "ports-pid-"), 0);
+	ck_assert_int_eq(count_prefix("udp", "ports-pid-"), 0);
+	ck_assert_int_eq(count_log("processes:"), 0);
+	ck_value("tcp", "gauge", "usable", 94);
+}
+END_TEST
+
+/* Processes true: the totals under "", each listed process's ports per
+ * protocol under "tcp" and "udp", zeros included; the list bounded by
+ * ProcessesTop; one timestamp; the source said once and on a change. */
+START_TEST(processes_values)
+{
+	const struct value *v;
+
+	fake_holders_reset();
+	fake_holder(0, 200, "python3", 70, 4);
+	fake_holder(1, 100, "client", 30, 0);
+	fake_holder(2, 300, "third", 2, 0);
+	fh.n = 3;
+	fh.processes = 5;
+	fh.denied = 1;
+	fh.unattributed = 3;
+	opt_bool(item("Processes"), true);
+	opt_num(item("ProcessesTop"), 2);
+	run_basic();
+	ck_assert_int_eq(fh.calls, 1);
+	ck_assert_ptr_null(fh.ns); /* collectd's own: eph_holders_collect() */
+	ck_assert_uint_eq(fh.top_n, 2);
+	ck_value("", "count", "processes-holding", 5);
+	ck_value("", "count", "processes-denied", 1);
+	ck_value("", "count", "sockets-unattributed", 3);
+	ck_value("tcp", "count", "ports-pid-200-python3", 70);
+	ck_value("udp", "count", "ports-pid-200-python3", 4);
+	ck_value("tcp", "count", "ports-pid-100-client", 30);
+	ck_value("udp", "count", "ports-pid-100-client", 0);
+	ck_no_value("tcp", "count", "ports-pid-300-third");
+	ck_assert_int_eq(count_prefix("tcp", "ports-pid-"), 2);
+	ck_assert_int_eq(count_prefix("udp", "ports-pid-"), 2);
+	/* The snapshot's time (ck_names_safe: one per collection). */
+	v = find("", "count", "processes-holding");
+	ck_assert(v->time == find("tcp", "gauge", "usable")->time);
+	ck_assert_int_eq(count_log("ephport plugin: processes: from /proc: "
+				   "one readdir of /proc/PID/fd per process"),
+			 1);
+
+	/* Again: no new line.  Then the BPF pin: said once. */
+	mock.n_values = 0;
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(count_log("processes:"), 1);
+	fh.source = EPH_HOLDERS_BPF;
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(count_log("ephport plugin: processes: counted in the "
+				   "kernel by the task_file iterator"),
+			 1);
+	ck_assert_int_eq(mock.log_level[mock.n_log - 1], LOG_INFO);
+	ck_logs_prefixed();
+}
+END_TEST
+
+/* comm may hold any bytes: the names keep A-Z a-z 0-9 . _ - only, the
+ * longest fits, an empty comm is "_". */
+START_TEST(processes_names)
+{
+	char name[NAME_LEN];
+	struct eph_holder h;
+
+	memset(&h, 0, sizeof(h));
+	h.pid = 4294967295u;
+	memcpy(h.comm, "a/b c:d\001\377x.y-z_Q", 15);
+	holder_name(&h, name, sizeof(name));
+	ck_assert_str_eq(name, "ports-pid-4294967295-a_b_c_d__x.y-z_");
+	h.pid = 7;
+	h.comm[0] = '\0';
+	holder_name(&h, name, sizeof(name));
+	ck_assert_str_eq(name, "ports-pid-7-_");
+	snprintf(h.comm, sizeof(h.comm), "kworker/0:1H");
+	holder_name(&h, name, sizeof(name));
+	ck_assert_str_eq(name, "ports-pid-7-kworker_0_1H");
+
+	fake_holders_reset();
+	fake_holder(0, 4294967295u, "", 1, 1);
+	memcpy(fh.v[0].comm, "\"'\\ \t\n\r/:;,=*?!", 15);
+	fake_holder(1, 1, "", 1, 0);
+	fh.n = fh.processes = 2;
+	opt_bool(item("Processes"), true);
+	run_basic(); /* ck_names_safe() */
+	ck_value("tcp", "count", "ports-pid-4294967295-_______________", 1);
+	ck_value("tcp", "count", "ports-pid-1-_", 1);
+}
+END_TEST
+
+/* Protocol tcp: no UDP series. */
+START_TEST(processes_protocol)
+{
+	fake_holders_reset();
+	fake_holder(0, 200, "python3", 70, 4);
+	fh.n = fh.processes = 1;
+	opt_bool(item("Processes"), true);
+	opt_str(item("Protocol"), "tcp");
+	run_basic();
+	ck_value("tcp", "count", "ports-pid-200-python3", 70);
+	ck_assert_int_eq(count_prefix("udp", "ports-pid-"), 0);
+	ck_value("", "count", "processes-holding", 1);
+}
+END_TEST
+
+/* A failed holders collection: logged once per problem (and again when it
+ * changes, and when it works again); the other values go on. */
+START_TEST(processes_failure_logged_once)
+{
+	fake_holders_reset();
+	fake_holder(0, 100, "client", 30, 0);
+	fh.n = fh.processes = 1;
+	fh.err = -EACCES;
+	opt_bool(item("Processes"), true);
+	run_basic();
+	ck_value("tcp", "gauge", "usable", 94);
+	ck_assert_int_eq(count_prefix("", "processes-"), 0);
+	ck_assert_int_eq(count_prefix("tcp", "ports-pid-"), 0);
+	ck_assert_int_eq(mock.n_log, 1);
+	ck_assert_int_eq(mock.log_level[0], LOG_WARNING);
+	ck_assert_str_eq(mock.log[0],
+			 "ephport plugin: processes: cannot tell who holds the "
+			 "ports: Permission denied; no process values until it "
+			 "works again, the other values go on (said once per "
+			 "problem)");
+	mock.n_values = 0;
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_log, 1);
+	ck_value("tcp", "gauge", "usable", 94);
+	fh.err = -ENOMEM;
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_log, 2);
+	ck_assert(strstr(mock.log[1], "ports: Cannot allocate memory;"));
+	fh.err = 0;
+	mock.n_values = 0;
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_log, 4);
+	ck_assert_str_eq(mock.log[2],
+			 "ephport plugin: processes: who holds the ports is "
+			 "known again (last problem: Cannot allocate memory)");
+	ck_assert_int_eq(mock.log_level[2], LOG_INFO);
+	ck_assert(strstr(mock.log[3], "processes: from /proc"));
+	ck_value("tcp", "count", "ports-pid-100-client", 30);
+	/* A failure after it worked: said again. */
+	fh.err = -ENOMEM;
+	ck_assert_int_eq(mock.read(), 0);
+	ck_assert_int_eq(mock.n_log, 5);
+	ck_logs_prefixed();
+}
+END_TEST
+
+/* Another namespace: its id as plugin_instance, its name in the log, the
+ * namespace handed to eph_holders_collect_in(). */
+START_TEST(processes_other_namespace)
+{
+	struct ns_state st = {.name = "blue:1", .id = "blue_1", .inode = 42};
+	struct eph_netns ns = fake_ns(EPH_NS_NAMED, "blue:1", 42);
+	struct eph_snapshot snap;
+
+	fake_holders_reset();
+	fake_holder(0, 4242, "curl", 12, 1);
+	fh.n = fh.processes = 1;
+	opt_bool(item("Processes"), true);
+	ck_assert_int_eq(mock.config(&block), 0);
+	ck_assert_int_eq(mock.init(), 0);
+	memset(&snap, 0, sizeof(snap));
+	snap.taken_us = 1800000000000000;
+	snap.proto[EPH_TCP].collected = snap.proto[EPH_UDP].collected = true;
+	report_processes(&st, &ns, &snap);
+	ck_assert_ptr_eq(fh.ns, &ns);
+	ck_value("blue_1", "count", "processes-holding", 1);
+	ck_value("blue_1-tcp", "count", "ports-pid-4242-curl", 12);
+	ck_value("blue_1-udp", "count", "ports-pid-4242-curl", 1);
+	ck_assert_int_eq(count_log("ephport plugin: network namespace blue:1: "
+				   "processes: from /proc"),
+			 1);
+	fh.err = -ENOENT;
+	report_processes(&st, &ns, &snap);
+	ck_assert_int_eq(count_log("ephport plugin: network namespace blue:1: "
+				   "processes: cannot tell who holds the "
+				   "ports: No such file or directory"),
+			 1);
+	ck_names_safe();
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
 	Suite *s = suite_create("collectd_plugin");
@@ -2527,6 +2824,17 @@ static Suite *plugin_suite(void)
 	tcase_add_test(tc, failures_other_namespace);
 	tcase_add_test(tc, failures_details);
 	tcase_add_test(tc, tw_recycled_value);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("processes");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, processes_options);
+	tcase_add_test(tc, processes_off);
+	tcase_add_test(tc, processes_values);
+	tcase_add_test(tc, processes_names);
+	tcase_add_test(tc, processes_protocol);
+	tcase_add_test(tc, processes_failure_logged_once);
+	tcase_add_test(tc, processes_other_namespace);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("namespaces");

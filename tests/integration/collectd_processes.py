@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""Who holds the ports through collectd (issue 18; ephport-collectd(5),
+VALUES, Processes), in a private network namespace with range
+40000-40199: two child processes hold 30 and 70 pool ports (TCP
+connections to a listener outside the range; the first has 10 of them
+dup()ed, counted once; the second also holds 4 connected UDP sockets), and
+three TIME_WAIT sockets belong to nobody.
+
+A real `collectd -f` loads a copy of the built ephport.so with the csv,
+logfile and unixsock plugins; values are read back from the csv files and
+the identifiers with `collectdctl listval`.
+
+1. Processes true, from /proc (BPFPinDir an empty directory), Namespace
+   "self" and a named namespace eph-<pid>-p where a third child holds 12:
+   count-ports-pid-<pid>-<comm> under ephport-tcp and ephport-udp name
+   both pids with exactly 30 and 70 (and 0 and 4 UDP), agree with
+   `ss -tanp`; processes-holding 2, processes-denied 0,
+   sockets-unattributed 3 under ephport; the other namespace's under
+   ephport-eph-<pid>-p(-tcp); the log names the source once.
+2. ProcessesTop 1: the 70 only; the totals still count both.
+3. Processes false (the default): no process value, no process log line.
+4. With the BPF source (failutil.bpf_load(), BPFPinDir): the same numbers,
+   counted by the pinned task_file iterator, the log says so.
+5. Source "bpf" where DIR/holders could not be pinned (a directory in the
+   way, as holders_netns.py does): the holders collection fails, is logged
+   once, and every other value goes on.
+
+Every daemon, child and namespace is stopped or removed, pass or fail.
+Skips (77) without root, collectd, its csv, logfile and unixsock plugins,
+collectdctl, ss or a built plugin; when ephport-bpf is not built or does
+not load, parts 1-3 run and the test still ends SKIP (77): the BPF parts
+are never reported as passed.
+"""
+import atexit
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import failutil  # noqa: E402
+import nsutil  # noqa: E402
+from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
+                          needs_asan)
+
+STOCK_PLUGINS = "/usr/lib/collectd"
+TYPES_DB = "/usr/share/collectd/types.db"
+HOST = "ephtest"
+LOW, HIGH, RESERVED = 40000, 40199, "40190-40199"
+LISTEN_PORT = 8080   # outside the range: the listener holds no pool port
+NETNS = f"eph-{os.getpid()}-p"
+
+
+def skip(why):
+    print(f"SKIP: {why}", file=sys.stderr)
+    sys.exit(nsutil.SKIP)
+
+
+class Collectd:
+    """collectd -f with a temp BaseDir, the plugin copy, csv, logfile and
+    unixsock (as collectd_failures.py)."""
+
+    def __init__(self, block, env=None):
+        self.dir = tempfile.mkdtemp(prefix="eph-collectd-proc-")
+        plugdir = os.path.join(self.dir, "plugins")
+        os.mkdir(plugdir)
+        # Copies: collectd skips symlinks in its PluginDir.
+        shutil.copyfile(PLUGIN, os.path.join(plugdir, "ephport.so"))
+        for p in ("csv", "logfile", "unixsock"):
+            shutil.copyfile(os.path.join(STOCK_PLUGINS, p + ".so"),
+                            os.path.join(plugdir, p + ".so"))
+        self.csv = os.path.join(self.dir, "csv")
+        self.log = os.path.join(self.dir, "log")
+        self.sock = os.path.join(self.dir, "sock")
+        conf = os.path.join(self.dir, "collectd.conf")
+        with open(conf, "w") as f:
+            f.write(f"""Hostname "{HOST}"
+FQDNLookup false
+BaseDir "{self.dir}"
+PIDFile "{self.dir}/collectd.pid"
+PluginDir "{plugdir}"
+TypesDB "{TYPES_DB}"
+Interval 1
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "{self.log}"
+  Timestamp false
+</Plugin>
+LoadPlugin csv
+<Plugin csv>
+  DataDir "{self.csv}"
+  StoreRates false
+</Plugin>
+LoadPlugin unixsock
+<Plugin unixsock>
+  SocketFile "{self.sock}"
+</Plugin>
+LoadPlugin ephport
+<Plugin ephport>
+{block}
+</Plugin>
+""")
+        self.err = open(os.path.join(self.dir, "stderr"), "w")
+        self.proc = nsutil.spawn([COLLECTD, "-f", "-C", conf],
+                                 stdout=self.err, stderr=subprocess.STDOUT,
+                                 env=dict(os.environ, **(env or {})))
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.err.close()
+        return rc
+
+    def values(self):
+        """{(plugin_instance, type, type_instance): [(epoch, value)]}."""
+        out = {}
+        for path in glob.glob(os.path.join(self.csv, HOST, "ephport*", "*")):
+            d = os.path.basename(os.path.dirname(path))
+            pinst = d[len("ephport-"):] if d.startswith("ephport-") else ""
+            name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
+            type_, _, tinst = name.partition("-")
+            series = out.setdefault((pinst, type_, tinst), [])
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("epoch"):
+                        continue
+                    t, v = line.strip().split(",")
+                    series.append((float(t), float(v)))
+        for s in out.values():
+            s.sort()
+        return out
+
+    def latest_all(self):
+        """{(plugin_instance, type, type_instance): latest value}."""
+        return {k: s[-1][1] for k, s in self.values().items() if s}
+
+    def reads(self):
+        return len(self.values().get(("tcp", "gauge", "usable"), []))
+
+    def listval(self):
+        r = subprocess.run(["collectdctl", "-s", self.sock, "listval"],
+                           capture_output=True, text=True, timeout=10)
+        return {ln.split()[-1] for ln in r.stdout.splitlines() if ln.strip()}
+
+    def log_text(self):
+        text = ""
+        for name in ("stderr", "log"):
+            try:
+                with open(os.path.join(self.dir, name)) as f:
+                    text += f.read()
+            except FileNotFoundError:
+                pass
+        return text
+
+    def wait(self, pred, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if pred():
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return pred()
+
+    def settle(self, pred, timeout=20):
+        """Until pred() holds, then two more reads (so the numbers are
+        those of one whole read, not of a csv line being written)."""
+        ok = self.wait(pred, timeout)
+        n = self.reads()
+        self.wait(lambda: self.reads() >= n + 2, 10)
+        return ok
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- the holders ------------------------------------------------------------
+# A child: N connections to the listener, DUPS of them dup()ed (one socket,
+# two fds: counted once), UDP connected UDP sockets; "ready", then hold
+# them until its stdin closes.
+CHILD = r"""
+import os, socket, sys
+n, port, dups, udp = map(int, sys.argv[1:5])
+keep = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+fds = [os.dup(s.fileno()) for s in keep[:dups]]
+for _ in range(udp):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.connect(("127.0.0.1", 5353))
+    keep.append(u)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+# The other namespace's: its own listener, N connections.
+NSCHILD = r"""
+import socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 8080)); l.listen(64)
+keep = [socket.create_connection(("127.0.0.1", 8080)) for _ in range(int(sys.argv[1]))]
+print("ready", flush=True)
+sys.stdin.read()
+"""
+children = []
+created = []
+
+
+def start(args, what):
+    p = nsutil.spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     text=True)
+    children.append(p)
+    line = p.stdout.readline().strip()
+    if line != "ready":
+        raise AssertionError(f"{what} did not start: {line!r}")
+    return p
+
+
+def start_child(n, dups=0, udp=0):
+    return start([sys.executable, "-c", CHILD, str(n), str(LISTEN_PORT),
+                  str(dups), str(udp)], f"child holding {n}")
+
+
+def start_other(n):
+    """eph-<pid>-p with a child holding n pool ports there; None if ip
+    netns cannot be used here."""
+    r = subprocess.run(["ip", "netns", "add", NETNS], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        print(f"     (ip netns add: {r.stderr.strip()}: other namespace "
+              "not checked)")
+        return None
+    created.append(NETNS)
+    subprocess.check_call(["ip", "netns", "exec", NETNS, "sh", "-c",
+                           "ip link set lo up && echo '41000 41099' > "
+                           "/proc/sys/net/ipv4/ip_local_port_range"])
+    return start(["ip", "netns", "exec", NETNS, sys.executable, "-c",
+                  NSCHILD, str(n)], f"child in {NETNS}")
+
+
+def cleanup():
+    for c in children:
+        if c.stdin and not c.stdin.closed:
+            c.stdin.close()
+    nsutil.stop_spawned()
+    for name in created:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    created.clear()
+
+
+def comm_name(pid):
+    """The comm as the plugin names it: A-Z a-z 0-9 . _ - kept."""
+    with open(f"/proc/{pid}/comm") as f:
+        comm = f.read().rstrip("\n")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", comm) or "_"
+
+
+def tinst(pid):
+    return f"ports-pid-{pid}-{comm_name(pid)}"
+
+
+def ss_holders():
+    """pid -> number of pool ports of its TCP sockets, from `ss -tanp`."""
+    out = subprocess.check_output(["ss", "-Htanp"], text=True)
+    held = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 6:
+            continue
+        _, lport = nsutil.split_endpoint(f[3])
+        if not nsutil.in_pool(lport, LOW, HIGH, RESERVED_SET):
+            continue
+        for pid in re.findall(r"pid=(\d+)", line):
+            held.setdefault(int(pid), set()).add(lport)
+    return {pid: len(ports) for pid, ports in held.items()}
+
+
+def process_values(vals, ns_id=""):
+    """{(plugin_instance, type_instance): value} of the process values of
+    one namespace ("": collectd's own)."""
+    pinsts = {ns_id} | {f"{ns_id}-{p}" if ns_id else p for p in ("tcp", "udp")}
+    return {(k[0], k[2]): v for k, v in vals.items()
+            if k[0] in pinsts and
+            (k[2].startswith("ports-pid-") or k[2] in TOTALS)}
+
+
+TOTALS = ("processes-holding", "processes-denied", "sockets-unattributed")
+
+
+def want_self(top=None):
+    """The values collectd's own namespace must have: both children (or
+    the top one), and the totals."""
+    want = {("", "processes-holding"): 2.0, ("", "processes-denied"): 0.0,
+            ("", "sockets-unattributed"): 3.0,
+            ("tcp", tinst(b.pid)): 70.0, ("udp", tinst(b.pid)): 4.0}
+    if top != 1:
+        want.update({("tcp", tinst(a.pid)): 30.0, ("udp", tinst(a.pid)): 0.0})
+    return want
+
+
+def no_errors(ck, label, cd):
+    ck.eq(f"{label}: no ephport errors or warnings",
+          [ln for ln in cd.log_text().splitlines()
+           if "ephport plugin:" in ln and ("rror" in ln or
+                                           "processes: cannot" in ln)], [])
+
+
+def run(label, block, check):
+    cd = Collectd(block, env=ENV)
+    try:
+        ok = cd.wait(lambda: cd.reads() >= 2)
+        ck.eq(f"{label}: collectd records", ok, True)
+        if ok:
+            check(cd)
+    finally:
+        rc = cd.stop()
+        log = cd.log_text()
+        cd.cleanup()
+    ck.eq(f"{label}: collectd exited cleanly", rc, 0)
+    # An --enable-sanitizers build: UBSan only prints.
+    ck.eq(f"{label}: no sanitizer report",
+          [ln for ln in log.splitlines()
+           if "runtime error" in ln or "AddressSanitizer" in ln], [])
+    return log
+
+
+def part_procfs(other):
+    label = "procfs"
+    blk = (f'  BPFPinDir "{EMPTY}"\n  Processes true\n  Namespace "self"\n'
+           + (f'  Namespace "{NETNS}"\n' if other else ""))
+
+    def check(cd):
+        want = want_self()
+        if other:
+            want.update({(NETNS, "processes-holding"): 1.0,
+                         (NETNS, "processes-denied"): 0.0,
+                         (NETNS, "sockets-unattributed"): 0.0,
+                         (NETNS + "-tcp", tinst(other.pid)): 12.0,
+                         (NETNS + "-udp", tinst(other.pid)): 0.0})
+        def got_now():
+            vals = cd.latest_all()
+            got = process_values(vals)
+            if other:
+                got.update(process_values(vals, NETNS))
+            return got
+
+        cd.settle(lambda: all(k in got_now() for k in want))
+        got = got_now()
+        ck.eq(f"{label}: the values name both pids with 30 and 70", got,
+              want)
+        ck.eq(f"{label}: agrees with ss -tanp",
+              {pid: got.get(("tcp", tinst(pid))) for pid in ss_holders()},
+              {pid: float(n) for pid, n in ss_holders().items()})
+        ids = cd.listval()
+        for i in sorted(ids):
+            if "ports-pid-" in i or any(t in i for t in TOTALS):
+                print(f"     | collectdctl listval: {i}")
+        want_ids = {f"{HOST}/ephport/count-{t}" for t in TOTALS}
+        want_ids |= {f"{HOST}/ephport-{p}/count-{tinst(c.pid)}"
+                     for p in ("tcp", "udp") for c in (a, b)}
+        if other:
+            want_ids |= {f"{HOST}/ephport-{NETNS}/count-{t}" for t in TOTALS}
+            want_ids |= {f"{HOST}/ephport-{NETNS}-{p}/count-{tinst(other.pid)}"
+                         for p in ("tcp", "udp")}
+        ck.eq(f"{label}: collectdctl listval has them",
+              sorted(want_ids - ids), [])
+        log = cd.log_text()
+        ck.eq(f"{label}: the source said once",
+              log.count("ephport plugin: processes: from /proc: one readdir "
+                        "of /proc/PID/fd per process"), 1)
+        if other:
+            ck.eq(f"{label}: the source said once for {NETNS}",
+                  log.count(f"ephport plugin: network namespace {NETNS}: "
+                            "processes: from /proc"), 1)
+        no_errors(ck, label, cd)
+
+    run(label, blk, check)
+
+
+def part_top1():
+    label = "ProcessesTop 1"
+
+    def check(cd):
+        want = want_self(top=1)
+        cd.settle(lambda: all(k in process_values(cd.latest_all())
+                              for k in want))
+        ck.eq(f"{label}: the 70 only, the totals count both",
+              process_values(cd.latest_all()), want)
+
+    run(label, f'  BPFPinDir "{EMPTY}"\n  Processes true\n'
+        '  ProcessesTop 1\n', check)
+
+
+def part_off():
+    label = "Processes false"
+
+    def check(cd):
+        n = cd.reads()
+        cd.wait(lambda: cd.reads() >= n + 2)
+        vals = cd.latest_all()
+        ck.eq(f"{label}: no process value",
+              sorted(k for k in vals if k[2].startswith("ports-pid-")
+                     or k[2] in TOTALS), [])
+        ck.eq(f"{label}: collectdctl lists none",
+              sorted(i for i in cd.listval()
+                     if "ports-pid-" in i or "processes-" in i
+                     or "unattributed" in i), [])
+        ck.eq(f"{label}: the other values are there",
+              vals.get(("tcp", "count", "ports_used")) is not None, True)
+        ck.eq(f"{label}: no process log line",
+              "ephport plugin: processes:" in cd.log_text(), False)
+
+    # The default, and said explicitly.
+    run(label + " (default)", f'  BPFPinDir "{EMPTY}"\n', check)
+    run(label, f'  BPFPinDir "{EMPTY}"\n  Processes false\n', check)
+
+
+def part_bpf(pins):
+    label = "bpf"
+
+    def check(cd):
+        want = want_self()
+        cd.settle(lambda: all(k in process_values(cd.latest_all())
+                              for k in want))
+        got = process_values(cd.latest_all())
+        ck.eq(f"{label}: the same numbers", got, want)
+        ck.eq(f"{label}: agrees with ss -tanp",
+              {pid: got.get(("tcp", tinst(pid))) for pid in ss_holders()},
+              {pid: float(n) for pid, n in ss_holders().items()})
+        log = cd.log_text()
+        ck.eq(f"{label}: counted by the pinned iterator, said once",
+              log.count("ephport plugin: processes: counted in the kernel by "
+                        "the task_file iterator"), 1)
+        ck.eq(f"{label}: never from /proc",
+              "processes: from /proc" in log, False)
+        no_errors(ck, label, cd)
+
+    run(label, f'  BPFPinDir "{pins}"\n  Processes true\n', check)
+
+
+def part_holders_refused():
+    """Source "bpf" with the sockets pinned and DIR/holders not: the
+    holders collection fails (BPF asked for, not pinned), said once; every
+    other value goes on."""
+    label = "holders not pinned"
+    exe = os.environ["EPHPORT_BPF"]
+    mnt = tempfile.mkdtemp(prefix="ephport-bpffs.")
+    subprocess.check_call(["mount", "-t", "bpf", "none", mnt])
+    pins = os.path.join(mnt, "ephport")
+    try:
+        os.makedirs(os.path.join(pins, "holders_new"))
+        r = subprocess.run([exe, "load", "-d", pins], capture_output=True,
+                           text=True)
+        ck.eq(f"{label}: ephport-bpf load exits 0", r.returncode, 0)
+        ck.eq(f"{label}: no DIR/holders",
+              os.path.exists(os.path.join(pins, "holders")), False)
+
+        def check(cd):
+            n = cd.reads()
+            cd.wait(lambda: cd.reads() >= n + 3)
+            vals = cd.latest_all()
+            ck.eq(f"{label}: no process value",
+                  sorted(k for k in vals if k[2].startswith("ports-pid-")
+                         or k[2] in TOTALS), [])
+            ck.eq(f"{label}: the other values go on",
+                  vals.get(("tcp", "count", "ports_used")) is not None and
+                  cd.reads() >= n + 3, True)
+            lines = [ln for ln in cd.log_text().splitlines()
+                     if "ephport plugin: processes: cannot tell who holds "
+                        "the ports: " in ln]
+            for ln in lines:
+                print(f"     | {ln}")
+            ck.eq(f"{label}: said once", len(lines), 1)
+            ck.eq(f"{label}: the line names the pin",
+                  bool(lines) and "holders" in lines[0], True)
+
+        run(label, f'  Source "bpf"\n  BPFPinDir "{pins}"\n'
+            '  Processes true\n', check)
+    finally:
+        if os.path.isdir(os.path.join(pins, "holders_new")):
+            os.rmdir(os.path.join(pins, "holders_new"))
+        subprocess.call([exe, "unload", "-d", pins])
+        subprocess.call(["umount", mnt])
+        os.rmdir(mnt)
+
+
+if os.geteuid() != 0:
+    skip("needs root (unshare -n, ip_local_port_range)")
+nsutil.enter_private_netns(sys.argv)
+COLLECTD = find_collectd()
+if not COLLECTD:
+    skip("collectd is not installed")
+for p in ("csv", "logfile", "unixsock"):
+    if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
+        skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
+for tool in ("collectdctl", "ss"):
+    if not shutil.which(tool):
+        skip(f"{tool} is not installed")
+PLUGIN = find_plugin()
+if not PLUGIN:
+    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
+ENV = None
+if needs_asan(PLUGIN):
+    rt = asan_runtime()
+    if not rt:
+        skip("the plugin needs ASan but its runtime was not found")
+    ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0"}
+
+atexit.register(cleanup)
+ck = nsutil.Checker()
+nsutil.setup_namespace(LOW, HIGH, RESERVED)
+RESERVED_SET = nsutil.parse_reserved(RESERVED)
+EMPTY = tempfile.mkdtemp(prefix="eph-nopins-")
+listener = nsutil.tcp_listen("127.0.0.1", LISTEN_PORT)
+keep = []
+pins = None
+bpf_skipped = None
+try:
+    # Three TIME_WAIT in the pool: held by no process.  They last 60 s:
+    # every part that counts them runs before (about 25 s in all).
+    nsutil.make_time_wait(listener, "127.0.0.1", LISTEN_PORT, 3, keep)
+    a = start_child(30, dups=10)
+    b = start_child(70, udp=4)
+    other = start_other(12)
+    t0 = time.time()
+    part_procfs(other)
+    part_top1()
+    try:
+        pins = failutil.bpf_load()
+    except SystemExit:
+        pins = None
+        bpf_skipped = "ephport-bpf is built but does not load here"
+    if pins is None and not bpf_skipped:
+        bpf_skipped = "ephport-bpf is not built ($EPHPORT_BPF)"
+    if pins:
+        part_bpf(pins)
+    print(f"     (the parts counting TIME_WAIT took {time.time() - t0:.0f} s)")
+    part_off()
+    if pins:
+        part_holders_refused()
+finally:
+    if pins:
+        failutil.bpf_unload(pins)
+    cleanup()
+    for k in keep:
+        k.close()
+    listener.close()
+    shutil.rmtree(EMPTY, ignore_errors=True)
+
+if bpf_skipped:
+    print(f"{ck.checks - ck.failures} passed, {ck.failures} failed")
+    if ck.failures:
+        sys.exit(1)
+    print(f"SKIP: the BPF parts: {bpf_skipped}; only the parts without BPF "
+          "ran", file=sys.stderr)
+    sys.exit(nsutil.SKIP)
+ck.done()
