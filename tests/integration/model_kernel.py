@@ -340,13 +340,22 @@ def sc_time_wait_no_timestamps(s, keep):
     tw_scenario(s, keep, 1, "127.0.0.1", True)
 
 
-def sc_time_wait_short_delay(s, keep):
-    """tcp_tw_reuse_delay (6.14+) is what the age is compared with."""
+def sc_time_wait_long_delay(s, keep):
+    """tcp_tw_reuse_delay (6.14+) is what the age is compared with.  A
+    delay longer than the default (1000 ms), so that a slow run (ASan, a
+    loaded machine) cannot let a TIME_WAIT age past it between the
+    prediction and the call: after 1.3 s it is still not reusable (it
+    would be with the default), after 3.4 s it is."""
     if not os.path.exists("/proc/sys/net/ipv4/tcp_tw_reuse_delay"):
         s.row("tcp_tw_reuse_delay", "not in this kernel", "(default 1000 ms used)")
         return
-    nsutil.write_sysctl("net/ipv4/tcp_tw_reuse_delay", "200")
-    tw_scenario(s, keep, 2, "127.0.0.1", True, wait=0.4)
+    nsutil.write_sysctl("net/ipv4/tcp_tw_reuse_delay", "3000")
+    addr = "127.0.0.1"
+    tw_scenario(s, keep, 2, addr, True, wait=1.3)
+    time.sleep(2.1)
+    sock = s.predict_connect("after 3.4 s, to A", addr, addr, 8001, lambda: connect(addr, 8001))
+    if sock:
+        keep.append(sock)
 
 
 def sc_ipv6(s, keep):
@@ -399,7 +408,7 @@ SCENARIOS = {
     "TIME_WAIT, tw_reuse 2, 10.9.0.1": (sc_time_wait_reuse2_other, (LOW, HIGH, "")),
     "TIME_WAIT, tw_reuse 1, 10.9.0.1": (sc_time_wait_reuse1_other, (LOW, HIGH, "")),
     "TIME_WAIT, tw_reuse 1, no timestamps": (sc_time_wait_no_timestamps, (LOW, HIGH, "")),
-    "TIME_WAIT, tw_reuse_delay 200 ms": (sc_time_wait_short_delay, (LOW, HIGH, "")),
+    "TIME_WAIT, tw_reuse_delay 3000 ms": (sc_time_wait_long_delay, (LOW, HIGH, "")),
     "IPv6": (sc_ipv6, (LOW, HIGH, "")),
     "UDP autobind": (sc_udp, (LOW, HIGH, "")),
     "one-port range": (sc_one_port, (LOW, LOW, "")),
