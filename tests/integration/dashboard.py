@@ -68,7 +68,9 @@ srv.bind(("127.0.0.1", 0))
 srv.listen(1)
 cli = socket.create_connection(srv.getsockname())
 acc, _ = srv.accept()
-r = subprocess.run([EXE, "--prometheus"], capture_output=True, text=True)
+# --processes: the process families and their pid/comm labels (this test
+# holds the connection above).
+r = subprocess.run([EXE, "--prometheus", "--processes"], capture_output=True, text=True)
 # Every namespace (netns label) needs CAP_SYS_ADMIN: as root only.
 ra = subprocess.run([EXE, "--prometheus", "--all-namespaces"], capture_output=True, text=True)
 for s in (cli, acc, srv):
@@ -136,12 +138,15 @@ for name, v in variables.items():
 
 titles = " | ".join(p.get("title", "") for p in panels).lower()
 for want in ("headline", "bind pressure", "connect pressure", "top destinations",
-             "time_wait", "ports in use", "headroom", "trend"):
+             "time_wait", "ports in use", "headroom", "trend", "allocation failures",
+             "who holds the ports"):
     check(want in titles, "a panel about %s" % want)
 used = " ".join(e for _, e, _ in exprs)
 for m in ("ephport_pressure_ratio", "ephport_bind_pressure_ratio", "ephport_connect_pressure_ratio",
           "ephport_destination_connect_pressure_ratio", "ephport_time_wait_sockets",
-          "ephport_ports_in_use"):
+          "ephport_ports_in_use", "ephport_allocation_failures_total",
+          "ephport_allocation_failures_by_process_total", "ephport_process_ports",
+          "ephport_failures_observable"):
     check(m in used, "the dashboard shows %s" % m)
 
 # --- names -------------------------------------------------------------------------
