@@ -6,9 +6,9 @@ connections to a listener outside the range; the first has 10 of them
 dup()ed, counted once; the second also holds 4 connected UDP sockets), and
 three TIME_WAIT sockets belong to nobody.
 
-A real `collectd -f` loads a copy of the built ephport.so with the csv,
-logfile and unixsock plugins; values are read back from the csv files and
-the identifiers with `collectdctl listval`.
+A real `collectd -f` (collectdutil.Collectd) loads a copy of the built
+ephport.so with the csv, logfile and unixsock plugins; values are read
+back from the csv files and the identifiers with `collectdctl listval`.
 
 1. Processes true, from /proc (BPFPinDir an empty directory), Namespace
    "self" and a named namespace eph-<pid>-p where a third child holds 12:
@@ -32,11 +32,9 @@ not load, parts 1-3 run and the test still ends SKIP (77): the BPF parts
 are never reported as passed.
 """
 import atexit
-import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -46,12 +44,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import failutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          needs_asan)
+import collectdutil  # noqa: E402
+from collectdutil import (HOST, STOCK_PLUGINS, asan_runtime,  # noqa: E402
+                          find_collectd, find_plugin, needs_asan)
 
-STOCK_PLUGINS = "/usr/lib/collectd"
-TYPES_DB = "/usr/share/collectd/types.db"
-HOST = "ephtest"
 LOW, HIGH, RESERVED = 40000, 40199, "40190-40199"
 LISTEN_PORT = 8080   # outside the range: the listener holds no pool port
 NETNS = f"eph-{os.getpid()}-p"
@@ -62,85 +58,13 @@ def skip(why):
     sys.exit(nsutil.SKIP)
 
 
-class Collectd:
-    """collectd -f with a temp BaseDir, the plugin copy, csv, logfile and
-    unixsock (as collectd_failures.py)."""
+class Collectd(collectdutil.Collectd):
+    """collectdutil.Collectd with the csv, logfile and unixsock plugins."""
 
     def __init__(self, block, env=None):
-        self.dir = tempfile.mkdtemp(prefix="eph-collectd-proc-")
-        plugdir = os.path.join(self.dir, "plugins")
-        os.mkdir(plugdir)
-        # Copies: collectd skips symlinks in its PluginDir.
-        shutil.copyfile(PLUGIN, os.path.join(plugdir, "ephport.so"))
-        for p in ("csv", "logfile", "unixsock"):
-            shutil.copyfile(os.path.join(STOCK_PLUGINS, p + ".so"),
-                            os.path.join(plugdir, p + ".so"))
-        self.csv = os.path.join(self.dir, "csv")
-        self.log = os.path.join(self.dir, "log")
-        self.sock = os.path.join(self.dir, "sock")
-        conf = os.path.join(self.dir, "collectd.conf")
-        with open(conf, "w") as f:
-            f.write(f"""Hostname "{HOST}"
-FQDNLookup false
-BaseDir "{self.dir}"
-PIDFile "{self.dir}/collectd.pid"
-PluginDir "{plugdir}"
-TypesDB "{TYPES_DB}"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{self.log}"
-  Timestamp false
-</Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir "{self.csv}"
-  StoreRates false
-</Plugin>
-LoadPlugin unixsock
-<Plugin unixsock>
-  SocketFile "{self.sock}"
-</Plugin>
-LoadPlugin ephport
-<Plugin ephport>
-{block}
-</Plugin>
-""")
-        self.err = open(os.path.join(self.dir, "stderr"), "w")
-        self.proc = nsutil.spawn([COLLECTD, "-f", "-C", conf],
-                                 stdout=self.err, stderr=subprocess.STDOUT,
-                                 env=dict(os.environ, **(env or {})))
-
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.err.close()
-        return rc
-
-    def values(self):
-        """{(plugin_instance, type, type_instance): [(epoch, value)]}."""
-        out = {}
-        for path in glob.glob(os.path.join(self.csv, HOST, "ephport*", "*")):
-            d = os.path.basename(os.path.dirname(path))
-            pinst = d[len("ephport-"):] if d.startswith("ephport-") else ""
-            name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
-            type_, _, tinst = name.partition("-")
-            series = out.setdefault((pinst, type_, tinst), [])
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("epoch"):
-                        continue
-                    t, v = line.strip().split(",")
-                    series.append((float(t), float(v)))
-        for s in out.values():
-            s.sort()
-        return out
+        super().__init__(COLLECTD, PLUGIN, block, env=env,
+                         prefix="eph-collectd-proc-",
+                         plugins=("csv", "logfile", "unixsock"))
 
     def latest_all(self):
         """{(plugin_instance, type, type_instance): latest value}."""
@@ -149,31 +73,6 @@ LoadPlugin ephport
     def reads(self):
         return len(self.values().get(("tcp", "gauge", "usable"), []))
 
-    def listval(self):
-        r = subprocess.run(["collectdctl", "-s", self.sock, "listval"],
-                           capture_output=True, text=True, timeout=10)
-        return {ln.split()[-1] for ln in r.stdout.splitlines() if ln.strip()}
-
-    def log_text(self):
-        text = ""
-        for name in ("stderr", "log"):
-            try:
-                with open(os.path.join(self.dir, name)) as f:
-                    text += f.read()
-            except FileNotFoundError:
-                pass
-        return text
-
-    def wait(self, pred, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if pred():
-                return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.2)
-        return pred()
-
     def settle(self, pred, timeout=20):
         """Until pred() holds, then two more reads (so the numbers are
         those of one whole read, not of a csv line being written)."""
@@ -181,9 +80,6 @@ LoadPlugin ephport
         n = self.reads()
         self.wait(lambda: self.reads() >= n + 2, 10)
         return ok
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- the holders ------------------------------------------------------------
