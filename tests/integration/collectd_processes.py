@@ -4,7 +4,7 @@ VALUES, Processes), in a private network namespace with range
 40000-40199: two child processes hold 30 and 70 pool ports (TCP
 connections to a listener outside the range; the first has 10 of them
 dup()ed, counted once; the second also holds 4 connected UDP sockets), and
-three TIME_WAIT sockets belong to nobody.
+three TIME_WAIT sockets belong to nobody (holdutil.Holders).
 
 A real `collectd -f` (collectdutil.Collectd) loads a copy of the built
 ephport.so with the csv, logfile and unixsock plugins; values are read
@@ -43,13 +43,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import failutil  # noqa: E402
+import holdutil  # noqa: E402
 import nsutil  # noqa: E402
 import collectdutil  # noqa: E402
 from collectdutil import (HOST, STOCK_PLUGINS, asan_runtime,  # noqa: E402
                           find_collectd, find_plugin, needs_asan)
 
 LOW, HIGH, RESERVED = 40000, 40199, "40190-40199"
-LISTEN_PORT = 8080   # outside the range: the listener holds no pool port
 NETNS = f"eph-{os.getpid()}-p"
 
 
@@ -82,65 +82,25 @@ class Collectd(collectdutil.Collectd):
         return ok
 
 
-# --- the holders ------------------------------------------------------------
-# A child: N connections to the listener, DUPS of them dup()ed (one socket,
-# two fds: counted once), UDP connected UDP sockets; "ready", then hold
-# them until its stdin closes.
-CHILD = r"""
-import os, socket, sys
-n, port, dups, udp = map(int, sys.argv[1:5])
-keep = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-fds = [os.dup(s.fileno()) for s in keep[:dups]]
-for _ in range(udp):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect(("127.0.0.1", 5353))
-    keep.append(u)
-print("ready", flush=True)
-sys.stdin.read()
-"""
-# The other namespace's: its own listener, N connections.
-NSCHILD = r"""
-import socket, sys
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", 8080)); l.listen(64)
-keep = [socket.create_connection(("127.0.0.1", 8080)) for _ in range(int(sys.argv[1]))]
-print("ready", flush=True)
-sys.stdin.read()
-"""
+# --- the holders (holdutil) ------------------------------------------------
 children = []
 created = []
-
-
-def start(args, what):
-    p = nsutil.spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                     text=True)
-    children.append(p)
-    line = p.stdout.readline().strip()
-    if line != "ready":
-        raise AssertionError(f"{what} did not start: {line!r}")
-    return p
-
-
-def start_child(n, dups=0, udp=0):
-    return start([sys.executable, "-c", CHILD, str(n), str(LISTEN_PORT),
-                  str(dups), str(udp)], f"child holding {n}")
 
 
 def start_other(n):
     """eph-<pid>-p with a child holding n pool ports there; None if ip
     netns cannot be used here."""
-    r = subprocess.run(["ip", "netns", "add", NETNS], capture_output=True,
-                       text=True)
-    if r.returncode != 0:
-        print(f"     (ip netns add: {r.stderr.strip()}: other namespace "
-              "not checked)")
+    err = holdutil.add_netns(NETNS)
+    if err:
+        print(f"     (ip netns add: {err}: other namespace not checked)")
         return None
     created.append(NETNS)
-    subprocess.check_call(["ip", "netns", "exec", NETNS, "sh", "-c",
-                           "ip link set lo up && echo '41000 41099' > "
-                           "/proc/sys/net/ipv4/ip_local_port_range"])
-    return start(["ip", "netns", "exec", NETNS, sys.executable, "-c",
-                  NSCHILD, str(n)], f"child in {NETNS}")
+    p = holdutil.start_in(NETNS, n)
+    children.append(p)
+    line = p.stdout.readline().strip()
+    if line != "ready":
+        raise AssertionError(f"child in {NETNS} did not start: {line!r}")
+    return p
 
 
 def cleanup():
@@ -166,18 +126,8 @@ def tinst(pid):
 
 def ss_holders():
     """pid -> number of pool ports of its TCP sockets, from `ss -tanp`."""
-    out = subprocess.check_output(["ss", "-Htanp"], text=True)
-    held = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 6:
-            continue
-        _, lport = nsutil.split_endpoint(f[3])
-        if not nsutil.in_pool(lport, LOW, HIGH, RESERVED_SET):
-            continue
-        for pid in re.findall(r"pid=(\d+)", line):
-            held.setdefault(int(pid), set()).add(lport)
-    return {pid: len(ports) for pid, ports in held.items()}
+    return {pid: len(ports) for pid, ports in
+            holdutil.ss_holders(LOW, HIGH, RESERVED_SET).items()}
 
 
 def process_values(vals, ns_id=""):
@@ -416,16 +366,15 @@ ck = nsutil.Checker()
 nsutil.setup_namespace(LOW, HIGH, RESERVED)
 RESERVED_SET = nsutil.parse_reserved(RESERVED)
 EMPTY = tempfile.mkdtemp(prefix="eph-nopins-")
-listener = nsutil.tcp_listen("127.0.0.1", LISTEN_PORT)
-keep = []
+held = None
 pins = None
 bpf_skipped = None
 try:
     # Three TIME_WAIT in the pool: held by no process.  They last 60 s:
     # every part that counts them runs before (about 25 s in all).
-    nsutil.make_time_wait(listener, "127.0.0.1", LISTEN_PORT, 3, keep)
-    a = start_child(30, dups=10)
-    b = start_child(70, udp=4)
+    held = holdutil.Holders()
+    a, b = held.a, held.b
+    children += [a, b]
     other = start_other(12)
     t0 = time.time()
     part_procfs(other)
@@ -447,9 +396,8 @@ finally:
     if pins:
         failutil.bpf_unload(pins)
     cleanup()
-    for k in keep:
-        k.close()
-    listener.close()
+    if held:
+        held.close()
     shutil.rmtree(EMPTY, ignore_errors=True)
 
 if bpf_skipped:
