@@ -30,6 +30,7 @@ Exits 77 only without root, netns or the snmp tools; when ephport-bpf is
 not built or does not load, the BPF part is reported SKIPPED and the test
 exits 77 even when the rest passed: a part that did not run never passes.
 """
+import functools
 import os
 import re
 import shutil
@@ -67,20 +68,10 @@ def comm_of(pid):
         return f.read().strip()
 
 
-def get(*names, tool="snmpget"):
-    """{name: value}, numeric enumerations, hex strings as such; a missing
-    instance is None."""
-    r = su.snmp(tool, "-OQsbeUx", *names, check=tool != "snmpget")
-    out = {}
-    for line in r.stdout.splitlines():
-        if " = " in line:
-            k, v = (x.strip() for x in line.split(" = ", 1))
-            out[k] = None if v.startswith("No Such") else v.strip('"')
-    return out
-
-
-def walk(table):
-    return {k: v for k, v in get(table, tool="snmpwalk").items() if v is not None}
+# {name: value}, numeric enumerations, hex strings as such; a missing
+# instance is None.  walk(table): a table's rows.
+get = functools.partial(su.get, output="-OQsbeUx")
+walk = functools.partial(su.rows, output="-OQsbeUx")
 
 
 def ss_holders():
