@@ -33,9 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import collectdutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import (STOCK_PLUGINS, asan_runtime,  # noqa: E402
-                          find_collectd, find_plugin, is_failure_line,
-                          needs_asan, tw_recycled)
+from collectdutil import is_failure_line, tw_recycled  # noqa: E402
 
 EPHPORT = os.environ.get("EPHPORT", "./ephport")
 
@@ -238,24 +236,11 @@ def check_ns(what, vals, want):
 
 # --- preconditions -----------------------------------------------------------
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for plug in ("csv.so", "logfile.so"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, plug)):
-        skip(f"collectd's {plug} is not in {STOCK_PLUGINS}")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
 for tool in ("ip", "nsenter", "unshare"):
     if not shutil.which(tool):
         skip(f"{tool} not found")
-ENV = {}
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin is built with ASan but libasan.so was not found")
-    ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"}
+COLLECTD, PLUGIN, ENV = collectdutil.require(
+    skip, asan_env={"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"})
 probe = subprocess.run(["ip", "netns", "add", f"eph-{os.getpid()}-probe"],
                        capture_output=True, text=True)
 if probe.returncode != 0:

@@ -46,8 +46,7 @@ sys.path.insert(0, HERE)
 import failutil  # noqa: E402
 import nsutil  # noqa: E402
 import collectdutil  # noqa: E402
-from collectdutil import (HOST, STOCK_PLUGINS, asan_runtime,  # noqa: E402
-                          find_collectd, find_plugin, needs_asan)
+from collectdutil import HOST  # noqa: E402
 
 KINDS = ("connect", "bind", "autobind")
 K = {"connect": 5, "bind": 3, "autobind": 4}
@@ -170,23 +169,8 @@ def other_wall():
 
 
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for p in ("csv", "logfile", "unixsock"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
-        skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
-if not shutil.which("collectdctl"):
-    skip("collectdctl is not installed")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-ENV = None
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin needs ASan but its runtime was not found")
-    ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0"}
+COLLECTD, PLUGIN, ENV = collectdutil.require(
+    skip, ("csv", "logfile", "unixsock"), ("collectdctl",))
 
 atexit.register(cleanup_netns)
 ck = nsutil.Checker()

@@ -35,8 +35,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import collectdutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          is_failure_line, is_rate, needs_asan, NOT_OBSERVABLE,
+from collectdutil import (is_failure_line, is_rate, NOT_OBSERVABLE,  # noqa: E402
                           RATE_NAMES, STOCK_PLUGINS, tw_recycled)
 
 # UDP sockets are shown connected (established) or not (close).
@@ -214,25 +213,10 @@ def check_interval(what, cd, want):
 
 
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-if not os.path.isfile(os.path.join(STOCK_PLUGINS, "csv.so")):
-    skip(f"collectd's csv plugin is not in {STOCK_PLUGINS}")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-
-ASAN_ENV = {}
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin is built with ASan but libasan.so was not found")
-    # collectd is not instrumented: the runtime must be loaded first.
-    # Leaks of collectd itself are not ours to judge here.
-    ASAN_ENV = {"LD_PRELOAD": rt,
-                "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
-                "UBSAN_OPTIONS": "print_stacktrace=1"}
+# Leaks of collectd itself are not ours to judge here.
+COLLECTD, PLUGIN, ASAN_ENV = collectdutil.require(
+    skip, ("csv",), asan_env={"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
+                              "UBSAN_OPTIONS": "print_stacktrace=1"})
 
 ck = nsutil.Checker()
 keep = []

@@ -46,8 +46,7 @@ import failutil  # noqa: E402
 import holdutil  # noqa: E402
 import nsutil  # noqa: E402
 import collectdutil  # noqa: E402
-from collectdutil import (HOST, STOCK_PLUGINS, asan_runtime,  # noqa: E402
-                          find_collectd, find_plugin, needs_asan)
+from collectdutil import HOST  # noqa: E402
 
 LOW, HIGH, RESERVED = 40000, 40199, "40190-40199"
 NETNS = f"eph-{os.getpid()}-p"
@@ -342,24 +341,8 @@ def part_holders_refused():
 if os.geteuid() != 0:
     skip("needs root (unshare -n, ip_local_port_range)")
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for p in ("csv", "logfile", "unixsock"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
-        skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
-for tool in ("collectdctl", "ss"):
-    if not shutil.which(tool):
-        skip(f"{tool} is not installed")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-ENV = None
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin needs ASan but its runtime was not found")
-    ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0"}
+COLLECTD, PLUGIN, ENV = collectdutil.require(
+    skip, ("csv", "logfile", "unixsock"), ("collectdctl", "ss"))
 
 atexit.register(cleanup)
 ck = nsutil.Checker()

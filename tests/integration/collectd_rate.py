@@ -35,8 +35,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import collectdutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import find_collectd, find_plugin, needs_asan  # noqa: E402
-from collectdutil import asan_runtime, STOCK_PLUGINS  # noqa: E402
 
 HOST = "ephrate"
 LOW, HIGH = 40000, 40399
@@ -131,21 +129,7 @@ def nearest(series, t):
 
 
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for p in ("csv", "logfile"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
-        skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-ASAN_ENV = None
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin needs ASan but its runtime was not found")
-    ASAN_ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0"}
+COLLECTD, PLUGIN, ASAN_ENV = collectdutil.require(skip)
 
 nsutil.setup_namespace(LOW, HIGH)
 ck = nsutil.Checker()

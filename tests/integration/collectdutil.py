@@ -94,6 +94,34 @@ def is_rate(type_, tinst):
     return any((type_, tinst) in names for names in RATE_NAMES.values())
 
 
+def require(skip, plugins=("csv", "logfile"), tools=(),
+            asan_env={"ASAN_OPTIONS": "detect_leaks=0"}):
+    """(collectd, the built plugin, env) or skip(why): collectd, its stock
+    plugins named, the tools named and the built plugin must be there.  env
+    is None, or for an --enable-sanitizers plugin the ASan runtime
+    preloaded (collectd is not instrumented: it must be loaded first) with
+    asan_env."""
+    collectd = find_collectd()
+    if not collectd:
+        skip("collectd is not installed")
+    for p in plugins:
+        if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
+            skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
+    for tool in tools:
+        if not shutil.which(tool):
+            skip(f"{tool} is not installed")
+    plugin = find_plugin()
+    if not plugin:
+        skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
+    env = None
+    if needs_asan(plugin):
+        rt = asan_runtime()
+        if not rt:
+            skip("the plugin needs ASan but its runtime was not found")
+        env = dict(asan_env, LD_PRELOAD=rt)
+    return collectd, plugin, env
+
+
 def parse_notifications(text, no_pinst=""):
     """[(severity, plugin_instance, type_instance, message)] of ephport's
     notifications in a logfile's text; no_pinst where it has none."""
