@@ -389,13 +389,7 @@ def part_no_bpf(other):
 
 bpf_skipped = None
 try:
-    try:
-        pins = failutil.bpf_load()
-    except SystemExit:
-        pins = None
-        bpf_skipped = "ephport-bpf is built but does not load here"
-    if pins is None and not bpf_skipped:
-        bpf_skipped = "ephport-bpf is not built ($EPHPORT_BPF)"
+    pins, bpf_skipped = failutil.bpf_try_load()
     other = None
     if pins:
         other = part_bpf()

@@ -362,13 +362,7 @@ try:
     t0 = time.time()
     part_procfs(other)
     part_top1()
-    try:
-        pins = failutil.bpf_load()
-    except SystemExit:
-        pins = None
-        bpf_skipped = "ephport-bpf is built but does not load here"
-    if pins is None and not bpf_skipped:
-        bpf_skipped = "ephport-bpf is not built ($EPHPORT_BPF)"
+    pins, bpf_skipped = failutil.bpf_try_load()
     if pins:
         part_bpf(pins)
     print(f"     (the parts counting TIME_WAIT took {time.time() - t0:.0f} s)")
