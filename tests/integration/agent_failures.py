@@ -34,6 +34,7 @@ When ephport-bpf is not built or cannot load, the BPF part is reported
 SKIPPED and the test exits 77 even when the part without BPF passed: a
 skipped part is never reported as a pass.
 """
+import functools
 import os
 import re
 import shutil
@@ -77,21 +78,10 @@ with open(master.conf, "a") as f:
 master.start()
 
 
-def get(*names, tool="snmpget"):
-    """{name: value} of an snmpget (or walk), numeric TimeTicks and
-    enumerations; a missing instance is None."""
-    r = su.snmp(tool, "-OQsbeUt", *names, check=tool != "snmpget")
-    out = {}
-    for line in r.stdout.splitlines():
-        if " = " in line:
-            k, v = (x.strip() for x in line.split(" = ", 1))
-            out[k] = None if v.startswith("No Such") else v.strip('"')
-    return out
-
-
-def rows(table):
-    """The rows of a table by snmpwalk ({} when it has none)."""
-    return {k: v for k, v in get(table, tool="snmpwalk").items() if v is not None}
+# {name: value} of an snmpget (or walk), numeric TimeTicks and
+# enumerations; a missing instance is None.  rows(table): a table's rows.
+get = functools.partial(su.get, output="-OQsbeUt")
+rows = functools.partial(su.rows, output="-OQsbeUt")
 
 
 def counts():
@@ -360,13 +350,7 @@ def no_bpf_part():
         ck.eq("ephportd (no BPF) exits 0", agent.stop(), 0)
 
 
-skipped = None
-try:
-    pins = failutil.bpf_load()
-except SystemExit:
-    pins, skipped = None, "ephport-bpf is built but did not load (its output is above)"
-if pins is None and not skipped:
-    skipped = "ephport-bpf is not built"
+pins, skipped = failutil.bpf_try_load()
 try:
     if pins:
         try:

@@ -5,7 +5,8 @@ the ephNsProcesses... columns, under a real snmpd master.
 In a fresh network namespace with range 40000-40199, two child processes
 hold 30 and 70 pool ports (TCP connections to a listener outside the
 range; the first has 10 of them dup()ed, counted once; the second holds 4
-connected UDP sockets too) and three TIME_WAIT sockets belong to nobody.
+connected UDP sockets too) and three TIME_WAIT sockets belong to nobody
+(holdutil.Holders).
 
 - processes yes (the /proc source: EPHPORT_BPF_PIN names an empty
   directory): snmpwalk of ephProcessTable lists both pids with exactly 30
@@ -29,6 +30,7 @@ Exits 77 only without root, netns or the snmp tools; when ephport-bpf is
 not built or does not load, the BPF part is reported SKIPPED and the test
 exits 77 even when the rest passed: a part that did not run never passes.
 """
+import functools
 import os
 import re
 import shutil
@@ -39,8 +41,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import failutil  # noqa: E402
+import holdutil  # noqa: E402
 import nsutil  # noqa: E402
 import snmputil as su  # noqa: E402
+from holdutil import LISTEN_PORT  # noqa: E402
 
 if os.geteuid() != 0:
     print("SKIP: needs root (unshare -n, ip_local_port_range)")
@@ -56,44 +60,7 @@ nsutil.enter_private_netns(sys.argv)
 ck = nsutil.Checker()
 
 LOW, HIGH, RESERVED = 40000, 40199, "40190-40199"
-LISTEN_PORT = 8080  # outside the range: the listener holds no pool port
 nsutil.setup_namespace(LOW, HIGH, RESERVED)
-
-CHILD = r"""
-import os, socket, sys
-n, port, dups, udp = map(int, sys.argv[1:5])
-with open("/proc/self/comm", "w") as f:
-    f.write(f"eph-hold{n}")  # a comm of its own, to tell them apart
-keep = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-fds = [os.dup(s.fileno()) for s in keep[:dups]]
-for _ in range(udp):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect(("127.0.0.1", 5353))
-    keep.append(u)
-print("ready", flush=True)
-sys.stdin.read()
-"""
-
-# In the other namespace: its own listener, n connections to it.
-NSCHILD = r"""
-import socket, sys
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", 8080))
-l.listen(100)
-keep = [socket.create_connection(("127.0.0.1", 8080)) for _ in range(int(sys.argv[1]))]
-print("ready", flush=True)
-sys.stdin.read()
-"""
-
-
-def start_child(n, dups=0, udp=0):
-    p = nsutil.spawn([sys.executable, "-c", CHILD, str(n), str(LISTEN_PORT), str(dups), str(udp)],
-                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline().strip()
-    if line != "ready":
-        raise AssertionError(f"child holding {n} sockets did not start: {line!r}")
-    return p
 
 
 def comm_of(pid):
@@ -101,36 +68,14 @@ def comm_of(pid):
         return f.read().strip()
 
 
-def get(*names, tool="snmpget"):
-    """{name: value}, numeric enumerations, hex strings as such; a missing
-    instance is None."""
-    r = su.snmp(tool, "-OQsbeUx", *names, check=tool != "snmpget")
-    out = {}
-    for line in r.stdout.splitlines():
-        if " = " in line:
-            k, v = (x.strip() for x in line.split(" = ", 1))
-            out[k] = None if v.startswith("No Such") else v.strip('"')
-    return out
-
-
-def walk(table):
-    return {k: v for k, v in get(table, tool="snmpwalk").items() if v is not None}
+# {name: value}, numeric enumerations, hex strings as such; a missing
+# instance is None.  walk(table): a table's rows.
+get = functools.partial(su.get, output="-OQsbeUx")
+walk = functools.partial(su.rows, output="-OQsbeUx")
 
 
 def ss_holders():
-    """pid -> set of pool ports of its TCP sockets, from `ss -tanp`."""
-    out = subprocess.check_output(["ss", "-Htanp"], text=True)
-    held = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 6:
-            continue
-        _, lport = nsutil.split_endpoint(f[3])
-        if not nsutil.in_pool(lport, LOW, HIGH, reserved):
-            continue
-        for pid in re.findall(r"pid=(\d+)", line):
-            held.setdefault(int(pid), set()).add(lport)
-    return held
+    return holdutil.ss_holders(LOW, HIGH, reserved)
 
 
 def table_rows(w, ns=1):
@@ -255,11 +200,8 @@ def broken_part(agent):
 
 tmp = tempfile.mkdtemp(prefix="ephport-proc-agent-")
 reserved = nsutil.parse_reserved(RESERVED)
-listener = nsutil.tcp_listen("127.0.0.1", LISTEN_PORT)
-keep = []
-nsutil.make_time_wait(listener, "127.0.0.1", LISTEN_PORT, 3, keep)
-a = start_child(30, dups=10)
-b = start_child(70, udp=4)
+held = holdutil.Holders(comm=True)
+a, b = held.a, held.b
 master = su.Master(tmp)
 master.start()
 empty = tempfile.mkdtemp(prefix="ephport-nopins-", dir=tmp)
@@ -270,24 +212,15 @@ try:
     with_agent("ephportd-procfs", "processes yes", {"EPHPORT_BPF_PIN": empty}, procfs_part)
     with_agent("ephportd-off", "", {"EPHPORT_BPF_PIN": empty}, off_part)
 
-    if subprocess.run(["ip", "netns", "add", other], capture_output=True).returncode:
+    if holdutil.add_netns(other):
         ck.eq("ip netns add", False, True)
     else:
-        subprocess.check_call(["ip", "netns", "exec", other, "sh", "-c",
-                               "ip link set lo up && echo '41000 41099' > "
-                               "/proc/sys/net/ipv4/ip_local_port_range"])
-        nschild = nsutil.spawn(["ip", "netns", "exec", other, sys.executable, "-c", NSCHILD,
-                                "12"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        nschild = holdutil.start_in(other, 12)
         ck.eq("child in the other namespace", nschild.stdout.readline().strip(), "ready")
         with_agent("ephportd-ns", f"processes yes\nnamespaces self {other}",
                    {"EPHPORT_BPF_PIN": empty}, other_namespace_part)
 
-    try:
-        pins = failutil.bpf_load()
-    except SystemExit:
-        pins, skipped = None, "ephport-bpf is built but did not load (its output is above)"
-    if pins is None and not skipped:
-        skipped = "ephport-bpf is not built"
+    pins, skipped = failutil.bpf_try_load()
     if pins and not os.path.exists(os.path.join(pins, "holders")):
         skipped = "ephport-bpf loaded without DIR/holders"
     if pins:
@@ -308,13 +241,10 @@ finally:
         nschild.stdin.close()
         nschild.wait(10)
     subprocess.run(["ip", "netns", "delete", other], capture_output=True)
-    for c in (a, b):
-        c.stdin.close()
+    held.release()
     master.stop()
     nsutil.stop_spawned()
-    for k in keep:
-        k.close()
-    listener.close()
+    held.close()
 if skipped:
     print(f"{ck.checks - ck.failures} passed, {ck.failures} failed; the BPF part SKIPPED: {skipped}")
     sys.exit(1 if ck.failures else nsutil.SKIP)

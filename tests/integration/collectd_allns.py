@@ -23,25 +23,18 @@ Namespaces and holders are removed in finally / atexit, even on failure.
 Skips (77) without root, ip, collectd, its csv plugin, or a built plugin.
 """
 import atexit
-import glob
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import collectdutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          is_failure_line, is_failure_value, is_rate,
-                          needs_asan, tw_recycled)
+from collectdutil import is_failure_line, tw_recycled  # noqa: E402
 
-STOCK_PLUGINS = "/usr/lib/collectd"
-TYPES_DB = "/usr/share/collectd/types.db"
-HOST = "ephtest"
 EPHPORT = os.environ.get("EPHPORT", "./ephport")
 
 
@@ -207,108 +200,19 @@ def expected_values(j, ns="", prefix=()):
     return want
 
 
-class Collectd:
-    """One collectd -f with a temp BaseDir, the plugin copy, csv and
-    logfile (which also records notifications)."""
+class Collectd(collectdutil.SnapshotCollectd):
+    """One collectd -f (collectdutil.SnapshotCollectd) with csv and logfile
+    (which also records notifications, with timestamps)."""
 
     def __init__(self, plugin, block, env=None):
-        self.dir = tempfile.mkdtemp(prefix="eph-collectd-allns-")
-        plugdir = os.path.join(self.dir, "plugins")
-        os.mkdir(plugdir)
-        # Copies, not symlinks: collectd skips symlinks in its PluginDir.
-        shutil.copyfile(plugin, os.path.join(plugdir, "ephport.so"))
-        for p in ("csv.so", "logfile.so"):
-            shutil.copyfile(os.path.join(STOCK_PLUGINS, p),
-                            os.path.join(plugdir, p))
-        self.csv = os.path.join(self.dir, "csv")
-        self.logfile = os.path.join(self.dir, "logfile")
-        self.log = os.path.join(self.dir, "stderr")
-        self.conf = os.path.join(self.dir, "collectd.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"""Hostname "{HOST}"
-FQDNLookup false
-BaseDir "{self.dir}"
-PIDFile "{self.dir}/collectd.pid"
-PluginDir "{plugdir}"
-TypesDB "{TYPES_DB}"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{self.logfile}"
-  Timestamp true
-</Plugin>
-LoadPlugin csv
-LoadPlugin ephport
-<Plugin csv>
-  DataDir "{self.csv}"
-  StoreRates false
-</Plugin>
-<Plugin ephport>
-{block}
-</Plugin>
-""")
-        self.err = open(self.log, "w")
-        self.proc = nsutil.spawn([COLLECTD, "-f", "-C", self.conf],
-                                 stdout=self.err, stderr=subprocess.STDOUT,
-                                 env=dict(os.environ, **(env or {})))
-
-    def stop(self, timeout=60):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.err.close()
-        return rc
-
-    def log_lines(self):
-        out = []
-        for path in (self.log, self.logfile):
-            if os.path.exists(path):
-                with open(path) as f:
-                    out += f.read().splitlines()
-        return out
-
-    def values(self, rates=False):
-        """{(plugin_instance, type, type_instance): {epoch: value}}; the
-        rate values (collectdutil.RATE_NAMES) only when rates."""
-        out = {}
-        for path in glob.glob(os.path.join(self.csv, HOST, "ephport-*", "*")):
-            pinst = os.path.basename(os.path.dirname(path))[len("ephport-"):]
-            name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
-            type_, _, tinst = name.partition("-")
-            if not rates and is_rate(type_, tinst):
-                continue
-            # The failure counters: collectd_failures.py.
-            if is_failure_value(tinst):
-                continue
-            series = out.setdefault((pinst, type_, tinst), {})
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("epoch"):
-                        continue
-                    t, v = line.strip().split(",")
-                    series[t] = float(v)
-        return out
+        super().__init__(COLLECTD, plugin, block, env=env,
+                         prefix="eph-collectd-allns-", logfile="logfile",
+                         timestamp=True, stop_timeout=60)
 
     def wait_intervals(self, n, timeout, pinsts):
         """Until every plugin_instance in pinsts has n values of usable."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            vals = self.values()
-            if all(len(vals.get((pi, "gauge", "usable"), {})) >= n
-                   for pi in pinsts):
-                return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.2)
-        return False
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return super().wait_intervals(
+            n, timeout, [(pi, "gauge", "usable") for pi in pinsts])
 
 
 def check_ns(what, vals, want):
@@ -332,24 +236,11 @@ def check_ns(what, vals, want):
 
 # --- preconditions -----------------------------------------------------------
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for plug in ("csv.so", "logfile.so"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, plug)):
-        skip(f"collectd's {plug} is not in {STOCK_PLUGINS}")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
 for tool in ("ip", "nsenter", "unshare"):
     if not shutil.which(tool):
         skip(f"{tool} not found")
-ENV = {}
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin is built with ASan but libasan.so was not found")
-    ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"}
+COLLECTD, PLUGIN, ENV = collectdutil.require(
+    skip, asan_env={"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"})
 probe = subprocess.run(["ip", "netns", "add", f"eph-{os.getpid()}-probe"],
                        capture_output=True, text=True)
 if probe.returncode != 0:

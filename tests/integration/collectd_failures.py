@@ -34,10 +34,8 @@ plugins, or a built plugin; when ephport-bpf is not built, part 2 runs and
 the test still ends SKIP (77): the BPF part is never reported as passed.
 """
 import atexit
-import glob
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,12 +45,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import failutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          needs_asan)
+import collectdutil  # noqa: E402
+from collectdutil import HOST  # noqa: E402
 
-STOCK_PLUGINS = "/usr/lib/collectd"
-TYPES_DB = "/usr/share/collectd/types.db"
-HOST = "ephtest"
 KINDS = ("connect", "bind", "autobind")
 K = {"connect": 5, "bind": 3, "autobind": 4}
 K_OTHER = {"connect": 2, "bind": 1, "autobind": 1}
@@ -68,134 +63,11 @@ def skip(why):
     sys.exit(nsutil.SKIP)
 
 
-class Collectd:
-    """collectd -f with a temp BaseDir, the plugin copy, csv, logfile and
-    unixsock."""
-
-    def __init__(self, block, env=None):
-        self.dir = tempfile.mkdtemp(prefix="eph-collectd-fail-")
-        plugdir = os.path.join(self.dir, "plugins")
-        os.mkdir(plugdir)
-        # Copies: collectd skips symlinks in its PluginDir.
-        shutil.copyfile(PLUGIN, os.path.join(plugdir, "ephport.so"))
-        for p in ("csv", "logfile", "unixsock"):
-            shutil.copyfile(os.path.join(STOCK_PLUGINS, p + ".so"),
-                            os.path.join(plugdir, p + ".so"))
-        self.csv = os.path.join(self.dir, "csv")
-        self.log = os.path.join(self.dir, "log")
-        self.sock = os.path.join(self.dir, "sock")
-        conf = os.path.join(self.dir, "collectd.conf")
-        with open(conf, "w") as f:
-            f.write(f"""Hostname "{HOST}"
-FQDNLookup false
-BaseDir "{self.dir}"
-PIDFile "{self.dir}/collectd.pid"
-PluginDir "{plugdir}"
-TypesDB "{TYPES_DB}"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{self.log}"
-  Timestamp false
-</Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir "{self.csv}"
-  StoreRates false
-</Plugin>
-LoadPlugin unixsock
-<Plugin unixsock>
-  SocketFile "{self.sock}"
-</Plugin>
-LoadPlugin ephport
-<Plugin ephport>
-{block}
-</Plugin>
-""")
-        self.err = open(os.path.join(self.dir, "stderr"), "w")
-        self.proc = nsutil.spawn([COLLECTD, "-f", "-C", conf],
-                                 stdout=self.err, stderr=subprocess.STDOUT,
-                                 env=dict(os.environ, **(env or {})))
-
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.err.close()
-        return rc
-
-    def values(self):
-        """{(plugin_instance, type, type_instance): [(epoch, value)]}."""
-        out = {}
-        for path in glob.glob(os.path.join(self.csv, HOST, "ephport*", "*")):
-            d = os.path.basename(os.path.dirname(path))
-            pinst = d[len("ephport-"):] if d.startswith("ephport-") else ""
-            name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
-            type_, _, tinst = name.partition("-")
-            series = out.setdefault((pinst, type_, tinst), [])
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("epoch"):
-                        continue
-                    t, v = line.strip().split(",")
-                    series.append((float(t), float(v)))
-        for s in out.values():
-            s.sort()
-        return out
-
-    def latest(self, pinst, tinst, type_="derive"):
-        s = self.values().get((pinst, type_, tinst), [])
-        return s[-1][1] if s else None
-
-    def samples(self, pinst, tinst, type_="derive"):
-        return self.values().get((pinst, type_, tinst), [])
-
-    def listval(self):
-        r = subprocess.run(["collectdctl", "-s", self.sock, "listval"],
-                           capture_output=True, text=True, timeout=10)
-        return {ln.split()[-1] for ln in r.stdout.splitlines() if ln.strip()}
-
-    def log_text(self):
-        text = ""
-        for name in ("stderr", "log"):
-            try:
-                with open(os.path.join(self.dir, name)) as f:
-                    text += f.read()
-            except FileNotFoundError:
-                pass
-        return text
-
-    def notifications(self):
-        """[(severity, plugin_instance, type_instance, message)] of ephport."""
-        out = []
-        for ln in self.log_text().splitlines():
-            if "Notification:" not in ln or "plugin = ephport" not in ln:
-                continue
-            head, _, message = ln.partition(", message = ")
-            fields = dict(p.partition(" = ")[::2] for p in
-                          head.split("Notification: ", 1)[1].split(", "))
-            out.append((fields.get("severity"),
-                        fields.get("plugin_instance", ""),
-                        fields.get("type_instance"), message))
-        return out
-
-    def wait(self, pred, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if pred():
-                return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.2)
-        return pred()
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Collectd(block, env=None):
+    """collectdutil.Collectd with the csv, logfile and unixsock plugins."""
+    return collectdutil.Collectd(COLLECTD, PLUGIN, block, env=env,
+                                 prefix="eph-collectd-fail-",
+                                 plugins=("csv", "logfile", "unixsock"))
 
 
 def fail_notes(cd, pinst=""):
@@ -297,23 +169,8 @@ def other_wall():
 
 
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for p in ("csv", "logfile", "unixsock"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
-        skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
-if not shutil.which("collectdctl"):
-    skip("collectdctl is not installed")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-ENV = None
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin needs ASan but its runtime was not found")
-    ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0"}
+COLLECTD, PLUGIN, ENV = collectdutil.require(
+    skip, ("csv", "logfile", "unixsock"), ("collectdctl",))
 
 atexit.register(cleanup_netns)
 ck = nsutil.Checker()
@@ -532,13 +389,7 @@ def part_no_bpf(other):
 
 bpf_skipped = None
 try:
-    try:
-        pins = failutil.bpf_load()
-    except SystemExit:
-        pins = None
-        bpf_skipped = "ephport-bpf is built but does not load here"
-    if pins is None and not bpf_skipped:
-        bpf_skipped = "ephport-bpf is not built ($EPHPORT_BPF)"
+    pins, bpf_skipped = failutil.bpf_try_load()
     other = None
     if pins:
         other = part_bpf()

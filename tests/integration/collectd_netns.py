@@ -23,10 +23,8 @@ clean.
 The plugin: $EPH_COLLECTD_PLUGIN, else .libs/ephport.so beside $EPHPORT.
 Skips (77) without root, collectd, its csv plugin, or a built plugin.
 """
-import glob
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -35,14 +33,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import collectdutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          is_failure_line, is_failure_value, is_rate,
-                          needs_asan, NOT_OBSERVABLE, RATE_NAMES, tw_recycled)
+from collectdutil import (is_failure_line, is_rate, NOT_OBSERVABLE,  # noqa: E402
+                          RATE_NAMES, STOCK_PLUGINS, tw_recycled)
 
-STOCK_PLUGINS = "/usr/lib/collectd"
-TYPES_DB = "/usr/share/collectd/types.db"
-HOST = "ephtest"
 # UDP sockets are shown connected (established) or not (close).
 TCP_STATES = ["established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2",
               "time_wait", "close", "close_wait", "last_ack", "listen",
@@ -167,109 +162,27 @@ def contrib_block():
     return text[start:text.index("</Plugin>", start)].strip("\n")
 
 
-class Collectd:
-    """One collectd -f with a temp BaseDir, the plugin copy and csv."""
+class Collectd(collectdutil.SnapshotCollectd):
+    """One collectd -f (collectdutil.SnapshotCollectd) with csv; with
+    logfile, collectd's log and the notifications go to notif_log, else
+    its log lines to stderr (log)."""
 
     def __init__(self, plugin, block, wrapper=(), env=None, extra="",
                  logfile=False):
-        self.dir = tempfile.mkdtemp(prefix="eph-collectd-")
-        plugdir = os.path.join(self.dir, "plugins")
-        os.mkdir(plugdir)
-        # Copies, not symlinks: collectd skips symlinks in its PluginDir.
-        shutil.copyfile(plugin, os.path.join(plugdir, "ephport.so"))
-        shutil.copyfile(os.path.join(STOCK_PLUGINS, "csv.so"),
-                        os.path.join(plugdir, "csv.so"))
-        self.csv = os.path.join(self.dir, "csv")
-        # With logfile: collectd's log and the notifications go there.
+        super().__init__(COLLECTD, plugin, block, env=env,
+                         plugins=("csv", "logfile") if logfile else ("csv",),
+                         logfile="notifications", extra=extra,
+                         wrapper=wrapper, stop_timeout=60)
         self.notif_log = os.path.join(self.dir, "notifications")
-        if logfile:
-            shutil.copyfile(os.path.join(STOCK_PLUGINS, "logfile.so"),
-                            os.path.join(plugdir, "logfile.so"))
-            extra = f"""LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{self.notif_log}"
-  Timestamp false
-</Plugin>
-{extra}"""
-        self.log = os.path.join(self.dir, "stderr")
-        self.conf = os.path.join(self.dir, "collectd.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"""Hostname "{HOST}"
-FQDNLookup false
-BaseDir "{self.dir}"
-PIDFile "{self.dir}/collectd.pid"
-PluginDir "{plugdir}"
-TypesDB "{TYPES_DB}"
-Interval 1
-{extra}
-LoadPlugin csv
-LoadPlugin ephport
-<Plugin csv>
-  DataDir "{self.csv}"
-  StoreRates false
-</Plugin>
-<Plugin ephport>
-{block}
-</Plugin>
-""")
-        # No log plugin: collectd writes log lines to stderr.
-        self.err = open(self.log, "w")
-        self.proc = nsutil.spawn(
-            list(wrapper) + [COLLECTD, "-f", "-C", self.conf],
-            stdout=self.err, stderr=subprocess.STDOUT,
-            env=dict(os.environ, **(env or {})))
-
-    def stop(self, timeout=60):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.err.close()
-        return rc
+        self.log = self.stderr
 
     def log_text(self):
         with open(self.log) as f:
             return f.read()
 
-    def values(self, rates=False):
-        """{(plugin_instance, type, type_instance): {epoch: value}}; the
-        rate values (collectdutil.RATE_NAMES) only when rates."""
-        out = {}
-        for path in glob.glob(os.path.join(self.csv, HOST, "ephport-*", "*")):
-            pinst = os.path.basename(os.path.dirname(path))[len("ephport-"):]
-            name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
-            type_, _, tinst = name.partition("-")
-            if not rates and is_rate(type_, tinst):
-                continue
-            # The failure counters: collectd_failures.py.
-            if is_failure_value(tinst):
-                continue
-            series = out.setdefault((pinst, type_, tinst), {})
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("epoch"):
-                        continue
-                    t, v = line.strip().split(",")
-                    series[t] = float(v)
-        return out
-
     def wait_intervals(self, n, timeout, key=("tcp", "gauge", "usable")):
         """Wait until key has n values; False if collectd died or time ran out."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if len(self.values().get(key, {})) >= n:
-                return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.2)
-        return False
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return super().wait_intervals(n, timeout, (key,))
 
 
 def last_interval(vals):
@@ -300,25 +213,10 @@ def check_interval(what, cd, want):
 
 
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-if not os.path.isfile(os.path.join(STOCK_PLUGINS, "csv.so")):
-    skip(f"collectd's csv plugin is not in {STOCK_PLUGINS}")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-
-ASAN_ENV = {}
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin is built with ASan but libasan.so was not found")
-    # collectd is not instrumented: the runtime must be loaded first.
-    # Leaks of collectd itself are not ours to judge here.
-    ASAN_ENV = {"LD_PRELOAD": rt,
-                "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
-                "UBSAN_OPTIONS": "print_stacktrace=1"}
+# Leaks of collectd itself are not ours to judge here.
+COLLECTD, PLUGIN, ASAN_ENV = collectdutil.require(
+    skip, ("csv",), asan_env={"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
+                              "UBSAN_OPTIONS": "print_stacktrace=1"})
 
 ck = nsutil.Checker()
 keep = []
@@ -496,23 +394,7 @@ def bound_clients(addr, port, n):
 
 def notifications(cd):
     """(severity, plugin_instance, type_instance, message) logged so far."""
-    out = []
-    try:
-        with open(cd.notif_log) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return out
-    for ln in text.splitlines():
-        if "Notification:" not in ln or "plugin = ephport" not in ln:
-            continue
-        fields = {}
-        head, _, message = ln.partition(", message = ")
-        for part in head.split("Notification: ", 1)[1].split(", "):
-            k, _, v = part.partition(" = ")
-            fields[k] = v
-        out.append((fields.get("severity"), fields.get("plugin_instance"),
-                    fields.get("type_instance"), message))
-    return out
+    return cd.notifications(no_pinst=None)
 
 
 def wait_notifications(cd, n, timeout=15):

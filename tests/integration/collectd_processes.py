@@ -4,11 +4,11 @@ VALUES, Processes), in a private network namespace with range
 40000-40199: two child processes hold 30 and 70 pool ports (TCP
 connections to a listener outside the range; the first has 10 of them
 dup()ed, counted once; the second also holds 4 connected UDP sockets), and
-three TIME_WAIT sockets belong to nobody.
+three TIME_WAIT sockets belong to nobody (holdutil.Holders).
 
-A real `collectd -f` loads a copy of the built ephport.so with the csv,
-logfile and unixsock plugins; values are read back from the csv files and
-the identifiers with `collectdctl listval`.
+A real `collectd -f` (collectdutil.Collectd) loads a copy of the built
+ephport.so with the csv, logfile and unixsock plugins; values are read
+back from the csv files and the identifiers with `collectdctl listval`.
 
 1. Processes true, from /proc (BPFPinDir an empty directory), Namespace
    "self" and a named namespace eph-<pid>-p where a third child holds 12:
@@ -32,11 +32,9 @@ not load, parts 1-3 run and the test still ends SKIP (77): the BPF parts
 are never reported as passed.
 """
 import atexit
-import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -45,15 +43,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import failutil  # noqa: E402
+import holdutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import (asan_runtime, find_collectd, find_plugin,  # noqa: E402
-                          needs_asan)
+import collectdutil  # noqa: E402
+from collectdutil import HOST  # noqa: E402
 
-STOCK_PLUGINS = "/usr/lib/collectd"
-TYPES_DB = "/usr/share/collectd/types.db"
-HOST = "ephtest"
 LOW, HIGH, RESERVED = 40000, 40199, "40190-40199"
-LISTEN_PORT = 8080   # outside the range: the listener holds no pool port
 NETNS = f"eph-{os.getpid()}-p"
 
 
@@ -62,85 +57,13 @@ def skip(why):
     sys.exit(nsutil.SKIP)
 
 
-class Collectd:
-    """collectd -f with a temp BaseDir, the plugin copy, csv, logfile and
-    unixsock (as collectd_failures.py)."""
+class Collectd(collectdutil.Collectd):
+    """collectdutil.Collectd with the csv, logfile and unixsock plugins."""
 
     def __init__(self, block, env=None):
-        self.dir = tempfile.mkdtemp(prefix="eph-collectd-proc-")
-        plugdir = os.path.join(self.dir, "plugins")
-        os.mkdir(plugdir)
-        # Copies: collectd skips symlinks in its PluginDir.
-        shutil.copyfile(PLUGIN, os.path.join(plugdir, "ephport.so"))
-        for p in ("csv", "logfile", "unixsock"):
-            shutil.copyfile(os.path.join(STOCK_PLUGINS, p + ".so"),
-                            os.path.join(plugdir, p + ".so"))
-        self.csv = os.path.join(self.dir, "csv")
-        self.log = os.path.join(self.dir, "log")
-        self.sock = os.path.join(self.dir, "sock")
-        conf = os.path.join(self.dir, "collectd.conf")
-        with open(conf, "w") as f:
-            f.write(f"""Hostname "{HOST}"
-FQDNLookup false
-BaseDir "{self.dir}"
-PIDFile "{self.dir}/collectd.pid"
-PluginDir "{plugdir}"
-TypesDB "{TYPES_DB}"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{self.log}"
-  Timestamp false
-</Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir "{self.csv}"
-  StoreRates false
-</Plugin>
-LoadPlugin unixsock
-<Plugin unixsock>
-  SocketFile "{self.sock}"
-</Plugin>
-LoadPlugin ephport
-<Plugin ephport>
-{block}
-</Plugin>
-""")
-        self.err = open(os.path.join(self.dir, "stderr"), "w")
-        self.proc = nsutil.spawn([COLLECTD, "-f", "-C", conf],
-                                 stdout=self.err, stderr=subprocess.STDOUT,
-                                 env=dict(os.environ, **(env or {})))
-
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.err.close()
-        return rc
-
-    def values(self):
-        """{(plugin_instance, type, type_instance): [(epoch, value)]}."""
-        out = {}
-        for path in glob.glob(os.path.join(self.csv, HOST, "ephport*", "*")):
-            d = os.path.basename(os.path.dirname(path))
-            pinst = d[len("ephport-"):] if d.startswith("ephport-") else ""
-            name = os.path.basename(path)[:-len("-YYYY-MM-DD")]
-            type_, _, tinst = name.partition("-")
-            series = out.setdefault((pinst, type_, tinst), [])
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("epoch"):
-                        continue
-                    t, v = line.strip().split(",")
-                    series.append((float(t), float(v)))
-        for s in out.values():
-            s.sort()
-        return out
+        super().__init__(COLLECTD, PLUGIN, block, env=env,
+                         prefix="eph-collectd-proc-",
+                         plugins=("csv", "logfile", "unixsock"))
 
     def latest_all(self):
         """{(plugin_instance, type, type_instance): latest value}."""
@@ -148,31 +71,6 @@ LoadPlugin ephport
 
     def reads(self):
         return len(self.values().get(("tcp", "gauge", "usable"), []))
-
-    def listval(self):
-        r = subprocess.run(["collectdctl", "-s", self.sock, "listval"],
-                           capture_output=True, text=True, timeout=10)
-        return {ln.split()[-1] for ln in r.stdout.splitlines() if ln.strip()}
-
-    def log_text(self):
-        text = ""
-        for name in ("stderr", "log"):
-            try:
-                with open(os.path.join(self.dir, name)) as f:
-                    text += f.read()
-            except FileNotFoundError:
-                pass
-        return text
-
-    def wait(self, pred, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if pred():
-                return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.2)
-        return pred()
 
     def settle(self, pred, timeout=20):
         """Until pred() holds, then two more reads (so the numbers are
@@ -182,69 +80,26 @@ LoadPlugin ephport
         self.wait(lambda: self.reads() >= n + 2, 10)
         return ok
 
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
-
-# --- the holders ------------------------------------------------------------
-# A child: N connections to the listener, DUPS of them dup()ed (one socket,
-# two fds: counted once), UDP connected UDP sockets; "ready", then hold
-# them until its stdin closes.
-CHILD = r"""
-import os, socket, sys
-n, port, dups, udp = map(int, sys.argv[1:5])
-keep = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-fds = [os.dup(s.fileno()) for s in keep[:dups]]
-for _ in range(udp):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect(("127.0.0.1", 5353))
-    keep.append(u)
-print("ready", flush=True)
-sys.stdin.read()
-"""
-# The other namespace's: its own listener, N connections.
-NSCHILD = r"""
-import socket, sys
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", 8080)); l.listen(64)
-keep = [socket.create_connection(("127.0.0.1", 8080)) for _ in range(int(sys.argv[1]))]
-print("ready", flush=True)
-sys.stdin.read()
-"""
+# --- the holders (holdutil) ------------------------------------------------
 children = []
 created = []
-
-
-def start(args, what):
-    p = nsutil.spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                     text=True)
-    children.append(p)
-    line = p.stdout.readline().strip()
-    if line != "ready":
-        raise AssertionError(f"{what} did not start: {line!r}")
-    return p
-
-
-def start_child(n, dups=0, udp=0):
-    return start([sys.executable, "-c", CHILD, str(n), str(LISTEN_PORT),
-                  str(dups), str(udp)], f"child holding {n}")
 
 
 def start_other(n):
     """eph-<pid>-p with a child holding n pool ports there; None if ip
     netns cannot be used here."""
-    r = subprocess.run(["ip", "netns", "add", NETNS], capture_output=True,
-                       text=True)
-    if r.returncode != 0:
-        print(f"     (ip netns add: {r.stderr.strip()}: other namespace "
-              "not checked)")
+    err = holdutil.add_netns(NETNS)
+    if err:
+        print(f"     (ip netns add: {err}: other namespace not checked)")
         return None
     created.append(NETNS)
-    subprocess.check_call(["ip", "netns", "exec", NETNS, "sh", "-c",
-                           "ip link set lo up && echo '41000 41099' > "
-                           "/proc/sys/net/ipv4/ip_local_port_range"])
-    return start(["ip", "netns", "exec", NETNS, sys.executable, "-c",
-                  NSCHILD, str(n)], f"child in {NETNS}")
+    p = holdutil.start_in(NETNS, n)
+    children.append(p)
+    line = p.stdout.readline().strip()
+    if line != "ready":
+        raise AssertionError(f"child in {NETNS} did not start: {line!r}")
+    return p
 
 
 def cleanup():
@@ -270,18 +125,8 @@ def tinst(pid):
 
 def ss_holders():
     """pid -> number of pool ports of its TCP sockets, from `ss -tanp`."""
-    out = subprocess.check_output(["ss", "-Htanp"], text=True)
-    held = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 6:
-            continue
-        _, lport = nsutil.split_endpoint(f[3])
-        if not nsutil.in_pool(lport, LOW, HIGH, RESERVED_SET):
-            continue
-        for pid in re.findall(r"pid=(\d+)", line):
-            held.setdefault(int(pid), set()).add(lport)
-    return {pid: len(ports) for pid, ports in held.items()}
+    return {pid: len(ports) for pid, ports in
+            holdutil.ss_holders(LOW, HIGH, RESERVED_SET).items()}
 
 
 def process_values(vals, ns_id=""):
@@ -496,51 +341,28 @@ def part_holders_refused():
 if os.geteuid() != 0:
     skip("needs root (unshare -n, ip_local_port_range)")
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for p in ("csv", "logfile", "unixsock"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
-        skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
-for tool in ("collectdctl", "ss"):
-    if not shutil.which(tool):
-        skip(f"{tool} is not installed")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-ENV = None
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin needs ASan but its runtime was not found")
-    ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0"}
+COLLECTD, PLUGIN, ENV = collectdutil.require(
+    skip, ("csv", "logfile", "unixsock"), ("collectdctl", "ss"))
 
 atexit.register(cleanup)
 ck = nsutil.Checker()
 nsutil.setup_namespace(LOW, HIGH, RESERVED)
 RESERVED_SET = nsutil.parse_reserved(RESERVED)
 EMPTY = tempfile.mkdtemp(prefix="eph-nopins-")
-listener = nsutil.tcp_listen("127.0.0.1", LISTEN_PORT)
-keep = []
+held = None
 pins = None
 bpf_skipped = None
 try:
     # Three TIME_WAIT in the pool: held by no process.  They last 60 s:
     # every part that counts them runs before (about 25 s in all).
-    nsutil.make_time_wait(listener, "127.0.0.1", LISTEN_PORT, 3, keep)
-    a = start_child(30, dups=10)
-    b = start_child(70, udp=4)
+    held = holdutil.Holders()
+    a, b = held.a, held.b
+    children += [a, b]
     other = start_other(12)
     t0 = time.time()
     part_procfs(other)
     part_top1()
-    try:
-        pins = failutil.bpf_load()
-    except SystemExit:
-        pins = None
-        bpf_skipped = "ephport-bpf is built but does not load here"
-    if pins is None and not bpf_skipped:
-        bpf_skipped = "ephport-bpf is not built ($EPHPORT_BPF)"
+    pins, bpf_skipped = failutil.bpf_try_load()
     if pins:
         part_bpf(pins)
     print(f"     (the parts counting TIME_WAIT took {time.time() - t0:.0f} s)")
@@ -551,9 +373,8 @@ finally:
     if pins:
         failutil.bpf_unload(pins)
     cleanup()
-    for k in keep:
-        k.close()
-    listener.close()
+    if held:
+        held.close()
     shutil.rmtree(EMPTY, ignore_errors=True)
 
 if bpf_skipped:

@@ -27,22 +27,15 @@ built plugin.
 import errno
 import glob
 import os
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import collectdutil  # noqa: E402
 import nsutil  # noqa: E402
-from collectdutil import find_collectd, find_plugin, needs_asan  # noqa: E402
-from collectdutil import asan_runtime  # noqa: E402
 
-STOCK_PLUGINS = "/usr/lib/collectd"
-TYPES_DB = "/usr/share/collectd/types.db"
 HOST = "ephrate"
 LOW, HIGH = 40000, 40399
 USABLE = HIGH - LOW + 1
@@ -57,60 +50,12 @@ def skip(why):
     sys.exit(nsutil.SKIP)
 
 
-class Collectd:
-    """collectd -f with a temp BaseDir, the plugin copy, csv and logfile."""
+class Collectd(collectdutil.Collectd):
+    """collectdutil.Collectd with csv and logfile, Hostname HOST."""
 
     def __init__(self, plugin, block, env=None):
-        self.dir = tempfile.mkdtemp(prefix="eph-collectd-rate-")
-        plugdir = os.path.join(self.dir, "plugins")
-        os.mkdir(plugdir)
-        # Copies: collectd skips symlinks in its PluginDir.
-        shutil.copyfile(plugin, os.path.join(plugdir, "ephport.so"))
-        for p in ("csv", "logfile"):
-            shutil.copyfile(os.path.join(STOCK_PLUGINS, p + ".so"),
-                            os.path.join(plugdir, p + ".so"))
-        self.csv = os.path.join(self.dir, "csv")
-        self.notif_log = os.path.join(self.dir, "log")
-        self.conf = os.path.join(self.dir, "collectd.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"""Hostname "{HOST}"
-FQDNLookup false
-BaseDir "{self.dir}"
-PIDFile "{self.dir}/collectd.pid"
-PluginDir "{plugdir}"
-TypesDB "{TYPES_DB}"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{self.notif_log}"
-  Timestamp false
-</Plugin>
-LoadPlugin csv
-LoadPlugin ephport
-<Plugin csv>
-  DataDir "{self.csv}"
-  StoreRates false
-</Plugin>
-<Plugin ephport>
-{block}
-</Plugin>
-""")
-        self.err = open(os.path.join(self.dir, "stderr"), "w")
-        self.proc = nsutil.spawn([COLLECTD, "-f", "-C", self.conf],
-                                 stdout=self.err, stderr=subprocess.STDOUT,
-                                 env=dict(os.environ, **(env or {})))
-
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.err.close()
-        return rc
+        super().__init__(COLLECTD, plugin, block, env=env,
+                         prefix="eph-collectd-rate-", host=HOST)
 
     def series(self, type_, tinst, pinst="tcp"):
         """[(epoch, value)] of one identifier, oldest first."""
@@ -118,44 +63,12 @@ LoadPlugin ephport
         pat = os.path.join(self.csv, HOST, f"ephport-{pinst}",
                            f"{type_}-{tinst}-*")
         for path in glob.glob(pat):
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("epoch"):
-                        continue
-                    t, v = line.strip().split(",")
-                    out.append((float(t), float(v)))
+            out += [(float(t), v) for t, v in self.read_csv(path)]
         return sorted(out)
 
     def notifications(self):
         """(severity, plugin_instance, type_instance, message)."""
-        out = []
-        try:
-            with open(self.notif_log) as f:
-                text = f.read()
-        except FileNotFoundError:
-            return out
-        for ln in text.splitlines():
-            if "Notification:" not in ln or "plugin = ephport" not in ln:
-                continue
-            head, _, message = ln.partition(", message = ")
-            fields = dict(p.partition(" = ")[::2] for p in
-                          head.split("Notification: ", 1)[1].split(", "))
-            out.append((fields.get("severity"), fields.get("plugin_instance"),
-                        fields.get("type_instance"), message))
-        return out
-
-    def log_text(self):
-        text = ""
-        for name in ("stderr", "log"):
-            try:
-                with open(os.path.join(self.dir, name)) as f:
-                    text += f.read()
-            except FileNotFoundError:
-                pass
-        return text
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return super().notifications(no_pinst=None)
 
 
 class Server(threading.Thread):
@@ -216,21 +129,7 @@ def nearest(series, t):
 
 
 nsutil.enter_private_netns(sys.argv)
-COLLECTD = find_collectd()
-if not COLLECTD:
-    skip("collectd is not installed")
-for p in ("csv", "logfile"):
-    if not os.path.isfile(os.path.join(STOCK_PLUGINS, p + ".so")):
-        skip(f"collectd's {p} plugin is not in {STOCK_PLUGINS}")
-PLUGIN = find_plugin()
-if not PLUGIN:
-    skip("the plugin was not built (no collectd headers?); set EPH_COLLECTD_PLUGIN")
-ASAN_ENV = None
-if needs_asan(PLUGIN):
-    rt = asan_runtime()
-    if not rt:
-        skip("the plugin needs ASan but its runtime was not found")
-    ASAN_ENV = {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0"}
+COLLECTD, PLUGIN, ASAN_ENV = collectdutil.require(skip)
 
 nsutil.setup_namespace(LOW, HIGH)
 ck = nsutil.Checker()

@@ -35,6 +35,18 @@ def bpf_load():
     return pins
 
 
+def bpf_try_load():
+    """(pins, None) when bpf_load() pinned them, else (None, why the BPF
+    parts cannot run)."""
+    try:
+        pins = bpf_load()
+    except SystemExit:
+        return None, "ephport-bpf is built but does not load here (its output is above)"
+    if pins is None:
+        return None, "ephport-bpf is not built ($EPHPORT_BPF)"
+    return pins, None
+
+
 def bpf_unload(pins):
     mnt = os.path.dirname(pins)
     subprocess.call([os.environ["EPHPORT_BPF"], "unload", "-d", pins])

@@ -3,7 +3,8 @@
 namespace with a small range, two child processes hold 30 and 70 pool
 ports (TCP sockets connected to a local listener whose port is outside the
 range; the first has 10 of them dup()ed, counted once; the second holds 4
-connected UDP sockets too) and three TIME_WAIT sockets belong to nobody.
+connected UDP sockets too) and three TIME_WAIT sockets belong to nobody
+(holdutil.Holders).
 `ephport --processes --json` must name both pids with exactly 30 and 70
 ports and agree with `ss -tanp` on the same sockets, first from /proc,
 then (when ephport-bpf is built) from the task_file iterator pinned on a
@@ -24,7 +25,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import holdutil  # noqa: E402
 import nsutil  # noqa: E402
+from holdutil import LISTEN_PORT  # noqa: E402
 
 if os.geteuid() != 0:
     print("SKIP: needs root (unshare -n, ip_local_port_range)", file=sys.stderr)
@@ -37,59 +40,15 @@ nsutil.enter_private_netns(sys.argv)
 ck = nsutil.Checker()
 
 LOW, HIGH, RESERVED = 40000, 40199, "40190-40199"
-LISTEN_PORT = 8080   # outside the range: the listener holds no pool port
 nsutil.setup_namespace(LOW, HIGH, RESERVED)
 
-# A child: N connections to the listener, "ready", then hold them until
-# its stdin closes (the test ends) or it is stopped.
-# DUPS of them are dup()ed (one socket, two fds: counted once), and UDP
-# more sockets are connected UDP ones (to a port nobody listens on).
-CHILD = r"""
-import os, socket, sys
-n, port, dups, udp = map(int, sys.argv[1:5])
-keep = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-fds = [os.dup(s.fileno()) for s in keep[:dups]]
-for _ in range(udp):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.connect(("127.0.0.1", 5353))
-    keep.append(u)
-print("ready", flush=True)
-sys.stdin.read()
-"""
-
-
-def start_child(n, dups=0, udp=0):
-    p = nsutil.spawn([sys.executable, "-c", CHILD, str(n), str(LISTEN_PORT), str(dups), str(udp)],
-                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline().strip()
-    if line != "ready":
-        raise AssertionError(f"child holding {n} sockets did not start: {line!r}")
-    return p
-
-
-listener = nsutil.tcp_listen("127.0.0.1", LISTEN_PORT)
-keep = []
-# Three TIME_WAIT in the pool: held by no process (inode 0).
-nsutil.make_time_wait(listener, "127.0.0.1", LISTEN_PORT, 3, keep)
-a = start_child(30, dups=10)
-b = start_child(70, udp=4)
+held = holdutil.Holders()
+a, b = held.a, held.b
 reserved = nsutil.parse_reserved(RESERVED)
 
 
 def ss_holders():
-    """pid -> set of pool ports of its TCP sockets, from `ss -tanp`."""
-    out = subprocess.check_output(["ss", "-Htanp"], text=True)
-    held = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 6:
-            continue
-        _, lport = nsutil.split_endpoint(f[3])
-        if not nsutil.in_pool(lport, LOW, HIGH, reserved):
-            continue
-        for pid in re.findall(r"pid=(\d+)", line):
-            held.setdefault(int(pid), set()).add(lport)
-    return held
+    return holdutil.ss_holders(LOW, HIGH, reserved)
 
 
 def by_pid(doc):
@@ -218,28 +177,14 @@ def check_pid_namespace(pins):
               [(res["pid"], 7)])
 
 
-NSCHILD = r"""
-import socket, sys
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", 8080)); l.listen(64)
-keep = [socket.create_connection(("127.0.0.1", 8080)) for _ in range(int(sys.argv[1]))]
-print("ready", flush=True)
-sys.stdin.read()
-"""
-
-
 def check_other_namespace():
     """--netns NAME and -A: each namespace's own holders."""
     name = f"eph-holders-{os.getpid()}"
-    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode:
+    if holdutil.add_netns(name):
         ck.eq("ip netns add", False, True)
         return
     try:
-        subprocess.check_call(["ip", "netns", "exec", name, "sh", "-c",
-                               "ip link set lo up && echo '41000 41099' > "
-                               "/proc/sys/net/ipv4/ip_local_port_range"])
-        c = nsutil.spawn(["ip", "netns", "exec", name, sys.executable, "-c", NSCHILD, "12"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        c = holdutil.start_in(name, 12)
         if c.stdout.readline().strip() != "ready":
             ck.eq("child in the other namespace", False, True)
             return
@@ -334,10 +279,7 @@ try:
         if pins:
             bpf_unload(mnt, pins)
 finally:
-    for c in (a, b):
-        c.stdin.close()
+    held.release()
     nsutil.stop_spawned()
-    for k in keep:
-        k.close()
-    listener.close()
+    held.close()
 ck.done()

@@ -157,6 +157,26 @@ def values(tool, *args, version="2c"):
     return result
 
 
+def get(*names, tool="snmpget", output="-OQsbeU"):
+    """{name: value} of an snmpget (a failing one is not an error) or an
+    snmpwalk with the output options output (e.g. -OQsbeUt: numeric
+    TimeTicks; -OQsbeUx: hex strings as such); quotes stripped, a missing
+    instance ("No Such ...") None."""
+    r = snmp(tool, output, *names, check=tool != "snmpget")
+    out = {}
+    for line in r.stdout.splitlines():
+        if " = " in line:
+            k, v = (x.strip() for x in line.split(" = ", 1))
+            out[k] = None if v.startswith("No Such") else v.strip('"')
+    return out
+
+
+def rows(table, output="-OQsbeU"):
+    """The rows of a table by snmpwalk ({} when it has none), as get()."""
+    return {k: v for k, v in get(table, tool="snmpwalk", output=output).items()
+            if v is not None}
+
+
 def wait_for(cond, timeout=15, step=0.2):
     deadline = time.time() + timeout
     while time.time() < deadline:
