@@ -22,8 +22,6 @@ process inside it.
 Namespaces and holders are removed in finally / atexit, even on failure.
 Skips (77) without root, ip, collectd, its csv plugin, or a built plugin.
 """
-import atexit
-import json
 import os
 import shutil
 import subprocess
@@ -34,104 +32,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import collectdutil  # noqa: E402
 import nsutil  # noqa: E402
 from collectdutil import is_failure_line, tw_recycled  # noqa: E402
-
-EPHPORT = os.environ.get("EPHPORT", "./ephport")
+from nsholders import (created, holders, json_in, make_named,  # noqa: E402
+                       make_pid_held, start_holder, cleanup)
 
 
 def skip(why):
     print(f"SKIP: {why}", file=sys.stderr)
     sys.exit(nsutil.SKIP)
-
-
-# Holds the sockets of one namespace: a listener on 127.0.0.1:8080 (outside
-# every range), N TCP clients of it (their ports come from the range), M
-# UDP sockets autobound in the range.  "ready" once they exist; ends when
-# its stdin closes.
-HOLDER = r"""
-import socket, sys
-tcp, udp = int(sys.argv[1]), int(sys.argv[2])
-keep = []
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", 8080))
-srv.listen(256)
-keep.append(srv)
-for _ in range(tcp):
-    keep.append(socket.create_connection(("127.0.0.1", 8080)))
-    keep.append(srv.accept()[0])
-for _ in range(udp):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
-    keep.append(u)
-print("ready", flush=True)
-sys.stdin.read()
-"""
-
-
-def ns_setup_script(low, high, reserved):
-    return ("ip link set lo up && "
-            f"echo '{low} {high}' > /proc/sys/net/ipv4/ip_local_port_range && "
-            f"echo '{reserved}' > /proc/sys/net/ipv4/ip_local_reserved_ports")
-
-
-created = []     # ip netns names made here
-holders = {}     # namespace key -> Popen
-
-
-def cleanup():
-    for p in holders.values():
-        if p.poll() is None:
-            try:
-                p.stdin.close()
-            except OSError:
-                pass
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    holders.clear()
-    for name in created:
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
-    created.clear()
-
-
-atexit.register(cleanup)
-
-
-def start_holder(key, prefix, tcp, udp):
-    p = nsutil.spawn(prefix + [sys.executable, "-c", HOLDER, str(tcp), str(udp)],
-                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    holders[key] = p
-    line = p.stdout.readline().strip()
-    if line != "ready":
-        raise AssertionError(f"holder {key} did not start: {line!r}")
-    return p
-
-
-def make_named(name, low, high, reserved, tcp, udp):
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    created.append(name)
-    subprocess.run(["ip", "netns", "exec", name, "sh", "-c",
-                    ns_setup_script(low, high, reserved)], check=True)
-    start_holder(name, ["ip", "netns", "exec", name], tcp, udp)
-
-
-def make_pid_held(low, high, reserved, tcp, udp):
-    """A namespace only a process holds: unshare execs sh, sh the holder, so
-    the holder's pid names it."""
-    script = ns_setup_script(low, high, reserved) + ' && exec "$0" "$@"'
-    p = start_holder("pid", ["unshare", "-n", "sh", "-c", script], tcp, udp)
-    return p.pid
-
-
-def json_in(prefix):
-    r = subprocess.run(prefix + [EPHPORT, "--json", "--top", "5"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise AssertionError(f"{prefix} ephport --json: {r.stderr}")
-    nsutil.capture_json(("--json",), r)
-    return json.loads(r.stdout)
 
 
 def ns_id(name):
@@ -263,9 +170,9 @@ try:
         make_named(name, lo, hi, res, t, u)
     held_pid = make_pid_held(44000, 44049, "44000", 5, 3)
 
-    want = expected_values(json_in([]))
-    jsons = {name: json_in(["ip", "netns", "exec", name]) for name in NS}
-    jsons["pid"] = json_in(["nsenter", "-t", str(held_pid), "-n"])
+    want = expected_values(json_in([], "--top", "5"))
+    jsons = {name: json_in(["ip", "netns", "exec", name], "--top", "5") for name in NS}
+    jsons["pid"] = json_in(["nsenter", "-t", str(held_pid), "-n"], "--top", "5")
     for name in NS:
         want.update(expected_values(jsons[name], ns_id(name),
                                     ["ip", "netns", "exec", name]))
