@@ -14,7 +14,6 @@
  * are unpinned before the new ones attach, so a failure during the
  * reload may be missed but none is counted twice.
  */
-#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_pin.h"
+#include "fail.h"
 #include "failures.h"
 #include "failures.skel.h"
 
@@ -224,43 +224,20 @@ int eph_failures_unload(const char *dir)
 
 int eph_failures_status(const char *dir)
 {
-	static const char *const kinds[] = {"connect", "bind", "autobind"};
-	unsigned long long total[EPH_BPF_FAIL_KINDS] = {0};
-	struct eph_bpf_fail_key key, next, *prev = NULL;
-	struct eph_bpf_fail_val val;
-	__u64 cookie = 0;
-	socklen_t len = sizeof(cookie);
+	struct eph_failures f;
 	char path[PATH_MAX];
-	int fd, s;
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie,
-				&len) < 0) {
-		printf("ephport-bpf: SO_NETNS_COOKIE: %s\n", strerror(errno));
-		if (s >= 0)
-			close(s);
-		return -1;
-	}
-	close(s);
+	/* The collector's own reader: what ephport and the daemons see. */
+	eph_failures_read(dir, "/proc", &f);
 	path_of(path, sizeof(path), dir, "fail_counts");
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		printf("%s: %s\n", path, strerror(errno));
+	if (!f.observable) {
+		printf("%s: %s\n", path, f.why);
 		return -1;
 	}
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (key.netns_cookie != cookie || key.what != EPH_BPF_FAIL_TOTAL ||
-		    key.kind >= EPH_BPF_FAIL_KINDS ||
-		    bpf_map_lookup_elem(fd, &key, &val) < 0)
-			continue;
-		total[key.kind] = val.count;
-	}
-	close(fd);
 	printf("%s: ok, this namespace's failures since the first load:", path);
-	for (int k = 0; k < EPH_BPF_FAIL_KINDS; k++)
-		printf(" %s %llu", kinds[k], total[k]);
+	for (int k = 0; k < EPH_FAIL_KINDS; k++)
+		printf(" %s %llu", eph_fail_kind_name((enum eph_fail_kind)k),
+		       (unsigned long long)f.total[k]);
 	printf("\n");
 	return 0;
 }
