@@ -139,7 +139,6 @@ static void name_processes(const char *proc_root, struct eph_failures *out)
 	for (uint32_t i = 0; i < out->n_procs; i++) {
 		struct eph_fail_proc *p = &out->procs[i];
 		char path[1100], buf[4096], comm[32];
-		const char *line;
 		long n;
 
 		snprintf(path, sizeof(path), "%s/%u/comm", proc_root, p->pid);
@@ -150,17 +149,9 @@ static void name_processes(const char *proc_root, struct eph_failures *out)
 		n = eph_read_file(path, buf, sizeof(buf));
 		if (n <= 0)
 			continue;
+		eph_cgroup_v2_path(buf, (size_t)n, p->cgroup, sizeof(p->cgroup));
 		eph_cgroup_name(buf, (size_t)n, p->container,
 				sizeof(p->container));
-		line = strstr(buf, "0::");
-		if (line == buf || (line && line[-1] == '\n')) {
-			size_t len = strcspn(line + 3, "\n");
-
-			snprintf(p->cgroup, sizeof(p->cgroup), "%.*s",
-				 (int)(len < sizeof(p->cgroup) ? len
-							       : sizeof(p->cgroup) - 1),
-				 line + 3);
-		}
 	}
 }
 

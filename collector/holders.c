@@ -80,28 +80,6 @@ void eph_holders_finish(struct eph_holders *out, unsigned top_n)
 		out->n = top_n;
 }
 
-void eph_cgroup_v2_path(const char *buf, size_t len, char *out, size_t out_len)
-{
-	const char *line = buf, *end = buf + len;
-
-	out[0] = '\0';
-	while (line < end) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		const char *le = nl ? nl : end;
-
-		if (le - line >= 3 && memcmp(line, "0::", 3) == 0) {
-			size_t n = (size_t)(le - line - 3);
-
-			if (n >= out_len)
-				n = out_len - 1;
-			memcpy(out, line + 3, n);
-			out[n] = '\0';
-			return;
-		}
-		line = nl ? nl + 1 : end;
-	}
-}
-
 void eph_holders_names(const char *proc_root, struct eph_holders *out,
 		       bool keep_comm)
 {

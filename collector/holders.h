@@ -149,10 +149,6 @@ EPH_HIDDEN void eph_holders_finish(struct eph_holders *out, unsigned top_n);
  * cgroup}; keep=true leaves a comm already set (the BPF record's). */
 EPH_HIDDEN void eph_holders_names(const char *proc_root,
 				  struct eph_holders *out, bool keep_comm);
-/* The cgroup v2 path of a /proc/PID/cgroup text (its "0::" line), "" if
- * none. */
-EPH_HIDDEN void eph_cgroup_v2_path(const char *buf, size_t len, char *out,
-				   size_t out_len);
 
 /*
  * eph_holders_procfs - walk PROC_ROOT/[0-9]* /fd against the index x

@@ -18,6 +18,10 @@
  */
 EPH_HIDDEN int eph_cgroup_name(const char *buf, size_t len, char *out,
 			       size_t out_len);
+/* The cgroup v2 path of a /proc/PID/cgroup text (its "0::" line), cut to
+ * out_len - 1 bytes; "" if there is none. */
+EPH_HIDDEN void eph_cgroup_v2_path(const char *buf, size_t len, char *out,
+				   size_t out_len);
 
 /*
  * eph_netns_run - run fn(ctx) on a new thread that has setns()ed into the

@@ -18,6 +18,7 @@
 #include "bpf/holders.h"
 #include "check_util.h"
 #include "holders.h"
+#include "netns.h"
 
 static struct eph_range ranges[EPH_PROTO_COUNT];
 
