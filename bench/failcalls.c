@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	printf("getppid %.1f\n", (now_ns() - t) / n);
 	t = now_ns();
 	for (long i = 0; i < n; i++)
-		if (sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		if (sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) <
+		    0)
 			return 1;
 	printf("sendto %.1f\n", (now_ns() - t) / n);
 	close(u);

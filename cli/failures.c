@@ -18,7 +18,8 @@ static const char *utc(int64_t us, char *buf, size_t len)
 	time_t t = (time_t)(us / 1000000);
 	struct tm tm;
 
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
 		snprintf(buf, len, "%" PRId64 " us", us);
 	return buf;
 }
@@ -38,9 +39,10 @@ void eph_failures_text(FILE *f, const struct eph_snapshot *s)
 	char t[40], e[80];
 
 	if (s->counters.tw_recycled_read)
-		fprintf(f, "TIME_WAIT reuse: %" PRIu64
-			   " connects took over a TIME_WAIT 4-tuple (TcpExt "
-			   "TWRecycled)\n",
+		fprintf(f,
+			"TIME_WAIT reuse: %" PRIu64
+			" connects took over a TIME_WAIT 4-tuple (TcpExt "
+			"TWRecycled)\n",
 			s->counters.tw_recycled);
 	if (!fl->observable) {
 		fprintf(f, "failures: %s\n", why(fl));
@@ -49,7 +51,8 @@ void eph_failures_text(FILE *f, const struct eph_snapshot *s)
 	fprintf(f, "failures since %s:", utc(fl->since_us, t, sizeof(t)));
 	for (int k = 0; k < EPH_FAIL_KINDS; k++)
 		fprintf(f, "%s %s %" PRIu64, k ? "," : "",
-			eph_fail_kind_name((enum eph_fail_kind)k), fl->total[k]);
+			eph_fail_kind_name((enum eph_fail_kind)k),
+			fl->total[k]);
 	fputc('\n', f);
 	for (int k = 0; k < EPH_FAIL_KINDS; k++)
 		if (fl->last_us[k])
@@ -60,14 +63,14 @@ void eph_failures_text(FILE *f, const struct eph_snapshot *s)
 		fprintf(f, "     %-8s to %-30s %" PRIu64 "\n",
 			eph_fail_kind_name(fl->dests[i].kind),
 			eph_endpoint(&fl->dests[i].raddr, fl->dests[i].rport, e,
-				 sizeof(e)),
+				     sizeof(e)),
 			fl->dests[i].count);
 	for (uint32_t i = 0; i < fl->n_procs; i++) {
 		const struct eph_fail_proc *p = &fl->procs[i];
 		const char *where = p->container[0] ? p->container : p->cgroup;
 
-		fprintf(f, "     %-8s by pid %-7u ", eph_fail_kind_name(p->kind),
-			p->pid);
+		fprintf(f, "     %-8s by pid %-7u ",
+			eph_fail_kind_name(p->kind), p->pid);
 		eph_text_cell(f, p->comm, 15);
 		fputc(' ', f);
 		eph_text_cell(f, where[0] ? where : "-", 24);
@@ -95,15 +98,17 @@ void eph_failures_json(FILE *f, const struct eph_snapshot *s)
 	else
 		fputs(",\n  \"tw_recycled\": null", f);
 	if (!fl->observable) {
-		fputs(",\n  \"failures\": {\"observable\": false, \"why\": ", f);
+		fputs(",\n  \"failures\": {\"observable\": false, \"why\": ",
+		      f);
 		eph_json_string(f, why(fl));
 		fputc('}', f);
 		return;
 	}
-	fprintf(f,
-		",\n  \"failures\": {\"observable\": true, \"since_us\": %" PRId64
-		",\n    \"total\": ",
-		fl->since_us);
+	fprintf(
+	    f,
+	    ",\n  \"failures\": {\"observable\": true, \"since_us\": %" PRId64
+	    ",\n    \"total\": ",
+	    fl->since_us);
 	kind_map(f, fl->total);
 	fputs(",\n    \"last_us\": {", f);
 	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
@@ -128,14 +133,16 @@ void eph_failures_json(FILE *f, const struct eph_snapshot *s)
 	for (uint32_t i = 0; i < fl->n_procs; i++) {
 		const struct eph_fail_proc *p = &fl->procs[i];
 
-		fprintf(f, "%s\n      {\"kind\": \"%s\", \"pid\": %u, \"comm\": ",
+		fprintf(f,
+			"%s\n      {\"kind\": \"%s\", \"pid\": %u, \"comm\": ",
 			i ? "," : "", eph_fail_kind_name(p->kind), p->pid);
 		eph_json_string(f, p->comm);
 		fputs(", \"cgroup\": ", f);
 		eph_json_string(f, p->cgroup);
 		fputs(", \"container\": ", f);
 		eph_json_string(f, p->container);
-		fprintf(f, ", \"cgroup_id\": %" PRIu64 ", \"count\": %" PRIu64 "}",
+		fprintf(f,
+			", \"cgroup_id\": %" PRIu64 ", \"count\": %" PRIu64 "}",
 			p->cgroup_id, p->count);
 	}
 	fputs("],\n    \"processes_other\": ", f);

@@ -41,7 +41,7 @@ enum {
 };
 /* --processes without N. */
 #define PROCESSES_TOP_DEFAULT 10
-#define CHECK_UNKNOWN 3
+#define CHECK_UNKNOWN	      3
 
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, 'j'},
@@ -573,8 +573,8 @@ int main(int argc, char **argv)
 	if (verbose && *eph_collector_note(c))
 		fprintf(stderr, "ephport: %s\n", eph_collector_note(c));
 	if (ns.processes) {
-		if (eph_processes_collect(c, NULL, ns.processes_top,
-					  &holders) < 0) {
+		if (eph_processes_collect(c, NULL, ns.processes_top, &holders) <
+		    0) {
 			eph_collector_free(c);
 			return fail_status;
 		}

@@ -67,8 +67,8 @@ void eph_processes_text(FILE *f, const struct eph_report *r, size_t i)
 		fprintf(f, " %6u %6u  ", p->ports[EPH_TCP], p->ports[EPH_UDP]);
 		if (p->has_worst)
 			fprintf(f, "%s (%u sockets)\n",
-				eph_endpoint(&p->worst_raddr, p->worst_rport, ep,
-					 sizeof(ep)),
+				eph_endpoint(&p->worst_raddr, p->worst_rport,
+					     ep, sizeof(ep)),
 				p->worst_sockets);
 		else
 			fputs("-\n", f);

@@ -253,8 +253,8 @@ static void failure_families(FILE *f, const struct prom *c)
 	     "EADDRNOTAVAIL, \"bind\" bind(0)/listen() EADDRINUSE, "
 	     "\"autobind\" UDP autobind EAGAIN.");
 	for (size_t n = 0; n < c->n; n++)
-		for (int k = 0; c->snaps[n].failures.observable &&
-				k < EPH_FAIL_KINDS;
+		for (int k = 0;
+		     c->snaps[n].failures.observable && k < EPH_FAIL_KINDS;
 		     k++) {
 			sample(f, c, n, "allocation_failures_total");
 			fprintf(f, "kind=\"%s\"} %" PRIu64 "\n",
@@ -279,13 +279,13 @@ static void failure_families(FILE *f, const struct prom *c)
 		for (uint32_t i = 0; fl->observable && i < fl->n_dests; i++) {
 			sample(f, c, n,
 			       "allocation_failures_by_destination_total");
-			fprintf(f,
-				"kind=\"%s\",address=\"%s\",port=\"%u\"} "
-				"%" PRIu64 "\n",
-				eph_fail_kind_name(fl->dests[i].kind),
-				eph_addr_format(&fl->dests[i].raddr, a,
-						sizeof(a)),
-				fl->dests[i].rport, fl->dests[i].count);
+			fprintf(
+			    f,
+			    "kind=\"%s\",address=\"%s\",port=\"%u\"} "
+			    "%" PRIu64 "\n",
+			    eph_fail_kind_name(fl->dests[i].kind),
+			    eph_addr_format(&fl->dests[i].raddr, a, sizeof(a)),
+			    fl->dests[i].rport, fl->dests[i].count);
 		}
 	}
 	head(f, "allocation_failures_by_process_total", "counter",
@@ -304,7 +304,8 @@ static void failure_families(FILE *f, const struct prom *c)
 		}
 	}
 	head(f, "allocation_failures_other_total", "counter",
-	     "Failed allocations not in the top destinations (by=\"destination\", "
+	     "Failed allocations not in the top destinations "
+	     "(by=\"destination\", "
 	     "bind failures included) or processes (by=\"process\").");
 	for (size_t n = 0; n < c->n; n++) {
 		const struct eph_failures *fl = &c->snaps[n].failures;
@@ -314,7 +315,8 @@ static void failure_families(FILE *f, const struct prom *c)
 			    eph_fail_kind_name((enum eph_fail_kind)k);
 
 			sample(f, c, n, "allocation_failures_other_total");
-			fprintf(f, "kind=\"%s\",by=\"destination\"} %" PRIu64 "\n",
+			fprintf(f,
+				"kind=\"%s\",by=\"destination\"} %" PRIu64 "\n",
 				kn, fl->dest_other[k]);
 			sample(f, c, n, "allocation_failures_other_total");
 			fprintf(f, "kind=\"%s\",by=\"process\"} %" PRIu64 "\n",

@@ -52,9 +52,10 @@ static void headline(FILE *f, enum eph_proto p, const struct eph_proto_stats *s)
 		return;
 	}
 	if (s->has_worst)
-		fprintf(f, "connect to %s from %s\n",
-			eph_endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
-			eph_addr_format(&s->worst.laddr, a, sizeof(a)));
+		fprintf(
+		    f, "connect to %s from %s\n",
+		    eph_endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
+		    eph_addr_format(&s->worst.laddr, a, sizeof(a)));
 	else
 		fputs("connect to a new destination\n", f);
 }
@@ -79,7 +80,7 @@ static void proto_text(FILE *f, enum eph_proto p,
 		if (s->has_worst)
 			fprintf(f, " to %s from %s",
 				eph_endpoint(&s->worst.raddr, s->worst.rport, b,
-					 sizeof(b)),
+					     sizeof(b)),
 				eph_addr_format(&s->worst.laddr, a, sizeof(a)));
 		fprintf(f, ", new destination %s; bind-owned ports %u\n",
 			pct(s->connect_new_bp, d, sizeof(d)), s->bind_owned);
@@ -132,9 +133,10 @@ static void proto_text(FILE *f, enum eph_proto p,
 					pct(t->connect_bp, c, sizeof(c)));
 			else
 				fprintf(f, "     %8u", t->sockets);
-			fprintf(f, "  %s -> %s\n",
-				eph_addr_format(&t->laddr, a, sizeof(a)),
-				eph_endpoint(&t->raddr, t->rport, b, sizeof(b)));
+			fprintf(
+			    f, "  %s -> %s\n",
+			    eph_addr_format(&t->laddr, a, sizeof(a)),
+			    eph_endpoint(&t->raddr, t->rport, b, sizeof(b)));
 		}
 	}
 }

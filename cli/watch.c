@@ -140,9 +140,10 @@ static void predicts_connect(FILE *f, const struct eph_proto_stats *s)
 	char a[64], b[80];
 
 	if (s->has_worst)
-		fprintf(f, "connect to %s from %s",
-			eph_endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
-			eph_addr_format(&s->worst.laddr, a, sizeof(a)));
+		fprintf(
+		    f, "connect to %s from %s",
+		    eph_endpoint(&s->worst.raddr, s->worst.rport, b, sizeof(b)),
+		    eph_addr_format(&s->worst.laddr, a, sizeof(a)));
 	else
 		fputs("connect to a new destination", f);
 	fputs(" fails at 100%", f);

@@ -37,7 +37,7 @@ static int64_t real_of(const struct eph_fail_clock *clk, uint64_t boot_ns)
 /* A sockaddr's address as snapshots carry it: IPv4-mapped IPv6 as IPv4. */
 static void addr_of(uint8_t family, const uint8_t raw[16], struct eph_addr *a)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
 					   0, 0, 0, 0, 0xff, 0xff};
 
 	memset(a, 0, sizeof(*a));
@@ -101,8 +101,8 @@ void eph_failures_add(struct eph_failures *out,
 			return;
 		out->dests[i].kind = (enum eph_fail_kind)k->kind;
 		addr_of(k->family, k->raddr, &out->dests[i].raddr);
-		out->dests[i].rport = (uint16_t)((k->rport >> 8) |
-						 ((k->rport & 0xff) << 8));
+		out->dests[i].rport =
+		    (uint16_t)((k->rport >> 8) | ((k->rport & 0xff) << 8));
 		out->dests[i].count = v->count;
 		break;
 	case EPH_BPF_FAIL_PROC:

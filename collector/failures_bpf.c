@@ -149,7 +149,8 @@ static void name_processes(const char *proc_root, struct eph_failures *out)
 		n = eph_read_file(path, buf, sizeof(buf));
 		if (n <= 0)
 			continue;
-		eph_cgroup_v2_path(buf, (size_t)n, p->cgroup, sizeof(p->cgroup));
+		eph_cgroup_v2_path(buf, (size_t)n, p->cgroup,
+				   sizeof(p->cgroup));
 		eph_cgroup_name(buf, (size_t)n, p->container,
 				sizeof(p->container));
 	}

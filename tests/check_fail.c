@@ -214,9 +214,10 @@ END_TEST
 
 START_TEST(netstat_tw_recycled)
 {
-	static const char ok[] = "TcpExt: SyncookiesSent TW TWRecycled TWKilled\n"
-				 "TcpExt: 0 10 18446744073709551615 3\n"
-				 "IpExt: InNoRoutes\nIpExt: 0\n";
+	static const char ok[] =
+	    "TcpExt: SyncookiesSent TW TWRecycled TWKilled\n"
+	    "TcpExt: 0 10 18446744073709551615 3\n"
+	    "IpExt: InNoRoutes\nIpExt: 0\n";
 	static const char missing[] = "TcpExt: TW TWKilled\nTcpExt: 1 2\n";
 	static const char short_values[] = "TcpExt: TW TWRecycled\nTcpExt: 1\n";
 	static const char bad[] = "TcpExt: TWRecycled\nTcpExt: 1x\n";

@@ -41,7 +41,8 @@ static int ring_setup(struct ring *r)
 	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned),
 		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
 		  IORING_OFF_SQ_RING);
-	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+	cq = mmap(NULL,
+		  p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
 		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
 		  IORING_OFF_CQ_RING);
 	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
 	n = atoi(argv[3]);
 	err = ring_setup(&r);
 	if (err == -ENOSYS || err == -EPERM) {
-		fprintf(stderr, "uring_connect: no io_uring: %s\n", strerror(-err));
+		fprintf(stderr, "uring_connect: no io_uring: %s\n",
+			strerror(-err));
 		return 77;
 	}
 	if (err < 0) {

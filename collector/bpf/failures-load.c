@@ -46,8 +46,9 @@ static int ensure_tracefs(void)
 		return 0;
 	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) == 0)
 		return 0;
-	fprintf(stderr, "ephport-bpf: mount -t tracefs tracefs " TRACEFS
-			": %s\n", strerror(errno));
+	fprintf(stderr,
+		"ephport-bpf: mount -t tracefs tracefs " TRACEFS ": %s\n",
+		strerror(errno));
 	return -1;
 }
 
@@ -149,7 +150,8 @@ int eph_failures_load(const char *dir, mode_t mode)
 		return -1;
 	}
 	if (stamp_meta(skel) < 0) {
-		fprintf(stderr, "ephport-bpf: fail_meta: %s\n", strerror(errno));
+		fprintf(stderr, "ephport-bpf: fail_meta: %s\n",
+			strerror(errno));
 		goto out;
 	}
 	path_of(path, sizeof(path), dir, "fail_counts");

@@ -51,16 +51,16 @@
 
 #include "failures.h"
 
-#define AF_INET	     2
-#define AF_INET6     10
-#define IPPROTO_TCP  6
-#define IPPROTO_UDP  17
-#define EAGAIN	     11
-#define EEXIST	     17
-#define EADDRINUSE   98
+#define AF_INET	      2
+#define AF_INET6      10
+#define IPPROTO_TCP   6
+#define IPPROTO_UDP   17
+#define EAGAIN	      11
+#define EEXIST	      17
+#define EADDRINUSE    98
 #define EADDRNOTAVAIL 99
-#define S_IFMT	     00170000
-#define S_IFSOCK     0140000
+#define S_IFMT	      00170000
+#define S_IFSOCK      0140000
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -183,13 +183,13 @@ static void count(struct sock *sk, __u8 kind, const struct dest *d)
 {
 	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
 	__u64 now = bpf_ktime_get_boot_ns();
-	struct eph_bpf_fail_key total = {.netns_cookie = cookie,
-					 .what = EPH_BPF_FAIL_TOTAL,
-					 .kind = kind};
+	struct eph_bpf_fail_key total = {
+	    .netns_cookie = cookie, .what = EPH_BPF_FAIL_TOTAL, .kind = kind};
 	struct eph_bpf_fail_key proc = {.netns_cookie = cookie,
 					.what = EPH_BPF_FAIL_PROC,
 					.kind = kind,
-					.tgid = bpf_get_current_pid_tgid() >> 32};
+					.tgid =
+					    bpf_get_current_pid_tgid() >> 32};
 
 	bump(&total, now, false);
 	if (d && d->family) {

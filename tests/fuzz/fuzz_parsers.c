@@ -4,8 +4,8 @@
  * files, ephportd.conf, and every system's captured range and socket
  * table outputs (collector/os/), the BPF iterators' output (9) and the
  * cgroup paths namespaces are named from (10), the failure counters' map
- * entries (11) and /proc/net/netstat's TcpExt pair (12).  The first byte picks the
- * parser; for the captured outputs (6, 7, 8) the second one picks the
+ * entries (11) and /proc/net/netstat's TcpExt pair (12).  The first byte picks
+ * the parser; for the captured outputs (6, 7, 8) the second one picks the
  * system.  Built and
  * run by scripts/fuzz (clang, -fsanitize=fuzzer,address,undefined).
  */
