@@ -88,6 +88,11 @@ struct shared_key {
 	__u64 sk;
 };
 
+/* sweep() reads the session of either key at its start. */
+_Static_assert(__builtin_offsetof(struct dest_key, session) == 0 &&
+		   __builtin_offsetof(struct shared_key, session) == 0,
+	       "the session begins every per-session key");
+
 #define SESSION_SLOTS 4
 #define SLOT_STALE_NS (30ull * 1000000000)
 struct {
@@ -338,34 +343,22 @@ struct sweep_ctx {
 	__u64 sid;
 };
 
-/* Drop this session's entries, and those of sessions that never ended. */
-static long sweep_dest(struct bpf_map *map, struct dest_key *key, __u32 *val,
-		       struct sweep_ctx *c)
+/* Drop this session's entries, and those of sessions that never ended.
+ * One callback for hdests and shared: both keys begin with the session
+ * (the verifier checks it once per map, with that map's key size). */
+static long sweep(struct bpf_map *map, __u64 *key_session, __u32 *val,
+		  struct sweep_ctx *c)
 {
+	__u64 session = *key_session;
 	struct slot *o;
 
-	if (key->session == c->sid) {
-		bpf_map_delete_elem(map, key);
+	if (session == c->sid) {
+		bpf_map_delete_elem(map, key_session);
 		return 0;
 	}
-	o = slot_of(key->session);
-	if (o && o->session != key->session)
-		bpf_map_delete_elem(map, key);
-	return 0;
-}
-
-static long sweep_shared(struct bpf_map *map, struct shared_key *key,
-			 __u32 *val, struct sweep_ctx *c)
-{
-	struct slot *o;
-
-	if (key->session == c->sid) {
-		bpf_map_delete_elem(map, key);
-		return 0;
-	}
-	o = slot_of(key->session);
-	if (o && o->session != key->session)
-		bpf_map_delete_elem(map, key);
+	o = slot_of(session);
+	if (o && o->session != session)
+		bpf_map_delete_elem(map, key_session);
 	return 0;
 }
 
@@ -393,8 +386,8 @@ static int finish(struct bpf_iter_meta *meta)
 	}
 	if (err)
 		return 0;
-	bpf_for_each_map_elem(&hdests, sweep_dest, &c, 0);
-	bpf_for_each_map_elem(&shared, sweep_shared, &c, 0);
+	bpf_for_each_map_elem(&hdests, sweep, &c, 0);
+	bpf_for_each_map_elem(&shared, sweep, &c, 0);
 	s->session = 0;
 	return 0;
 }
