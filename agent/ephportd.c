@@ -86,22 +86,6 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- collector thread (no Net-SNMP calls here) ------------------------- */
 
 /*
@@ -255,11 +239,11 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 	if (!e)
 		return -ENOMEM;
 	e->seen = true;
-	t0 = mono_us();
+	t0 = eph_mono_us();
 	err = eph_collect(c, e->snap);
 	if (err == 0) {
 		/* The counters were read somewhere in the collection. */
-		ephd_ns_rate_add(e, t0 + (mono_us() - t0) / 2);
+		ephd_ns_rate_add(e, t0 + (eph_mono_us() - t0) / 2);
 		if (last_error[0])
 			snprintf(line, line_len,
 				 "ephportd: collection works again "
@@ -272,7 +256,8 @@ static int pass_self(struct eph_collector *c, struct ephd_state *st,
 			e->inode = e->snap->netns_inode;
 		last_error[0] = '\0';
 		ephd_ns_update_alarms(st, e, evs);
-		ephd_ns_update_failures(st, e, mono_us(), now_us(), evs);
+		ephd_ns_update_failures(st, e, eph_mono_us(), eph_real_us(),
+					evs);
 		collect_holders(c, e, NULL);
 		return 0;
 	}
@@ -386,7 +371,7 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 			continue;
 		}
 		snprintf(before, sizeof(before), "%s", eph_collector_error(c));
-		t0 = mono_us();
+		t0 = eph_mono_us();
 		err = eph_collect_in(c, ns, e->snap);
 		if (err < 0 && !e->own && ns_gone(ns))
 			continue; /* not seen: dropped below */
@@ -404,9 +389,10 @@ static int pass_all(struct eph_collector *c, struct ephd_state *st,
 		e->last_error[0] = '\0';
 		e->logged = false;
 		e->has_snap = true;
-		ephd_ns_rate_add(e, t0 + (mono_us() - t0) / 2);
+		ephd_ns_rate_add(e, t0 + (eph_mono_us() - t0) / 2);
 		ephd_ns_update_alarms(st, e, evs);
-		ephd_ns_update_failures(st, e, mono_us(), now_us(), evs);
+		ephd_ns_update_failures(st, e, eph_mono_us(), eph_real_us(),
+					evs);
 		collect_holders(c, e, ns);
 	}
 	ephd_nsreg_drop_unseen(&reg);
@@ -459,7 +445,7 @@ static void *collector_main(void *arg)
 		int log_priority = LOG_INFO;
 		struct timespec until;
 		struct ephd_view *v = NULL;
-		int64_t t0 = mono_us(), took;
+		int64_t t0 = eph_mono_us(), took;
 		size_t n_rows = 0;
 		struct ephd_ns *r;
 		int err;
@@ -478,7 +464,7 @@ static void *collector_main(void *arg)
 				   : -ENOMEM;
 		pthread_mutex_lock(&shared.lock);
 		shared.busy_since_us = 0;
-		shared.last_duration_us = took = mono_us() - t0;
+		shared.last_duration_us = took = eph_mono_us() - t0;
 		pthread_mutex_unlock(&shared.lock);
 		if (err == -ECANCELED)
 			break; /* stopping: publish no partial pass */
@@ -675,13 +661,13 @@ static void check_overrun(unsigned int reg, void *data)
 	since = shared.busy_since_us;
 	pthread_mutex_unlock(&shared.lock);
 	if (overrun || !since ||
-	    mono_us() - since <= ((int64_t)cfg.interval + 1) * 1000000)
+	    eph_mono_us() - since <= ((int64_t)cfg.interval + 1) * 1000000)
 		return;
 	overrun = true;
 	snmp_log(LOG_WARNING,
 		 "ephportd: a collection has run for %lld s and overran its "
 		 "interval (%u s): serving the last numbers as stale\n",
-		 (long long)((mono_us() - since) / 1000000), cfg.interval);
+		 (long long)((eph_mono_us() - since) / 1000000), cfg.interval);
 }
 
 static bool is_status(const struct ephd_row *row)
@@ -737,7 +723,7 @@ static void take_published(int fd, void *data)
 /* Seconds since a CLOCK_REALTIME time (0 if it is ahead: a clock step). */
 static u_long age_s(int64_t real_us)
 {
-	int64_t d = now_us() - real_us;
+	int64_t d = eph_real_us() - real_us;
 
 	return d > 0 ? (u_long)(d / 1000000) : 0;
 }
@@ -752,7 +738,7 @@ static u_long uptime_at(int64_t mono)
 	 * more than a second (the uptime was set anew), so that the same
 	 * TimeStamp reads the same at every request. */
 	static int64_t origin;
-	int64_t now = mono_us(),
+	int64_t now = eph_mono_us(),
 		o = now - (int64_t)netsnmp_get_agent_uptime() * 10000;
 
 	if (!origin || o - origin > 1000000 || origin - o > 1000000)
@@ -783,10 +769,11 @@ static void set_value(netsnmp_variable_list *vb, const struct ephd_row *row)
 	case EPHD_TIMETICKS:
 		ul = (u_long)val->v.u;
 		if (val->dynamic == EPHD_DATA_AGE && current)
-			ul = current->taken_us
-				 ? (u_long)((now_us() - current->taken_us) /
-					    1000000)
-				 : 0;
+			ul =
+			    current->taken_us
+				? (u_long)((eph_real_us() - current->taken_us) /
+					   1000000)
+				: 0;
 		else if (val->dynamic == EPHD_AGE_OF)
 			ul = age_s((int64_t)val->v.u);
 		else if (val->dynamic == EPHD_UPTIME_AT)

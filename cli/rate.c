@@ -39,19 +39,11 @@ unsigned eph_rate_interval_ms(unsigned ms)
 	return i < RATE_INTERVAL_MS ? RATE_INTERVAL_MS : i;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int eph_rate_measure(struct eph_collector *c, unsigned ms,
 		     struct eph_rate *hist, struct eph_snapshot *snap)
 {
 	unsigned interval = eph_rate_interval_ms(ms);
-	int64_t t0 = mono_us();
+	int64_t t0 = eph_mono_us();
 	int err;
 
 	/* The trend window: 30 s, or the whole measurement if longer. */
@@ -65,7 +57,7 @@ int eph_rate_measure(struct eph_collector *c, unsigned ms,
 		err = eph_collect(c, snap);
 		if (err < 0)
 			return err;
-		eph_rate_add(hist, snap, mono_us());
+		eph_rate_add(hist, snap, eph_mono_us());
 		if ((uint64_t)k * interval >= ms)
 			return 0;
 		ts.tv_sec = (time_t)(next / 1000000);

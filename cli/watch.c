@@ -88,14 +88,6 @@ int eph_watch_parse_interval(const char *s, unsigned *ms)
 	return 0;
 }
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* One namespace's sample (the default mode has one, inode 0). */
 struct sample {
 	struct eph_snapshot snap;
@@ -417,7 +409,7 @@ static int collect(struct watch *w)
 			err = eph_collect_in(w->c, &w->list[i], &s->snap);
 		else
 			err = eph_collect(w->c, &s->snap);
-		s->at_us = now_us();
+		s->at_us = eph_mono_us();
 		if (err == 0) {
 			if (w->o->spec || w->o->all)
 				s->ns = w->list[i];
@@ -555,12 +547,12 @@ int eph_watch_run(const struct eph_config *cfg, const struct eph_cli_ns *o,
 	w.refresh = 1;
 	if (w.tty)
 		fputs(ESC_ALT_ON ESC_HIDE, stdout);
-	next = now_us() + (int64_t)interval_ms * 1000;
+	next = eph_mono_us() + (int64_t)interval_ms * 1000;
 	status = 0;
 	if (show(&w) < 0)
 		goto write_failed;
 	while (!stop_sig) {
-		int64_t left = next - now_us();
+		int64_t left = next - eph_mono_us();
 		struct timespec ts;
 
 		if (left > 0) {
@@ -578,8 +570,8 @@ int eph_watch_run(const struct eph_config *cfg, const struct eph_cli_ns *o,
 		/* Late (a slow collection, a stopped process): the next
 		 * refresh is one interval from now, not a burst. */
 		next += (int64_t)interval_ms * 1000;
-		if (next < now_us())
-			next = now_us() + (int64_t)interval_ms * 1000;
+		if (next < eph_mono_us())
+			next = eph_mono_us() + (int64_t)interval_ms * 1000;
 		swap_samples(&w);
 		w.refresh++;
 		if (collect(&w) < 0) {

@@ -204,22 +204,7 @@ static const char *const ex_opts[2] = {"ExhaustionWarningSeconds",
 
 /* The clock of the rate history (CLOCK_MONOTONIC, microseconds); the unit
  * test replaces it. */
-static int64_t realtime_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t mono_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-static int64_t (*clock_us)(void) = mono_now_us;
+static int64_t (*clock_us)(void) = eph_mono_us;
 /* When init ran (CLOCK_REALTIME, microseconds): failures older than this
  * are a baseline, not news (fail_update()).  The unit test sets it. */
 static int64_t started_us;
@@ -1926,7 +1911,7 @@ static int ephport_init(void)
 	cfg.bpf_bound_dump = conf.bpf_bound;
 	cfg.proc_root = conf.proc_root[0] ? conf.proc_root : NULL;
 	cfg.bpf_pin_dir = conf.bpf_pin_dir[0] ? conf.bpf_pin_dir : NULL;
-	started_us = realtime_us();
+	started_us = eph_real_us();
 
 	eph_collector_free(collector); /* init may run twice in tests */
 	collector = eph_collector_new(&cfg);

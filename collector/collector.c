@@ -331,14 +331,6 @@ static int sockstat_time_wait(const char *proc_root, uint64_t *tw)
 	return 0;
 }
 
-static int64_t now_us(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The collecting thread's namespace, and its ip netns name if it has one. */
 static void netns_identity(struct eph_snapshot *s)
 {
@@ -371,7 +363,7 @@ static void netns_identity(struct eph_snapshot *s)
 int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 {
 	struct eph_snapshot *s = &c->scratch;
-	int64_t start = now_us(CLOCK_MONOTONIC);
+	int64_t start = eph_mono_us();
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -414,8 +406,8 @@ int eph_collect(struct eph_collector *c, struct eph_snapshot *snap)
 	eph_failures_read(c->bpf_pin_dir, c->proc_root, &s->failures);
 	if (!c->ns_named)
 		netns_identity(s);
-	s->duration_us = (uint32_t)(now_us(CLOCK_MONOTONIC) - start);
-	s->taken_us = now_us(CLOCK_REALTIME);
+	s->duration_us = (uint32_t)(eph_mono_us() - start);
+	s->taken_us = eph_real_us();
 	*snap = *s;
 	return 0;
 }

@@ -416,6 +416,11 @@ const char *eph_addr_format(const struct eph_addr *a, char *buf, size_t len);
  * den == 0 gives 10000 (nothing usable is full). */
 uint32_t eph_ratio_bp(uint64_t num, uint64_t den);
 
+/* Microseconds of CLOCK_MONOTONIC (intervals, rate histories) and of
+ * CLOCK_REALTIME (timestamps such as taken_us); never fail. */
+int64_t eph_mono_us(void);
+int64_t eph_real_us(void);
+
 /*
  * Exhaustion alarm with hysteresis, in the RMON style: it is raised once
  * when the value rises to or above rising_bp, and cleared once when it

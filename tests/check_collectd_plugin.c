@@ -1931,7 +1931,7 @@ START_TEST(rates_from_synthetic_history)
 	/* Flat: not approaching once the window holds no rise. */
 	ck_assert_int_eq(mock.n_notifs, 0); /* no alarm configured */
 	ck_logs_prefixed();
-	clock_us = mono_now_us;
+	clock_us = eph_mono_us;
 	rm_rf(dir);
 }
 END_TEST
@@ -2015,7 +2015,7 @@ START_TEST(exhaustion_notifications_from_reads)
 			      "0.0333/s; to 127.0.0.1 -> 127.0.0.1:8080"),
 		      "%s", mock.notifs[mock.n_notifs - 1].message);
 	ck_logs_prefixed();
-	clock_us = mono_now_us;
+	clock_us = eph_mono_us;
 	rm_rf(dir);
 }
 END_TEST
