@@ -162,14 +162,18 @@ static int walk(int fd, bool detail, uint64_t cookie,
 			return 0;
 		first = false;
 	}
-	for (err = next_key(fd, NULL, &next); err == 0;
-	     err = next_key(fd, &key, &next)) {
+	/* An LRU entry may go between two calls: a lookup then fails, and
+	 * next_key of a key gone starts again from the first, so the walk is
+	 * bounded by twice the biggest map there can be. */
+	for (uint32_t n = 0; n < 2 * EPH_BPF_FAIL_DETAIL_LIMIT; n++) {
+		err = n ? next_key(fd, &key, &next) : next_key(fd, NULL, &next);
+		if (err)
+			return errno == ENOENT ? 0 : -errno;
 		key = next;
-		/* An LRU entry may go between next_key and lookup. */
 		if (key.netns_cookie == cookie && lookup(fd, &key, &v) == 0)
 			add(out, clk, &key, (const unsigned char *)&v, detail);
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return 0;
 }
 
 /* The cgroup and container of the processes that still run. */
