@@ -356,10 +356,44 @@ int eph_failures_unload(const char *dir)
 	return rc;
 }
 
+/* How full fail_detail is, over every namespace: when it is full, the
+ * least recently failing entries are being forgotten.  Nothing when it
+ * cannot be read (the totals line below says why). */
+static void status_detail(const char *dir)
+{
+	struct eph_bpf_fail_key key, next;
+	struct bpf_map_info info;
+	__u32 info_len = sizeof(info), n = 0;
+	char path[PATH_MAX];
+	int fd;
+
+	path_of(path, sizeof(path), dir, "fail_detail");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) == 0 &&
+	    info.key_size == sizeof(key)) {
+		for (int err = bpf_map_get_next_key(fd, NULL, &next);
+		     err == 0 && n < 2 * info.max_entries;
+		     err = bpf_map_get_next_key(fd, &key, &next)) {
+			key = next;
+			n++;
+		}
+		printf("%s: %u of %u destinations and processes, all "
+		       "namespaces (when full, the least recently failing "
+		       "are forgotten)\n",
+		       path, n, info.max_entries);
+	}
+	close(fd);
+}
+
 int eph_failures_status(const char *dir)
 {
 	struct eph_failures f;
 	char path[PATH_MAX];
+
+	status_detail(dir);
 
 	/* The collector's own reader: what ephport and the daemons see. */
 	eph_failures_read(dir, "/proc", &f);

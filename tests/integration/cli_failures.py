@@ -23,6 +23,7 @@ loader, which says so.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -312,6 +313,13 @@ def lru_test(pins):
     entries = len(json.loads(dump.stdout)) if dump.returncode == 0 else -1
     print(f"     fail_detail holds {entries} entries of {size} after {n + 1} destinations and 1 process")
     check("LRU: the kernel forgot entries to make room", 0 < entries <= size, True)
+    r = subprocess.run([bpf, "status", "-d", pins], capture_output=True, text=True)
+    # Other tests' failures count here too (every namespace): a range.
+    m = [re.fullmatch(re.escape(pins) + r"/fail_detail: (\d+) of (\d+) destinations and processes, "
+                      r"all namespaces \(when full, the least recently failing are forgotten\)", l)
+         for l in r.stdout.splitlines()]
+    m = [(0 < int(x.group(1)) <= size, int(x.group(2))) for x in m if x]
+    check("LRU: ephport-bpf status says how full fail_detail is", m, [(True, size)])
     text = nsutil.ephport().stdout
     check("LRU: text names D",
           any(l.split() == ["connect", "to", f"{D[0]}:{D[1]}", "5"] for l in text.splitlines()), True)
