@@ -78,6 +78,15 @@ void eph_failures_text(FILE *f, const struct eph_snapshot *s)
 	}
 }
 
+/* A time in microseconds, null when unknown (0). */
+static void json_us(FILE *f, int64_t us)
+{
+	if (us)
+		fprintf(f, "%" PRId64, us);
+	else
+		fputs("null", f);
+}
+
 static void kind_map(FILE *f, const uint64_t *v)
 {
 	fputc('{', f);
@@ -114,19 +123,21 @@ void eph_failures_json(FILE *f, const struct eph_snapshot *s)
 	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
 		fprintf(f, "%s\"%s\": ", k ? ", " : "",
 			eph_fail_kind_name((enum eph_fail_kind)k));
-		if (fl->last_us[k])
-			fprintf(f, "%" PRId64, fl->last_us[k]);
-		else
-			fputs("null", f);
+		json_us(f, fl->last_us[k]);
 	}
+	/* since_us: when each count began (the kernel's table forgets the
+	 * least recently failing entries; one made again counts anew). */
 	fputs("},\n    \"destinations\": [", f);
-	for (uint32_t i = 0; i < fl->n_dests; i++)
+	for (uint32_t i = 0; i < fl->n_dests; i++) {
 		fprintf(f,
 			"%s\n      {\"kind\": \"%s\", \"address\": \"%s\", "
-			"\"port\": %u, \"count\": %" PRIu64 "}",
+			"\"port\": %u, \"count\": %" PRIu64 ", \"since_us\": ",
 			i ? "," : "", eph_fail_kind_name(fl->dests[i].kind),
 			eph_addr_format(&fl->dests[i].raddr, a, sizeof(a)),
 			fl->dests[i].rport, fl->dests[i].count);
+		json_us(f, fl->dests[i].since_us);
+		fputc('}', f);
+	}
 	fputs("],\n    \"destinations_other\": ", f);
 	kind_map(f, fl->dest_other);
 	fputs(",\n    \"processes\": [", f);
@@ -142,8 +153,11 @@ void eph_failures_json(FILE *f, const struct eph_snapshot *s)
 		fputs(", \"container\": ", f);
 		eph_json_string(f, p->container);
 		fprintf(f,
-			", \"cgroup_id\": %" PRIu64 ", \"count\": %" PRIu64 "}",
+			", \"cgroup_id\": %" PRIu64 ", \"count\": %" PRIu64
+			", \"since_us\": ",
 			p->cgroup_id, p->count);
+		json_us(f, p->since_us);
+		fputc('}', f);
 	}
 	fputs("],\n    \"processes_other\": ", f);
 	kind_map(f, fl->proc_other);

@@ -280,6 +280,11 @@ struct eph_fail_dest {
 	struct eph_addr raddr;
 	uint16_t rport;
 	uint64_t count;
+	/* CLOCK_REALTIME microseconds when the kernel made this entry, which
+	 * count counts from (0: unknown).  The table is an LRU: an entry
+	 * forgotten for want of room and made again by a later failure
+	 * starts again, with a later since_us. */
+	int64_t since_us;
 };
 
 /* Failures of one process (the thread group that made the calls). */
@@ -293,6 +298,7 @@ struct eph_fail_proc {
 	char cgroup[256];
 	char container[80];
 	uint64_t count;
+	int64_t since_us; /* when count began, as eph_fail_dest.since_us */
 };
 
 struct eph_failures {

@@ -82,7 +82,7 @@ static int proc_slot(struct eph_failures *out, uint64_t count)
 void eph_failures_add(struct eph_failures *out,
 		      const struct eph_fail_clock *clk,
 		      const struct eph_bpf_fail_key *k,
-		      const struct eph_bpf_fail_val *v)
+		      const struct eph_bpf_fail_val *v, uint64_t first_boot_ns)
 {
 	int i;
 
@@ -99,11 +99,13 @@ void eph_failures_add(struct eph_failures *out,
 		i = dest_slot(out, v->count);
 		if (i < 0)
 			return;
+		memset(&out->dests[i], 0, sizeof(out->dests[i]));
 		out->dests[i].kind = (enum eph_fail_kind)k->kind;
 		addr_of(k->family, k->raddr, &out->dests[i].raddr);
 		out->dests[i].rport =
 		    (uint16_t)((k->rport >> 8) | ((k->rport & 0xff) << 8));
 		out->dests[i].count = v->count;
+		out->dests[i].since_us = real_of(clk, first_boot_ns);
 		break;
 	case EPH_BPF_FAIL_PROC:
 		i = proc_slot(out, v->count);
@@ -116,6 +118,7 @@ void eph_failures_add(struct eph_failures *out,
 		out->procs[i].comm[sizeof(out->procs[i].comm) - 1] = '\0';
 		out->procs[i].cgroup_id = v->cgroup_id;
 		out->procs[i].count = v->count;
+		out->procs[i].since_us = real_of(clk, first_boot_ns);
 		break;
 	default:
 		break;
@@ -157,7 +160,15 @@ void eph_failures_end(struct eph_failures *out)
 		dest_listed[out->dests[i].kind] += out->dests[i].count;
 	for (uint32_t i = 0; i < out->n_procs; i++)
 		proc_listed[out->procs[i].kind] += out->procs[i].count;
-	/* A read racing with a failure may see a detail before its total. */
+	/*
+	 * Each failure adds one to its total and then to at most one
+	 * destination and one process entry, so what is listed is at most
+	 * the total: the rest ("other") is the failures of entries not in
+	 * the top, of entries the LRU forgot, and of an entry's earlier life
+	 * before it was forgotten and made again.  It is clamped at 0 for
+	 * a total that was lost (fail_counts full) and for a reader that
+	 * read a total before its details.
+	 */
 	for (int k = 0; k < EPH_FAIL_KINDS; k++) {
 		out->dest_other[k] = out->total[k] > dest_listed[k]
 					 ? out->total[k] - dest_listed[k]

@@ -1,13 +1,17 @@
 /*
  * failures_bpf.c - read the failure counters (collector/bpf/failures.bpf.c)
  * from the maps ephport-bpf pinned: DIR/fail_meta (when the counting
- * began) and DIR/fail_counts (one entry per namespace, kind, destination,
- * process).  Both are opened read-only (BPF_OBJ_GET, BPF_F_RDONLY), which
- * needs no capability when the pin's mode lets the caller open it; the
- * entries of the calling thread's namespace are picked by its
- * SO_NETNS_COOKIE.  No libbpf: three bpf() commands.
+ * began, the layout version), DIR/fail_detail (one entry per namespace,
+ * kind and destination or process, an LRU) and DIR/fail_counts (the
+ * totals per namespace and kind).  All are opened read-only (BPF_OBJ_GET,
+ * BPF_F_RDONLY), which needs no capability when the pin's mode lets the
+ * caller open it; the entries of the calling thread's namespace are picked
+ * by its SO_NETNS_COOKIE.  Each map's key and value sizes are checked
+ * before it is read: the kernel copies the map's, whatever our buffer's.
+ * No libbpf: a few bpf() commands.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +67,24 @@ static int next_key(int fd, const void *key, void *next)
 	return sys_bpf(BPF_MAP_GET_NEXT_KEY, &a);
 }
 
+/* Whether fd is a map of that type with keys and values of those sizes. */
+static bool map_is(int fd, uint32_t type, uint32_t key_size,
+		   uint32_t value_size)
+{
+	struct bpf_map_info info;
+	union bpf_attr a;
+
+	memset(&info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (uint64_t)(uintptr_t)&info;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0)
+		return false;
+	return info.type == type && info.key_size == key_size &&
+	       info.value_size == value_size;
+}
+
 static uint64_t own_cookie(void)
 {
 	uint64_t cookie = 0;
@@ -87,14 +109,29 @@ static void clocks(struct eph_fail_clock *clk)
 	clk->boot_ns = (uint64_t)b.tv_sec * 1000000000ull + (uint64_t)b.tv_nsec;
 }
 
+/* One entry of fail_counts (detail false) or fail_detail (true). */
+static void add(struct eph_failures *out, const struct eph_fail_clock *clk,
+		const struct eph_bpf_fail_key *k, const unsigned char *raw,
+		bool detail)
+{
+	struct eph_bpf_fail_dval d;
+
+	memset(&d, 0, sizeof(d));
+	memcpy(&d, raw, detail ? sizeof(d) : sizeof(d.v));
+	eph_failures_add(out, clk, k, &d.v, detail ? d.first_boot_ns : 0);
+}
+
 /* Every entry, in batches of BATCH (one bpf() call each); a kernel
- * without batch lookups for hash maps gets one key at a time. */
-static int walk(int fd, uint64_t cookie, const struct eph_fail_clock *clk,
-		struct eph_failures *out)
+ * without batch lookups for hash maps gets one key at a time.  The values
+ * are fail_counts' (detail false) or fail_detail's. */
+static int walk(int fd, bool detail, uint64_t cookie,
+		const struct eph_fail_clock *clk, struct eph_failures *out)
 {
 	static __thread struct eph_bpf_fail_key keys[BATCH];
-	static __thread struct eph_bpf_fail_val vals[BATCH];
+	static __thread struct eph_bpf_fail_dval vals[BATCH];
+	const size_t vsize = detail ? sizeof(vals[0]) : sizeof(vals[0].v);
 	struct eph_bpf_fail_key key, next;
+	struct eph_bpf_fail_dval v;
 	uint64_t token[8];
 	bool first = true;
 	union bpf_attr a;
@@ -106,6 +143,7 @@ static int walk(int fd, uint64_t cookie, const struct eph_fail_clock *clk,
 		a.batch.in_batch = first ? 0 : (uint64_t)(uintptr_t)token;
 		a.batch.out_batch = (uint64_t)(uintptr_t)token;
 		a.batch.keys = (uint64_t)(uintptr_t)keys;
+		/* Packed at the map's value size, at most sizeof(vals[0]). */
 		a.batch.values = (uint64_t)(uintptr_t)vals;
 		a.batch.count = BATCH;
 		err = sys_bpf(BPF_MAP_LOOKUP_BATCH, &a);
@@ -117,20 +155,25 @@ static int walk(int fd, uint64_t cookie, const struct eph_fail_clock *clk,
 		}
 		for (uint32_t i = 0; i < a.batch.count && i < BATCH; i++)
 			if (keys[i].netns_cookie == cookie)
-				eph_failures_add(out, clk, &keys[i], &vals[i]);
+				add(out, clk, &keys[i],
+				    (const unsigned char *)vals + i * vsize,
+				    detail);
 		if (err < 0) /* ENOENT: that was the last batch */
 			return 0;
 		first = false;
 	}
-	for (err = next_key(fd, NULL, &next); err == 0;
-	     err = next_key(fd, &key, &next)) {
-		struct eph_bpf_fail_val v;
-
+	/* An LRU entry may go between two calls: a lookup then fails, and
+	 * next_key of a key gone starts again from the first, so the walk is
+	 * bounded by twice the biggest map there can be. */
+	for (uint32_t n = 0; n < 2 * EPH_BPF_FAIL_DETAIL_LIMIT; n++) {
+		err = n ? next_key(fd, &key, &next) : next_key(fd, NULL, &next);
+		if (err)
+			return errno == ENOENT ? 0 : -errno;
 		key = next;
 		if (key.netns_cookie == cookie && lookup(fd, &key, &v) == 0)
-			eph_failures_add(out, clk, &key, &v);
+			add(out, clk, &key, (const unsigned char *)&v, detail);
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return 0;
 }
 
 /* The cgroup and container of the processes that still run. */
@@ -166,17 +209,29 @@ static void not_observable(struct eph_failures *out, const char *fmt,
 		out->why[sizeof(out->why) - 1] = '\0';
 }
 
-void eph_failures_read(const char *pin_dir, const char *proc_root,
-		       struct eph_failures *out)
+/* Pins of another layout (failures.h): reading them could overrun our
+ * buffers or misread them, and `ephport-bpf load` of this version
+ * replaces them. */
+static void other_version(struct eph_failures *out, const char *path)
 {
-	struct eph_bpf_fail_meta meta;
-	struct eph_fail_clock clk;
-	char path[1100];
-	uint32_t zero = 0;
-	uint64_t cookie;
-	int fd, err;
+	memset(out, 0, sizeof(*out));
+	if (snprintf(out->why, sizeof(out->why),
+		     "not observable: %s: of another version of ephport-bpf "
+		     "(run this version's ephport-bpf load)",
+		     path) >= (int)sizeof(out->why))
+		out->why[sizeof(out->why) - 1] = '\0';
+}
 
-	snprintf(path, sizeof(path), "%s/fail_meta", pin_dir);
+/* PIN_DIR/name opened read-only, checked to be that map; -1 with *out
+ * not observable, saying why. */
+static int open_checked(const char *pin_dir, const char *name, uint32_t type,
+			uint32_t key_size, uint32_t value_size,
+			struct eph_failures *out)
+{
+	char path[1100];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
 	fd = open_map(path);
 	if (fd < 0) {
 		not_observable(out,
@@ -185,12 +240,41 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 				     "(%s: %s; ephport-bpf load pins it)"
 				   : "not observable: %s: %s",
 			       path, errno);
-		return;
+		return -1;
 	}
+	if (!map_is(fd, type, key_size, value_size)) {
+		close(fd);
+		other_version(out, path);
+		return -1;
+	}
+	return fd;
+}
+
+void eph_failures_read(const char *pin_dir, const char *proc_root,
+		       struct eph_failures *out)
+{
+	struct eph_bpf_fail_meta meta;
+	struct eph_fail_clock clk;
+	char path[1100];
+	uint32_t zero = 0;
+	uint64_t cookie;
+	int fd, counts, detail, err;
+
+	snprintf(path, sizeof(path), "%s/fail_meta", pin_dir);
+	fd = open_checked(pin_dir, "fail_meta", BPF_MAP_TYPE_ARRAY,
+			  sizeof(zero), sizeof(meta), out);
+	if (fd < 0)
+		return;
 	err = lookup(fd, &zero, &meta);
 	close(fd);
 	if (err < 0) {
 		not_observable(out, "not observable: %s: %s", path, errno);
+		return;
+	}
+	/* Version 1's fail_meta has this shape, but no magic. */
+	if (meta.magic != EPH_BPF_FAIL_MAGIC ||
+	    meta.version != EPH_BPF_FAIL_VERSION) {
+		other_version(out, path);
 		return;
 	}
 	cookie = own_cookie();
@@ -199,16 +283,30 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 			       path, errno ? errno : ENOPROTOOPT);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/fail_counts", pin_dir);
-	fd = open_map(path);
-	if (fd < 0) {
-		not_observable(out, "not observable: %s: %s", path, errno);
+	detail = open_checked(pin_dir, "fail_detail", BPF_MAP_TYPE_LRU_HASH,
+			      sizeof(struct eph_bpf_fail_key),
+			      sizeof(struct eph_bpf_fail_dval), out);
+	if (detail < 0)
+		return;
+	counts = open_checked(pin_dir, "fail_counts", BPF_MAP_TYPE_HASH,
+			      sizeof(struct eph_bpf_fail_key),
+			      sizeof(struct eph_bpf_fail_val), out);
+	if (counts < 0) {
+		close(detail);
 		return;
 	}
 	clocks(&clk);
 	eph_failures_begin(out, &meta);
-	err = walk(fd, cookie, &clk, out);
-	close(fd);
+	/* The details before the totals: a failure adds to its total first,
+	 * so every one listed is in a total read after it, and "other"
+	 * needs no clamp but for lost totals. */
+	err = walk(detail, true, cookie, &clk, out);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir,
+		 err < 0 ? "fail_detail" : "fail_counts");
+	if (err == 0)
+		err = walk(counts, false, cookie, &clk, out);
+	close(detail);
+	close(counts);
 	if (err < 0) {
 		not_observable(out, "not observable: %s: %s", path, -err);
 		return;

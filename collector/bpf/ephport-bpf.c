@@ -4,8 +4,10 @@
  * ephportd and the collectd plugin can read them with no capability at
  * all (they only open() and read() the pins; see collector/sockets_bpf.c).
  *
- *   ephport-bpf load   [-d DIR] [-m MODE] [-v]   load, pin DIR/tcp, DIR/udp
- *                                                and DIR/holders
+ *   ephport-bpf load   [-d DIR] [-m MODE] [-e N] [-v]
+ *                                    load, pin DIR/tcp, DIR/udp, DIR/holders
+ *                                    and the failure counters (N: size of
+ *                                    their destination and process LRU)
  *   ephport-bpf unload [-d DIR]                  remove the pins
  *   ephport-bpf status [-d DIR]                  read each pin once
  *
@@ -37,6 +39,7 @@
 
 #include "bpf_pin.h"
 #include "ephport.skel.h"
+#include "failures.h"
 #include "holders.h"
 #include "holders.skel.h"
 #include "iter.h"
@@ -60,12 +63,17 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ephport-bpf load [-d DIR] [-m MODE] [-v]\n"
-		   "       ephport-bpf unload [-d DIR]\n"
-		   "       ephport-bpf status [-d DIR]\n"
-		   "DIR: where the iterators are pinned (default " DEFAULT_DIR
-		   ", on a bpf filesystem)\n"
-		   "MODE: octal permissions of the pins (default 0444)\n");
+	fprintf(f,
+		"usage: ephport-bpf load [-d DIR] [-m MODE] [-e N] [-v]\n"
+		"       ephport-bpf unload [-d DIR]\n"
+		"       ephport-bpf status [-d DIR]\n"
+		"DIR: where the iterators are pinned (default " DEFAULT_DIR
+		", on a bpf filesystem)\n"
+		"MODE: octal permissions of the pins (default 0444)\n"
+		"N: destinations and processes the failure counters name "
+		"(default %u, %u to %u)\n",
+		EPH_BPF_FAIL_DETAIL_DEFAULT, EPH_BPF_FAIL_DETAIL_MIN,
+		EPH_BPF_FAIL_DETAIL_LIMIT);
 }
 
 /* The directory holding DIR must be on a bpf filesystem; the default
@@ -154,7 +162,7 @@ static bool load_holders(const char *dir, mode_t mode)
 	return ok;
 }
 
-static int cmd_load(const char *dir, mode_t mode)
+static int cmd_load(const char *dir, mode_t mode, unsigned detail_max)
 {
 	struct ephport_bpf *skel;
 	struct bpf_link *tcp = NULL, *udp = NULL;
@@ -198,7 +206,7 @@ static int cmd_load(const char *dir, mode_t mode)
 	rc = 0;
 	/* The socket source works without them: a kernel that refuses the
 	 * tracepoints still gets it, and failures read "not observable". */
-	if (eph_failures_load(dir, mode) < 0)
+	if (eph_failures_load(dir, mode, detail_max) < 0)
 		fprintf(stderr, "ephport-bpf: failure counters not loaded: "
 				"failures stay not observable\n");
 out:
@@ -316,6 +324,7 @@ static int cmd_status(const char *dir)
 int main(int argc, char **argv)
 {
 	const char *dir = DEFAULT_DIR, *cmd;
+	unsigned detail_max = EPH_BPF_FAIL_DETAIL_DEFAULT;
 	mode_t mode = 0444;
 	int c;
 
@@ -326,7 +335,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "d:m:v")) != -1) {
+	while ((c = getopt(argc, argv, "d:e:m:v")) != -1) {
 		char *end;
 		unsigned long m;
 
@@ -346,6 +355,21 @@ int main(int argc, char **argv)
 			}
 			mode = (mode_t)m;
 			break;
+		case 'e':
+			errno = 0;
+			m = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg ||
+			    m < EPH_BPF_FAIL_DETAIL_MIN ||
+			    m > EPH_BPF_FAIL_DETAIL_LIMIT) {
+				fprintf(stderr,
+					"ephport-bpf: -e %s: expected a number "
+					"of entries from %u to %u\n",
+					optarg, EPH_BPF_FAIL_DETAIL_MIN,
+					EPH_BPF_FAIL_DETAIL_LIMIT);
+				return 2;
+			}
+			detail_max = (unsigned)m;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -360,7 +384,7 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(print_libbpf);
 	if (strcmp(cmd, "load") == 0)
-		return cmd_load(dir, mode);
+		return cmd_load(dir, mode, detail_max);
 	if (strcmp(cmd, "unload") == 0)
 		return cmd_unload(dir);
 	if (strcmp(cmd, "status") == 0)

@@ -2,17 +2,27 @@
  * failures-load.c - ephport-bpf's half of the failure counters: load
  * failures.bpf.c, attach its tracepoints, pin its maps and its iterator.
  *
- *   DIR/fail_counts     the counters (MODE), reused by the next load
- *   DIR/fail_meta       load time, lost, table fill (MODE), reused
+ *   DIR/fail_counts     the totals (MODE), reused by the next load
+ *   DIR/fail_detail     destinations and processes, an LRU (MODE), reused
+ *   DIR/fail_meta       load time, lost, magic, version (MODE), reused
  *   DIR/probes/NAME     one link per tracepoint program (0600)
  *
- * Readers open the two maps read-only (collector/failures_bpf.c).
+ * Readers open the three maps read-only (collector/failures_bpf.c).
  *
  * Reloading (ephportd's ExecStartPre runs `ephport-bpf load` at every
  * start) keeps the counters: they are monotonic from the first load, whose
  * time the iterator reports as the discontinuity time.  The old probes
  * are unpinned before the new ones attach, so a failure during the
  * reload may be missed but none is counted twice.
+ *
+ * Pins this build cannot reuse (another layout version, failures.h: those
+ * of version 1 have no fail_detail and a fail_counts of 16384 entries; or
+ * a fail_detail of another size than -e asks) are replaced, with a word
+ * on stderr: their counts restart from zero and fail_meta's new load time
+ * tells the readers so.  Migrating them instead would carry the totals
+ * over, but the old probes count on while they are copied, so the copy
+ * would be short or counted twice: a restart is the honest discontinuity.
+ * Any other failure to load leaves the pins as they were.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,16 +85,22 @@ static void unpin_probes(const char *dir)
 	failures_bpf__destroy(names);
 }
 
-static struct failures_bpf *open_with_pins(const char *dir)
+static const char *const map_names[] = {"fail_counts", "fail_detail",
+					"fail_meta"};
+
+static struct failures_bpf *open_with_pins(const char *dir, __u32 detail_max)
 {
 	struct failures_bpf *skel = failures_bpf__open();
-	char counts[PATH_MAX], meta[PATH_MAX];
+	char counts[PATH_MAX], detail[PATH_MAX], meta[PATH_MAX];
 
 	if (!skel)
 		return NULL;
 	path_of(counts, sizeof(counts), dir, "fail_counts");
+	path_of(detail, sizeof(detail), dir, "fail_detail");
 	path_of(meta, sizeof(meta), dir, "fail_meta");
-	if (bpf_map__set_pin_path(skel->maps.fail_counts, counts) ||
+	if (bpf_map__set_max_entries(skel->maps.fail_detail, detail_max) ||
+	    bpf_map__set_pin_path(skel->maps.fail_counts, counts) ||
+	    bpf_map__set_pin_path(skel->maps.fail_detail, detail) ||
 	    bpf_map__set_pin_path(skel->maps.fail_meta, meta)) {
 		failures_bpf__destroy(skel);
 		return NULL;
@@ -92,23 +108,135 @@ static struct failures_bpf *open_with_pins(const char *dir)
 	return skel;
 }
 
-static struct failures_bpf *load(const char *dir)
-{
-	struct failures_bpf *skel = open_with_pins(dir);
-	char path[PATH_MAX];
+/* What this build wants of one pinned map. */
+struct want {
+	const char *name;
+	__u32 type, key_size, value_size, max_entries;
+};
 
-	if (skel && failures_bpf__load(skel) == 0)
-		return skel;
-	failures_bpf__destroy(skel);
-	/* Maps pinned by an older, incompatible build: start again. */
-	path_of(path, sizeof(path), dir, "fail_counts");
-	if (unlink(path) < 0 && errno == ENOENT)
-		return NULL;
+/* Whether DIR/w->name is that map; *why says how it is not.  A missing
+ * pin is not it (the caller asks first whether any pin is there). */
+static bool pin_fits(const char *dir, const struct want *w, char *why,
+		     size_t len)
+{
+	struct bpf_map_info info;
+	__u32 info_len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	path_of(path, sizeof(path), dir, w->name);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		snprintf(why, len, "%s: %s", w->name, strerror(errno));
+		return false;
+	}
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &info_len);
+	close(fd);
+	if (err) {
+		snprintf(why, len, "%s: %s", w->name, strerror(errno));
+		return false;
+	}
+	if (info.type == w->type && info.key_size == w->key_size &&
+	    info.value_size == w->value_size) {
+		if (info.max_entries == w->max_entries)
+			return true;
+		snprintf(why, len, "%s holds %u entries, this load wants %u",
+			 w->name, info.max_entries, w->max_entries);
+		return false;
+	}
+	snprintf(why, len,
+		 "%s is map type %u of %u entries, key %u value %u bytes; "
+		 "this build's is type %u of %u entries, key %u value %u",
+		 w->name, info.type, info.max_entries, info.key_size,
+		 info.value_size, w->type, w->max_entries, w->key_size,
+		 w->value_size);
+	return false;
+}
+
+/* fail_meta's layout version: 1 when it has no magic (version 1 kept a
+ * count of at most 12288 there), 0 when it cannot be read. */
+static __u32 pinned_version(const char *dir)
+{
+	struct eph_bpf_fail_meta m;
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err;
+
 	path_of(path, sizeof(path), dir, "fail_meta");
-	unlink(path);
-	fprintf(stderr, "ephport-bpf: the pinned failure counters did not "
-			"fit this build: they start again from zero\n");
-	skel = open_with_pins(dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	err = bpf_map_lookup_elem(fd, &zero, &m);
+	close(fd);
+	if (err)
+		return 0;
+	return m.magic == EPH_BPF_FAIL_MAGIC ? m.version : 1;
+}
+
+/*
+ * Whether the pins in DIR are the counters of this build's layout with a
+ * fail_detail of detail_max entries (or there are none): true.  False
+ * with *why: they must be replaced.  fail_meta first, shape and version
+ * (version 1's has this build's shape), then the other maps' shapes.
+ */
+static bool pins_fit(const char *dir, __u32 detail_max, char *why, size_t len)
+{
+	const struct want wants[] = {
+	    {"fail_meta", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+	     sizeof(struct eph_bpf_fail_meta), 1},
+	    {"fail_counts", BPF_MAP_TYPE_HASH, sizeof(struct eph_bpf_fail_key),
+	     sizeof(struct eph_bpf_fail_val), EPH_BPF_FAIL_TOTALS_MAX},
+	    {"fail_detail", BPF_MAP_TYPE_LRU_HASH,
+	     sizeof(struct eph_bpf_fail_key), sizeof(struct eph_bpf_fail_dval),
+	     detail_max},
+	};
+	char path[PATH_MAX];
+	bool any = false;
+	__u32 version;
+
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		path_of(path, sizeof(path), dir, map_names[i]);
+		any = any || access(path, F_OK) == 0;
+	}
+	if (!any)
+		return true;
+	if (!pin_fits(dir, &wants[0], why, len))
+		return false;
+	version = pinned_version(dir);
+	if (version != EPH_BPF_FAIL_VERSION) {
+		snprintf(why, len, "layout version %u, this build's is %u",
+			 version, EPH_BPF_FAIL_VERSION);
+		return false;
+	}
+	for (size_t i = 1; i < sizeof(wants) / sizeof(wants[0]); i++)
+		if (!pin_fits(dir, &wants[i], why, len))
+			return false;
+	return true;
+}
+
+static struct failures_bpf *load(const char *dir, __u32 detail_max)
+{
+	struct failures_bpf *skel;
+	char path[PATH_MAX], why[256];
+
+	if (!pins_fit(dir, detail_max, why, sizeof(why))) {
+		fprintf(stderr,
+			"ephport-bpf: the pinned failure counters in %s do not "
+			"fit this build (%s): they are replaced, and count "
+			"again from zero\n",
+			dir, why);
+		for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]);
+		     i++) {
+			path_of(path, sizeof(path), dir, map_names[i]);
+			if (unlink(path) < 0 && errno != ENOENT) {
+				fprintf(stderr, "ephport-bpf: %s: %s\n", path,
+					strerror(errno));
+				return NULL;
+			}
+		}
+	}
+	skel = open_with_pins(dir, detail_max);
 	if (skel && failures_bpf__load(skel) == 0)
 		return skel;
 	failures_bpf__destroy(skel);
@@ -129,10 +257,14 @@ static int stamp_meta(struct failures_bpf *skel)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m.loaded_real_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	/* Before the probes attach: a reader seeing the magic sees a map
+	 * this build counts in. */
+	m.magic = EPH_BPF_FAIL_MAGIC;
+	m.version = EPH_BPF_FAIL_VERSION;
 	return bpf_map_update_elem(fd, &zero, &m, BPF_ANY);
 }
 
-int eph_failures_load(const char *dir, mode_t mode)
+int eph_failures_load(const char *dir, mode_t mode, unsigned detail_max)
 {
 	struct bpf_program *prog;
 	struct failures_bpf *skel;
@@ -141,7 +273,7 @@ int eph_failures_load(const char *dir, mode_t mode)
 
 	if (ensure_tracefs() < 0)
 		return -1;
-	skel = load(dir);
+	skel = load(dir, (__u32)detail_max);
 	if (!skel) {
 		fprintf(stderr,
 			"ephport-bpf: loading the failure counters failed: %s "
@@ -154,14 +286,13 @@ int eph_failures_load(const char *dir, mode_t mode)
 			strerror(errno));
 		goto out;
 	}
-	path_of(path, sizeof(path), dir, "fail_counts");
-	if (chmod(path, mode) < 0)
-		goto pins;
-	path_of(path, sizeof(path), dir, "fail_meta");
-	if (chmod(path, mode) < 0) {
-	pins:
-		fprintf(stderr, "ephport-bpf: %s: %s\n", path, strerror(errno));
-		goto out;
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		path_of(path, sizeof(path), dir, map_names[i]);
+		if (chmod(path, mode) < 0) {
+			fprintf(stderr, "ephport-bpf: %s: %s\n", path,
+				strerror(errno));
+			goto out;
+		}
 	}
 	path_of(probes, sizeof(probes), dir, "probes");
 	if (mkdir(probes, 0755) < 0 && errno != EEXIST) {
@@ -190,10 +321,12 @@ int eph_failures_load(const char *dir, mode_t mode)
 			goto out;
 		rc = -1;
 	}
-	printf("ephport-bpf: pinned %s/fail_counts and %s/fail_meta (mode "
-	       "%04o): connect, bind and autobind failures from the syscall "
-	       "exit tracepoints\n",
-	       dir, dir, (unsigned)mode);
+	printf("ephport-bpf: pinned %s/fail_counts, %s/fail_detail (%u "
+	       "destinations and processes, least recently failing forgotten "
+	       "first) and %s/fail_meta (mode %04o): connect, bind and "
+	       "autobind failures from the syscall exit tracepoints\n",
+	       dir, dir, bpf_map__max_entries(skel->maps.fail_detail), dir,
+	       (unsigned)mode);
 	rc = 0;
 out:
 	failures_bpf__destroy(skel);
@@ -202,7 +335,6 @@ out:
 
 int eph_failures_unload(const char *dir)
 {
-	static const char *const names[] = {"fail_counts", "fail_meta"};
 	char path[PATH_MAX];
 	int rc = 0;
 
@@ -213,8 +345,8 @@ int eph_failures_unload(const char *dir)
 			strerror(errno));
 		rc = -1;
 	}
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		path_of(path, sizeof(path), dir, names[i]);
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		path_of(path, sizeof(path), dir, map_names[i]);
 		if (unlink(path) < 0 && errno != ENOENT) {
 			fprintf(stderr, "ephport-bpf: %s: %s\n", path,
 				strerror(errno));
@@ -224,10 +356,44 @@ int eph_failures_unload(const char *dir)
 	return rc;
 }
 
+/* How full fail_detail is, over every namespace: when it is full, the
+ * least recently failing entries are being forgotten.  Nothing when it
+ * cannot be read (the totals line below says why). */
+static void status_detail(const char *dir)
+{
+	struct eph_bpf_fail_key key, next;
+	struct bpf_map_info info;
+	__u32 info_len = sizeof(info), n = 0;
+	char path[PATH_MAX];
+	int fd;
+
+	path_of(path, sizeof(path), dir, "fail_detail");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) == 0 &&
+	    info.key_size == sizeof(key)) {
+		for (int err = bpf_map_get_next_key(fd, NULL, &next);
+		     err == 0 && n < 2 * info.max_entries;
+		     err = bpf_map_get_next_key(fd, &key, &next)) {
+			key = next;
+			n++;
+		}
+		printf("%s: %u of %u destinations and processes, all "
+		       "namespaces (when full, the least recently failing "
+		       "are forgotten)\n",
+		       path, n, info.max_entries);
+	}
+	close(fd);
+}
+
 int eph_failures_status(const char *dir)
 {
 	struct eph_failures f;
 	char path[PATH_MAX];
+
+	status_detail(dir);
 
 	/* The collector's own reader: what ephport and the daemons see. */
 	eph_failures_read(dir, "/proc", &f);

@@ -33,7 +33,8 @@
  * EADDRNOTAVAIL for a reason other than ports (IPv6 with no usable source
  * address) is counted: the kernel gives no way to tell it apart.
  *
- * Readers: ephport-bpf pins fail_counts and fail_meta; a reader opens them
+ * Readers: ephport-bpf pins fail_counts (the totals), fail_detail (the
+ * destinations and processes, an LRU) and fail_meta; a reader opens them
  * read-only (BPF_OBJ_GET with BPF_F_RDONLY, which needs no capability
  * when the pin's mode lets it open the file) and keeps the entries of its
  * own namespace (SO_NETNS_COOKIE).  A pinned iterator would have been the
@@ -64,12 +65,28 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+/* Totals: never evicted, so that they stay exact (failures.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, EPH_BPF_FAIL_MAP_MAX);
+	__uint(max_entries, EPH_BPF_FAIL_TOTALS_MAX);
 	__type(key, struct eph_bpf_fail_key);
 	__type(value, struct eph_bpf_fail_val);
 } fail_counts SEC(".maps");
+
+/*
+ * Destinations and processes: when it is full, the kernel forgets the
+ * least recently failing entry, so that a new offender is always named
+ * (its failures, and the forgotten ones', stay in the totals: the reader
+ * calls what is not listed "other").  Its size is the loader's
+ * (ephport-bpf load -e); lookups from user space do not refresh an entry,
+ * only failures do.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EPH_BPF_FAIL_DETAIL_DEFAULT);
+	__type(key, struct eph_bpf_fail_key);
+	__type(value, struct eph_bpf_fail_dval);
+} fail_detail SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -147,27 +164,31 @@ static void read_dest(const void *uaddr, struct dest *d)
 	read_sockaddr(uaddr, true, d);
 }
 
-static void bump(struct eph_bpf_fail_key *k, __u64 now, bool detail)
+/* Fill a new entry's value with the caller that made it. */
+static void made_by(struct eph_bpf_fail_val *z)
+{
+	z->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(z->comm, sizeof(z->comm));
+}
+
+/* One more failure in the namespace's total for the kind. */
+static void bump_total(struct eph_bpf_fail_key *k, __u64 now)
 {
 	struct eph_bpf_fail_val *v = bpf_map_lookup_elem(&fail_counts, k);
-	__u32 zero = 0;
-	struct eph_bpf_fail_meta *m = bpf_map_lookup_elem(&fail_meta, &zero);
 
-	if (!m)
-		return;
 	if (!v) {
 		struct eph_bpf_fail_val z = {};
 		long err;
 
-		if (detail && m->detail_entries >= EPH_BPF_FAIL_DETAIL_MAX)
-			return; /* the reader puts it in "other" */
-		z.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(z.comm, sizeof(z.comm));
+		made_by(&z);
 		err = bpf_map_update_elem(&fail_counts, k, &z, BPF_NOEXIST);
-		if (err == 0 && detail)
-			__sync_fetch_and_add(&m->detail_entries, 1);
-		else if (err && err != -EEXIST) {
-			if (!detail)
+		/* -EEXIST: another CPU made it first; count in its entry. */
+		if (err && err != -EEXIST) {
+			__u32 zero = 0;
+			struct eph_bpf_fail_meta *m =
+			    bpf_map_lookup_elem(&fail_meta, &zero);
+
+			if (m)
 				__sync_fetch_and_add(&m->lost, 1);
 			return;
 		}
@@ -177,6 +198,31 @@ static void bump(struct eph_bpf_fail_key *k, __u64 now, bool detail)
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	v->last_boot_ns = now;
+}
+
+/* One more failure of a destination or a process.  A new entry may push
+ * out the least recently failing one; one that cannot be made is left to
+ * "other" (the total has it). */
+static void bump_detail(struct eph_bpf_fail_key *k, __u64 now)
+{
+	struct eph_bpf_fail_dval *d = bpf_map_lookup_elem(&fail_detail, k);
+
+	if (!d) {
+		struct eph_bpf_fail_dval z = {};
+		long err;
+
+		made_by(&z.v);
+		z.first_boot_ns = now;
+		err = bpf_map_update_elem(&fail_detail, k, &z, BPF_NOEXIST);
+		if (err && err != -EEXIST)
+			return;
+		d = bpf_map_lookup_elem(&fail_detail, k);
+		/* NULL: forgotten already by failures on other CPUs. */
+		if (!d)
+			return;
+	}
+	__sync_fetch_and_add(&d->v.count, 1);
+	d->v.last_boot_ns = now;
 }
 
 static void count(struct sock *sk, __u8 kind, const struct dest *d)
@@ -191,7 +237,7 @@ static void count(struct sock *sk, __u8 kind, const struct dest *d)
 					.tgid =
 					    bpf_get_current_pid_tgid() >> 32};
 
-	bump(&total, now, false);
+	bump_total(&total, now);
 	if (d && d->family) {
 		struct eph_bpf_fail_key dest = {.netns_cookie = cookie,
 						.what = EPH_BPF_FAIL_DEST,
@@ -200,9 +246,9 @@ static void count(struct sock *sk, __u8 kind, const struct dest *d)
 						.rport = d->rport};
 
 		__builtin_memcpy(dest.raddr, d->raddr, 16);
-		bump(&dest, now, true);
+		bump_detail(&dest, now);
 	}
-	bump(&proc, now, true);
+	bump_detail(&proc, now);
 }
 
 /* The inet socket behind the call's first argument, with what we need of

@@ -111,21 +111,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 10: /* /proc/PID/cgroup */
 		eph_cgroup_name(buf, size - 1, why, sizeof(why));
 		break;
-	case 11: { /* fail_counts entries: key, value, key, value... */
+	case 11: { /* fail_detail entries: key, value, key, value... (a
+		    * fail_counts value is a fail_detail one's beginning) */
 		static struct eph_failures fl;
 		const struct eph_bpf_fail_meta meta = {.loaded_real_ns = 1};
 		const struct eph_fail_clock clk = {1700000000000000, 5000000};
 		const size_t rec = sizeof(struct eph_bpf_fail_key) +
-				   sizeof(struct eph_bpf_fail_val);
+				   sizeof(struct eph_bpf_fail_dval);
 
 		eph_failures_begin(&fl, &meta);
 		for (size_t off = 0; off + rec <= size - 1; off += rec) {
 			struct eph_bpf_fail_key k;
-			struct eph_bpf_fail_val v;
+			struct eph_bpf_fail_dval v;
 
 			memcpy(&k, buf + off, sizeof(k));
 			memcpy(&v, buf + off + sizeof(k), sizeof(v));
-			eph_failures_add(&fl, &clk, &k, &v);
+			eph_failures_add(&fl, &clk, &k, &v.v, v.first_boot_ns);
 		}
 		eph_failures_end(&fl);
 		break;

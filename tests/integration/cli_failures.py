@@ -12,11 +12,21 @@ moves them by exactly that; successful calls move nothing; another
 namespace sees none of them; a reload keeps them; an unprivileged user
 reads them.  Without the counters every output says they are not
 observable, and prints no count.
+
+The kernel's table of destinations and processes is an LRU: reloaded with
+a small one (ephport-bpf load -e, which replaces the counters and says
+so), more distinct destinations than it holds fail, then 5 connect()s to
+a new one D: the total is exact, D is named with 5, and "other" is the
+total less what is listed.  Pins of layout version 1 (made with bpftool
+as that version left them) are refused by the reader and replaced by the
+loader, which says so.
 """
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import failutil  # noqa: E402
@@ -133,7 +143,9 @@ def with_counters(pins):
     f0 = nsutil.ephport_json()["failures"]
     check("fresh namespace: observable, all zero", (f0["observable"], f0["total"]),
           (True, {"connect": 0, "bind": 0, "autobind": 0}))
+    t0 = int(time.time() * 1e6)
     wall = failutil.hit_the_wall(K, K2, K3)
+    t1 = int(time.time() * 1e6)
     try:
         J = nsutil.ephport_json()
         f = J["failures"]
@@ -151,6 +163,11 @@ def with_counters(pins):
               sorted([("connect", me, K), ("bind", me, K2), ("autobind", me, K3)]))
         check("JSON process comm", {p["comm"] for p in f["processes"]}, {os.path.basename(sys.executable)[:15]})
         check("JSON processes_other", f["processes_other"], {"connect": 0, "bind": 0, "autobind": 0})
+        # Each entry was made by this round's first failure of it (1 ms
+        # of slack: the BPF clock is converted by the reader's clocks).
+        check("JSON since_us of every destination and process: during the round",
+              [e for e in f["destinations"] + f["processes"]
+               if not t0 - 1000 <= e["since_us"] <= t1 + 1000], [])
 
         text = nsutil.ephport().stdout
         check("text totals line", [l.split(": ", 1)[1] for l in text.splitlines()
@@ -238,6 +255,112 @@ def with_counters(pins):
         wall.close()
 
 
+def lru_test(pins):
+    """More distinct destinations than fail_detail holds, then 5 failures
+    to a new one, D: D is named, the total is exact, other = total -
+    listed.  fail_detail is made small (-e) so that this takes a fraction
+    of a second and floods no other test's counters on the machine (every
+    loaded instance counts every namespace's failures)."""
+    bpf = os.environ["EPHPORT_BPF"]
+    before = nsutil.ephport_json()["failures"]["since_us"]
+    r = subprocess.run([bpf, "load", "-d", pins, "-e", "1024"], capture_output=True, text=True)
+    check("reload -e 1024: exit", r.returncode, 0)
+    check("reload -e 1024: replaced, said so",
+          f"the pinned failure counters in {pins} do not fit this build (fail_detail holds "
+          "16384 entries, this load wants 1024): they are replaced, and count again from zero"
+          in r.stderr, True)
+    size = failutil.detail_entries(pins)
+    shown = failutil.map_show(os.path.join(pins, "fail_detail"))
+    check("fail_detail: an LRU of the size asked", (shown["type"], size), ("lru_hash", 1024))
+    check("fail_counts: a hash of 4096",
+          (lambda m: (m["type"], m["max_entries"]))(failutil.map_show(os.path.join(pins, "fail_counts"))),
+          ("hash", 4096))
+    f = nsutil.ephport_json()["failures"]
+    check("replaced counters: zero, a later since_us",
+          (f["total"], f["since_us"] > before), ({"connect": 0, "bind": 0, "autobind": 0}, True))
+
+    n = size + 1000
+    dests = failutil.distinct_destinations(n)
+    D = ("127.2.0.1", 7000)
+    holder = failutil.one_port_wall(40100)
+    try:
+        start = time.monotonic()
+        failutil.fail_connects_to(dests)
+        t_d = int(time.time() * 1e6)
+        failutil.fail_connects_to([D] * 5)
+        took = time.monotonic() - start
+    finally:
+        holder.close()
+    print(f"     {n} distinct destinations and 5 to D failed in {took:.2f} s")
+    f = nsutil.ephport_json()["failures"]
+    total = f["total"]["connect"]
+    check("LRU: total is every call", f["total"], {"connect": n + 5, "bind": 0, "autobind": 0})
+    dl = [d for d in f["destinations"] if d["kind"] == "connect"]
+    named = [(d["address"], d["port"], d["count"]) for d in dl if (d["address"], d["port"]) == D]
+    check("LRU: D is named with its 5", named, [(D[0], D[1], 5)])
+    check("LRU: D's since_us is when its first failure was",
+          [d["since_us"] >= t_d - 1000 for d in dl if (d["address"], d["port"]) == D], [True])
+    check("LRU: 16 destinations listed", len(dl), 16)
+    listed = sum(d["count"] for d in dl)
+    check("LRU: destinations_other = total - listed", f["destinations_other"],
+          {"connect": total - listed, "bind": 0, "autobind": 0})
+    me = os.getpid()
+    check("LRU: the process, failing all along, is kept with every call",
+          [(p["pid"], p["count"]) for p in f["processes"] if p["kind"] == "connect"], [(me, n + 5)])
+    check("LRU: processes_other", f["processes_other"], {"connect": 0, "bind": 0, "autobind": 0})
+    dump = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", os.path.join(pins, "fail_detail")],
+                          capture_output=True, text=True)
+    entries = len(json.loads(dump.stdout)) if dump.returncode == 0 else -1
+    print(f"     fail_detail holds {entries} entries of {size} after {n + 1} destinations and 1 process")
+    check("LRU: the kernel forgot entries to make room", 0 < entries <= size, True)
+    r = subprocess.run([bpf, "status", "-d", pins], capture_output=True, text=True)
+    # Other tests' failures count here too (every namespace): a range.
+    m = [re.fullmatch(re.escape(pins) + r"/fail_detail: (\d+) of (\d+) destinations and processes, "
+                      r"all namespaces \(when full, the least recently failing are forgotten\)", l)
+         for l in r.stdout.splitlines()]
+    m = [(0 < int(x.group(1)) <= size, int(x.group(2))) for x in m if x]
+    check("LRU: ephport-bpf status says how full fail_detail is", m, [(True, size)])
+    text = nsutil.ephport().stdout
+    check("LRU: text names D",
+          any(l.split() == ["connect", "to", f"{D[0]}:{D[1]}", "5"] for l in text.splitlines()), True)
+    r = subprocess.run([bpf, "load", "-d", pins, "-e", "1024"], capture_output=True, text=True)
+    check("reload with the same -e keeps them", (r.returncode, "replaced" in r.stderr,
+                                                 nsutil.ephport_json()["failures"]["total"]["connect"]),
+          (0, False, n + 5))
+
+
+def layout_1_test(pins):
+    """Pins as layout version 1 left them: the reader says they are of
+    another version (it would misread them); load replaces them and says
+    the counters restart."""
+    bpf = os.environ["EPHPORT_BPF"]
+    old = os.path.join(os.path.dirname(pins), "layout1")
+    failutil.pin_layout_1(old, loaded_real_ns=1700000000123456789)
+    os.environ["EPHPORT_BPF_PIN"] = old
+    try:
+        f = nsutil.ephport_json()["failures"]
+        check("layout 1 pins: not observable, another version",
+              (f["observable"], "of another version of ephport-bpf" in f.get("why", "")), (False, True))
+        r = subprocess.run([bpf, "load", "-d", old], capture_output=True, text=True)
+        check("layout 1 pins: load exit", r.returncode, 0)
+        check("layout 1 pins: replaced, said so",
+              f"the pinned failure counters in {old} do not fit this build (layout version 1, "
+              "this build's is 2): they are replaced, and count again from zero" in r.stderr, True)
+        print("     " + "".join(l for l in r.stderr.splitlines(True) if "do not fit" in l).strip())
+        check("layout 1 pins: now fail_counts 4096, fail_detail an LRU",
+              (failutil.map_show(os.path.join(old, "fail_counts"))["max_entries"],
+               failutil.map_show(os.path.join(old, "fail_detail"))["type"]), (4096, "lru_hash"))
+        f = nsutil.ephport_json()["failures"]
+        check("layout 1 pins: replaced counters read, from a new since_us",
+              (f["observable"], f["total"], f["since_us"] != 1700000000123456),
+              (True, {"connect": 0, "bind": 0, "autobind": 0}, True))
+    finally:
+        os.environ["EPHPORT_BPF_PIN"] = pins
+        subprocess.call([bpf, "unload", "-d", old])
+        if os.path.isdir(old):
+            os.rmdir(old)
+
+
 try:
     without_counters()
     pins = None
@@ -248,6 +371,8 @@ try:
     if pins:
         try:
             with_counters(pins)
+            lru_test(pins)
+            layout_1_test(pins)
         finally:
             failutil.bpf_unload(pins)
     elif not failed:

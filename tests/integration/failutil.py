@@ -8,6 +8,7 @@ The caller runs in a fresh namespace (nsutil.enter_private_netns): the
 counters are per namespace, so they start at zero there.
 """
 import errno
+import json
 import os
 import socket
 import subprocess
@@ -33,6 +34,41 @@ def bpf_load():
         subprocess.call(["umount", mnt])
         raise SystemExit(1)
     return pins
+
+
+def map_show(path):
+    """bpftool's view of the map pinned at path (a dict: type,
+    max_entries, bytes_key, bytes_value, ...)."""
+    r = subprocess.run(["bpftool", "-j", "map", "show", "pinned", path],
+                       capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)
+
+
+def detail_entries(pins):
+    """How many destinations and processes the loaded fail_detail holds:
+    its max_entries, as the kernel has it (ephport-bpf load -e)."""
+    return map_show(os.path.join(pins, "fail_detail"))["max_entries"]
+
+
+def bpftool(*args):
+    subprocess.check_call(["bpftool"] + list(args), stdout=subprocess.DEVNULL)
+
+
+def pin_layout_1(d, loaded_real_ns=1700000000123456789, detail_entries=12288):
+    """Pin in d what ephport-bpf of layout version 1 left: fail_counts, a
+    hash of 16384 entries (key 40, value 40 bytes) holding totals and
+    details, and fail_meta {loaded_real_ns, lost, detail_entries} with no
+    magic; no fail_detail."""
+    os.makedirs(d, exist_ok=True)
+    bpftool("map", "create", os.path.join(d, "fail_counts"), "type", "hash",
+            "key", "40", "value", "40", "entries", "16384", "name", "fail_counts")
+    bpftool("map", "create", os.path.join(d, "fail_meta"), "type", "array",
+            "key", "4", "value", "24", "entries", "1", "name", "fail_meta")
+    value = (loaded_real_ns.to_bytes(8, "little") + bytes(8)
+             + detail_entries.to_bytes(8, "little"))
+    bpftool("map", "update", "pinned", os.path.join(d, "fail_meta"),
+            "key", "hex", "00", "00", "00", "00",
+            "value", "hex", *[f"{b:02x}" for b in value])
 
 
 def bpf_try_load():
@@ -136,6 +172,36 @@ def fail_autobinds(k, dest="127.0.0.1", port=9999):
                          f"UDP autobind #{i + 1}")
         finally:
             u.close()
+
+
+def one_port_wall(port):
+    """The range is the one port, held by a socket bound to it (a bound
+    port is never shared by connect()): every connect() fails at once
+    with EADDRNOTAVAIL, whatever its destination.  Returns the socket."""
+    subprocess.check_call(["ip", "link", "set", "lo", "up"])
+    with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as f:
+        f.write(f"{port} {port}")
+    h = socket.socket()
+    h.bind(("0.0.0.0", port))
+    return h
+
+
+def distinct_destinations(n, port=6000):
+    """n distinct (address, port) pairs in 127.1.0.0/16 (nothing listens
+    there; the connect()s fail before any packet)."""
+    assert n <= 256 * 250
+    return [(f"127.1.{i // 250}.{1 + i % 250}", port) for i in range(n)]
+
+
+def fail_connects_to(dests):
+    """One TCP connect() to each destination, each failing EADDRNOTAVAIL."""
+    for i, d in enumerate(dests):
+        s = socket.socket()
+        try:
+            _expect_fail(lambda: s.connect(d), errno.EADDRNOTAVAIL,
+                         f"connect #{i + 1} to {d[0]}:{d[1]}")
+        finally:
+            s.close()
 
 
 def succeed_without_pool(dest_b="127.0.0.2"):

@@ -241,7 +241,8 @@ def check_holders_refused():
         r = subprocess.run([exe, "load", "-d", pins], capture_output=True, text=True)
         ck.eq("holders refused: load exits 0", r.returncode, 0)
         ck.eq("holders refused: said so", "holders" in r.stderr, True)
-        ck.eq("holders refused: pins", sorted(set(os.listdir(pins)) - {"fail_counts", "fail_meta", "probes"}),
+        ck.eq("holders refused: pins", sorted(set(os.listdir(pins)) - {"fail_counts", "fail_detail", "fail_meta",
+                                                                   "probes"}),
               ["holders_new", "tcp", "udp"])
         doc = nsutil.ephport_json("--processes", "--bpf-pin", pins)
         ck.eq("holders refused: sockets from bpf, holders from /proc",
