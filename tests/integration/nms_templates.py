@@ -12,13 +12,30 @@ parse:
   - contrib/nagios/ephport.cfg: `nagios4 -v` on a minimal main config;
   - contrib/icinga2/ephport.conf: `icinga2 daemon -C` on a minimal config;
   (either validator skipped with a note when not installed);
-  - live, as root in a private network namespace with snmpd + ephportd:
-    every Nagios service's check_snmp command line returns OK, every
-    numeric OID of the Zabbix and LibreNMS templates answers at the
-    instances they poll, and the Zabbix discovery finds the tcp and udp
-    rows.
+  - the allocation failures (ephFailureTable) in every template: Zabbix
+    triggers on a new failure (a change of the Counter64 above 0, recovering
+    after a quiet time) and while not observable (naming ephFailureReason),
+    Counter64 items turned into changes; Nagios/Icinga services per kind
+    with check_snmp --rate, CRITICAL on any new failure, hard at once, and
+    one WARNING while not observable; LibreNMS count and state sensors;
+  - live, as root in a private network namespace with snmpd + ephportd,
+    first without BPF (an empty pin directory, never the host's): every
+    numeric OID of the templates answers at the instances they poll but
+    the failure counts, which are noSuchInstance; the Zabbix discoveries
+    find their rows (and, with node, the discovery JavaScript derives the
+    macros); every Nagios check_snmp command line returns OK but the
+    failure ones: "observable" WARNING with the reason, the counts UNKNOWN,
+    never OK;
+    then with the BPF counters loaded on a private bpffs (failutil): every
+    OID answers (the last failure's age only after one), every Nagios
+    service is OK, and after K, K2, K3 real failing connect(), bind(0) and
+    UDP autobind calls the counts read exactly K, K2, K3, the failure
+    services go CRITICAL and are OK again at the next check.  When BPF
+    cannot load that part is a SKIP (exit 77 unless something failed);
+    with CI=true it is a failure.
 Skips (77) without snmptranslate or python3-yaml."""
 import grp
+import json
 import os
 import pwd
 import re
@@ -573,6 +590,8 @@ def live():
                              if l.startswith("." + oid + "."))
                 want = ROWS[oid.rsplit(".", 1)[0]]
                 check(idx == want, "live %s: walking %s (%s) finds rows %s: %s" % (phase, oid, obj(oid), want, idx))
+                if phase == "without BPF":
+                    run_discovery_js(oid, idx)
                 continue
             ok, out = snmpget(n)
             if present(obj(n)):
@@ -580,6 +599,35 @@ def live():
             else:
                 check(not ok and "No Such Instance" in out,
                       "live %s: %s (%s) is noSuchInstance: %s" % (phase, n, back(n), out))
+
+    def run_discovery_js(oid, idx):
+        """The rule's JavaScript preprocessing, under node, on what Zabbix
+        6.0 makes of the walk: the macros it derives match the index."""
+        rule = next((r for r, _, pairs in discoveries if oid in [o for _, o in pairs]), None)
+        js = [p["parameters"][0] for p in (rule or {}).get("preprocessing", []) if p["type"] == "JAVASCRIPT"]
+        node = shutil.which("node") or shutil.which("nodejs")
+        if not js or not node:
+            if not node:
+                print("note: no node: the discovery JavaScript of %s not run" % rule.get("key"))
+            return
+        rows = [{"{#SNMPINDEX}": i} for i in idx]
+        prog = "var value = %s;\nprocess.stdout.write((function (value) {\n%s\n})(value));\n" % (
+            json.dumps(json.dumps(rows)), js[0])
+        r = subprocess.run([node, "-e", prog], capture_output=True, text=True)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            out = None
+        entry = oid.rsplit(".", 1)[0]
+        if entry == oid_of("ephRangeEntry"):
+            names, macro = enums("ephRangeProtocol"), "{#PROTO}"
+        elif entry == oid_of("ephFailureEntry"):
+            names, macro = enums("ephFailureKind"), "{#KIND}"
+        else:
+            names, macro = None, None
+        want = [dict(r, **({"{#NSINDEX}": i.split(".")[0], macro: names[int(i.split(".")[1])]} if macro else {}))
+                for r, i in zip(rows, idx)]
+        check(out == want, "live: %s's JavaScript turns %s into %s: %s %s" % (rule.get("key"), rows, want, out, r.stderr))
 
     def command_line(s):
         args = s["check_command"].split("!")
