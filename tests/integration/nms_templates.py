@@ -18,14 +18,15 @@ parse:
     Counter64 items turned into changes; Nagios/Icinga services per kind
     with check_snmp --rate, CRITICAL on any new failure, hard at once, and
     one WARNING while not observable; LibreNMS count and state sensors;
-  - live, as root in a private network namespace with snmpd + ephportd,
-    first without BPF (an empty pin directory, never the host's): every
-    numeric OID of the templates answers at the instances they poll but
-    the failure counts, which are noSuchInstance; the Zabbix discoveries
-    find their rows (and, with node, the discovery JavaScript derives the
-    macros); every Nagios check_snmp command line returns OK but the
-    failure ones: "observable" WARNING with the reason, the counts UNKNOWN,
-    never OK;
+    Zabbix discovery filters on macros the rule discovers;
+  - live, as root in a private network namespace with snmpd + ephportd
+    ('processes yes'), first without BPF (an empty pin directory, never
+    the host's): every numeric OID of the templates answers at the
+    instances they poll but the failure counts, which are noSuchInstance;
+    the Zabbix discoveries find their rows, which pass the rules' filters
+    (and, with node, the discovery JavaScript derives the macros); every
+    Nagios check_snmp command line returns OK but the failure ones:
+    "observable" WARNING with the reason, the counts UNKNOWN, never OK;
     then with the BPF counters loaded on a private bpffs (failutil): every
     OID answers (the last failure's age only after one), every Nagios
     service is OK, and after K, K2, K3 real failing connect(), bind(0) and
@@ -262,6 +263,9 @@ for rule in rules:
             if b:
                 live_oids.add("walk:" + oid)
     discoveries.append((rule, entry, pairs))
+    for c in (rule.get("filter") or {}).get("conditions", []):
+        check(c.get("macro") in [mac for mac, _ in pairs],
+              "Zabbix: %s's filter macro %s is one the rule discovers" % (rule.get("key"), c.get("macro")))
     for ip in rule.get("item_prototypes", []):
         zitems.append((ip, entry))
         triggers += ip.get("trigger_prototypes", [])
@@ -567,7 +571,8 @@ def live():
     def start_agent(pin_dir, name):
         # The pin directory is this test's own (empty: no BPF), never the
         # host's /sys/fs/bpf/ephport.
-        agent = snmputil.Agent(tmp, master, env={"EPHPORT_BPF_PIN": pin_dir}, name=name)
+        # processes yes: the process counts the templates poll exist.
+        agent = snmputil.Agent(tmp, master, extra="processes yes\n", env={"EPHPORT_BPF_PIN": pin_dir}, name=name)
         agents.append(agent)
         agent.start()
         pressure = oid_of("ephRangePressure")
@@ -590,6 +595,13 @@ def live():
                              if l.startswith("." + oid + "."))
                 want = ROWS[oid.rsplit(".", 1)[0]]
                 check(idx == want, "live %s: walking %s (%s) finds rows %s: %s" % (phase, oid, obj(oid), want, idx))
+                rule, macro = next(((r, m) for r, _, pairs in discoveries for m, o in pairs if o == oid), ({}, None))
+                vals = [l.split(" = ", 1)[1].split(": ", 1)[-1].strip('"') for l in r.stdout.splitlines()
+                        if l.startswith("." + oid + ".") and " = " in l]
+                for c in (rule.get("filter") or {}).get("conditions", []):
+                    if c.get("macro") == macro:
+                        check(vals and all(re.search(c["value"], v) for v in vals),
+                              "live %s: every row of %s passes the filter %s %s: %s" % (phase, rule.get("key"), macro, c["value"], vals))
                 if phase == "without BPF":
                     run_discovery_js(oid, idx)
                 continue
