@@ -79,6 +79,25 @@ static int proc_slot(struct eph_failures *out, uint64_t count)
 	return out->procs[min].count < count ? (int)min : -1;
 }
 
+/* The listed entry of the same kind and destination, or NULL.  The BPF
+ * side keys ::ffff:a.b.c.d as a.b.c.d; an entry of a build that did not
+ * is the same destination once addr_of() has mapped it, and must not be
+ * listed twice (twice the same SNMP index, Prometheus series). */
+static struct eph_fail_dest *dest_listed(struct eph_failures *out,
+					 const struct eph_fail_dest *d)
+{
+	for (uint32_t i = 0; i < out->n_dests; i++) {
+		struct eph_fail_dest *o = &out->dests[i];
+
+		if (o->kind == d->kind && o->rport == d->rport &&
+		    o->raddr.family == d->raddr.family &&
+		    memcmp(o->raddr.bytes, d->raddr.bytes,
+			   sizeof(o->raddr.bytes)) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 void eph_failures_add(struct eph_failures *out,
 		      const struct eph_fail_clock *clk,
 		      const struct eph_bpf_fail_key *k,
@@ -93,20 +112,31 @@ void eph_failures_add(struct eph_failures *out,
 		out->total[k->kind] = v->count;
 		out->last_us[k->kind] = real_of(clk, v->last_boot_ns);
 		break;
-	case EPH_BPF_FAIL_DEST:
+	case EPH_BPF_FAIL_DEST: {
+		struct eph_fail_dest d, *same;
+
 		if (k->family != AF_INET && k->family != AF_INET6)
 			return;
-		i = dest_slot(out, v->count);
-		if (i < 0)
-			return;
-		memset(&out->dests[i], 0, sizeof(out->dests[i]));
-		out->dests[i].kind = (enum eph_fail_kind)k->kind;
-		addr_of(k->family, k->raddr, &out->dests[i].raddr);
-		out->dests[i].rport =
+		memset(&d, 0, sizeof(d));
+		d.kind = (enum eph_fail_kind)k->kind;
+		addr_of(k->family, k->raddr, &d.raddr);
+		d.rport =
 		    (uint16_t)((k->rport >> 8) | ((k->rport & 0xff) << 8));
-		out->dests[i].count = v->count;
-		out->dests[i].since_us = real_of(clk, first_boot_ns);
+		d.count = v->count;
+		d.since_us = real_of(clk, first_boot_ns);
+		same = dest_listed(out, &d);
+		if (same) {
+			same->count += d.count;
+			if (d.since_us &&
+			    (!same->since_us || d.since_us < same->since_us))
+				same->since_us = d.since_us;
+			break;
+		}
+		i = dest_slot(out, d.count);
+		if (i >= 0)
+			out->dests[i] = d;
 		break;
+	}
 	case EPH_BPF_FAIL_PROC:
 		i = proc_slot(out, v->count);
 		if (i < 0)

@@ -11,6 +11,7 @@
  * No libbpf: a few bpf() commands.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
 #include <stdio.h>
@@ -109,13 +110,16 @@ static void clocks(struct eph_fail_clock *clk)
 	clk->boot_ns = (uint64_t)b.tv_sec * 1000000000ull + (uint64_t)b.tv_nsec;
 }
 
-/* One entry of fail_counts (detail false) or fail_detail (true). */
+/* One entry of fail_counts (detail false) or fail_detail (true);
+ * *totals counts the namespace's totals, zero ones too. */
 static void add(struct eph_failures *out, const struct eph_fail_clock *clk,
 		const struct eph_bpf_fail_key *k, const unsigned char *raw,
-		bool detail)
+		bool detail, unsigned *totals)
 {
 	struct eph_bpf_fail_dval d;
 
+	if (!detail && k->what == EPH_BPF_FAIL_TOTAL)
+		++*totals;
 	memset(&d, 0, sizeof(d));
 	memcpy(&d, raw, detail ? sizeof(d) : sizeof(d.v));
 	eph_failures_add(out, clk, k, &d.v, detail ? d.first_boot_ns : 0);
@@ -125,7 +129,8 @@ static void add(struct eph_failures *out, const struct eph_fail_clock *clk,
  * without batch lookups for hash maps gets one key at a time.  The values
  * are fail_counts' (detail false) or fail_detail's. */
 static int walk(int fd, bool detail, uint64_t cookie,
-		const struct eph_fail_clock *clk, struct eph_failures *out)
+		const struct eph_fail_clock *clk, struct eph_failures *out,
+		unsigned *totals)
 {
 	static __thread struct eph_bpf_fail_key keys[BATCH];
 	static __thread struct eph_bpf_fail_dval vals[BATCH];
@@ -157,7 +162,7 @@ static int walk(int fd, bool detail, uint64_t cookie,
 			if (keys[i].netns_cookie == cookie)
 				add(out, clk, &keys[i],
 				    (const unsigned char *)vals + i * vsize,
-				    detail);
+				    detail, totals);
 		if (err < 0) /* ENOENT: that was the last batch */
 			return 0;
 		first = false;
@@ -171,7 +176,8 @@ static int walk(int fd, bool detail, uint64_t cookie,
 			return errno == ENOENT ? 0 : -errno;
 		key = next;
 		if (key.netns_cookie == cookie && lookup(fd, &key, &v) == 0)
-			add(out, clk, &key, (const unsigned char *)&v, detail);
+			add(out, clk, &key, (const unsigned char *)&v, detail,
+			    totals);
 	}
 	return 0;
 }
@@ -258,6 +264,7 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 	char path[1100];
 	uint32_t zero = 0;
 	uint64_t cookie;
+	unsigned totals = 0;
 	int fd, counts, detail, err;
 
 	snprintf(path, sizeof(path), "%s/fail_meta", pin_dir);
@@ -300,15 +307,29 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 	/* The details before the totals: a failure adds to its total first,
 	 * so every one listed is in a total read after it, and "other"
 	 * needs no clamp but for lost totals. */
-	err = walk(detail, true, cookie, &clk, out);
+	err = walk(detail, true, cookie, &clk, out, &totals);
 	snprintf(path, sizeof(path), "%s/%s", pin_dir,
 		 err < 0 ? "fail_detail" : "fail_counts");
 	if (err == 0)
-		err = walk(counts, false, cookie, &clk, out);
+		err = walk(counts, false, cookie, &clk, out, &totals);
 	close(detail);
 	close(counts);
 	if (err < 0) {
 		not_observable(out, "not observable: %s: %s", path, -err);
+		return;
+	}
+	/* A namespace's three totals are made together at its first
+	 * failure (failures.bpf.c): without them it failed never, unless
+	 * fail_counts had no room for them. */
+	if (meta.lost && totals < EPH_FAIL_KINDS) {
+		snprintf(path, sizeof(path), "%s/fail_counts", pin_dir);
+		memset(out, 0, sizeof(*out));
+		if (snprintf(out->why, sizeof(out->why),
+			     "not observable: %s is full (%" PRIu64
+			     " failures of namespaces it had no room for; "
+			     "ephport-bpf load -n sizes it)",
+			     path, meta.lost) >= (int)sizeof(out->why))
+			out->why[sizeof(out->why) - 1] = '\0';
 		return;
 	}
 	eph_failures_end(out);

@@ -140,6 +140,44 @@ START_TEST(mapped_and_v6_addresses)
 }
 END_TEST
 
+/* ::ffff:192.0.2.1 and 192.0.2.1 (two entries of a build that keyed
+ * them apart) are one destination: one row with both counts, the
+ * earlier since. */
+START_TEST(mapped_and_v4_one_row)
+{
+	struct eph_failures f;
+	struct eph_bpf_fail_key k = key(EPH_BPF_FAIL_DEST, EPH_FAIL_CONNECT);
+	struct eph_bpf_fail_val v = val(5, 1);
+	static const uint8_t v4[4] = {192, 0, 2, 1};
+
+	eph_failures_begin(&f, &meta);
+	k.family = AF_INET;
+	memcpy(k.raddr, v4, 4);
+	k.rport = 0x0900; /* 9 */
+	eph_failures_add(&f, &clk, &k, &v, 400000000000ull);
+	k.family = AF_INET6;
+	memset(k.raddr, 0, sizeof(k.raddr));
+	k.raddr[10] = k.raddr[11] = 0xff;
+	memcpy(k.raddr + 12, v4, 4);
+	v = val(3, 1);
+	eph_failures_add(&f, &clk, &k, &v, 300000000000ull);
+	k.kind = EPH_FAIL_AUTOBIND; /* another kind: another row */
+	eph_failures_add(&f, &clk, &k, &v, 0);
+	k = key(EPH_BPF_FAIL_TOTAL, EPH_FAIL_CONNECT);
+	v = val(9, 1);
+	eph_failures_add(&f, &clk, &k, &v, 0);
+	eph_failures_end(&f);
+	ck_assert_uint_eq(f.n_dests, 2);
+	ck_assert_int_eq(f.dests[0].kind, EPH_FAIL_CONNECT);
+	ck_assert_uint_eq(f.dests[0].count, 8);
+	ck_assert_int_eq(f.dests[0].raddr.family, AF_INET);
+	ck_assert_int_eq(f.dests[0].since_us,
+			 clk.real_us - (int64_t)((500 - 300) * 1000000ll));
+	ck_assert_uint_eq(f.dest_other[EPH_FAIL_CONNECT], 1);
+	ck_assert_int_eq(f.dests[1].kind, EPH_FAIL_AUTOBIND);
+}
+END_TEST
+
 START_TEST(processes_and_junk)
 {
 	struct eph_failures f;
@@ -399,6 +437,7 @@ int main(void)
 	tcase_add_test(tc, totals_and_clock);
 	tcase_add_test(tc, top_destinations_and_other);
 	tcase_add_test(tc, mapped_and_v6_addresses);
+	tcase_add_test(tc, mapped_and_v4_one_row);
 	tcase_add_test(tc, processes_and_junk);
 	tcase_add_test(tc, real_entries);
 	tcase_add_test(tc, since_of_details);

@@ -64,16 +64,41 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt,
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ephport-bpf load [-d DIR] [-m MODE] [-e N] [-v]\n"
+		"usage: ephport-bpf load [-d DIR] [-m MODE] [-n NS] [-e N] "
+		"[-v]\n"
 		"       ephport-bpf unload [-d DIR]\n"
 		"       ephport-bpf status [-d DIR]\n"
 		"DIR: where the iterators are pinned (default " DEFAULT_DIR
 		", on a bpf filesystem)\n"
 		"MODE: octal permissions of the pins (default 0444)\n"
+		"NS: namespaces the failure counters keep totals for "
+		"(default %u, 1 to %u)\n"
 		"N: destinations and processes the failure counters name "
 		"(default %u, %u to %u)\n",
+		EPH_BPF_FAIL_NS_DEFAULT, EPH_BPF_FAIL_NS_LIMIT,
 		EPH_BPF_FAIL_DETAIL_DEFAULT, EPH_BPF_FAIL_DETAIL_MIN,
 		EPH_BPF_FAIL_DETAIL_LIMIT);
+}
+
+/* A number from min to max for option -opt; false: said why. */
+static bool parse_count(int opt, const char *arg, unsigned min, unsigned max,
+			unsigned *out)
+{
+	unsigned long m;
+	char *end;
+
+	errno = 0;
+	m = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || arg[0] == '-' || m < min ||
+	    m > max) {
+		fprintf(stderr,
+			"ephport-bpf: -%c %s: expected a number from %u to "
+			"%u\n",
+			opt, arg, min, max);
+		return false;
+	}
+	*out = (unsigned)m;
+	return true;
 }
 
 /* The directory holding DIR must be on a bpf filesystem; the default
@@ -162,7 +187,8 @@ static bool load_holders(const char *dir, mode_t mode)
 	return ok;
 }
 
-static int cmd_load(const char *dir, mode_t mode, unsigned detail_max)
+static int cmd_load(const char *dir, mode_t mode, unsigned namespaces,
+		    unsigned detail_max)
 {
 	struct ephport_bpf *skel;
 	struct bpf_link *tcp = NULL, *udp = NULL;
@@ -206,7 +232,7 @@ static int cmd_load(const char *dir, mode_t mode, unsigned detail_max)
 	rc = 0;
 	/* The socket source works without them: a kernel that refuses the
 	 * tracepoints still gets it, and failures read "not observable". */
-	if (eph_failures_load(dir, mode, detail_max) < 0)
+	if (eph_failures_load(dir, mode, namespaces, detail_max) < 0)
 		fprintf(stderr, "ephport-bpf: failure counters not loaded: "
 				"failures stay not observable\n");
 out:
@@ -325,6 +351,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = DEFAULT_DIR, *cmd;
 	unsigned detail_max = EPH_BPF_FAIL_DETAIL_DEFAULT;
+	unsigned namespaces = EPH_BPF_FAIL_NS_DEFAULT;
 	mode_t mode = 0444;
 	int c;
 
@@ -335,7 +362,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "d:e:m:v")) != -1) {
+	while ((c = getopt(argc, argv, "d:e:m:n:v")) != -1) {
 		char *end;
 		unsigned long m;
 
@@ -356,19 +383,15 @@ int main(int argc, char **argv)
 			mode = (mode_t)m;
 			break;
 		case 'e':
-			errno = 0;
-			m = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg ||
-			    m < EPH_BPF_FAIL_DETAIL_MIN ||
-			    m > EPH_BPF_FAIL_DETAIL_LIMIT) {
-				fprintf(stderr,
-					"ephport-bpf: -e %s: expected a number "
-					"of entries from %u to %u\n",
-					optarg, EPH_BPF_FAIL_DETAIL_MIN,
-					EPH_BPF_FAIL_DETAIL_LIMIT);
+			if (!parse_count(c, optarg, EPH_BPF_FAIL_DETAIL_MIN,
+					 EPH_BPF_FAIL_DETAIL_LIMIT,
+					 &detail_max))
 				return 2;
-			}
-			detail_max = (unsigned)m;
+			break;
+		case 'n':
+			if (!parse_count(c, optarg, 1, EPH_BPF_FAIL_NS_LIMIT,
+					 &namespaces))
+				return 2;
 			break;
 		case 'v':
 			verbose = true;
@@ -384,7 +407,7 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(print_libbpf);
 	if (strcmp(cmd, "load") == 0)
-		return cmd_load(dir, mode, detail_max);
+		return cmd_load(dir, mode, namespaces, detail_max);
 	if (strcmp(cmd, "unload") == 0)
 		return cmd_unload(dir);
 	if (strcmp(cmd, "status") == 0)

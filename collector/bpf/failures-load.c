@@ -17,7 +17,8 @@
  *
  * Pins this build cannot reuse (another layout version, failures.h: those
  * of version 1 have no fail_detail and a fail_counts of 16384 entries; or
- * a fail_detail of another size than -e asks) are replaced, with a word
+ * a fail_counts or fail_detail of another size than -n or -e asks) are
+ * replaced, with a word
  * on stderr: their counts restart from zero and fail_meta's new load time
  * tells the readers so.  Migrating them instead would carry the totals
  * over, but the old probes count on while they are copied, so the copy
@@ -88,7 +89,16 @@ static void unpin_probes(const char *dir)
 static const char *const map_names[] = {"fail_counts", "fail_detail",
 					"fail_meta"};
 
-static struct failures_bpf *open_with_pins(const char *dir, __u32 detail_max)
+/* The sizes a load asks for (ephport-bpf load -n, -e). */
+struct sizes {
+	__u32 totals_max, detail_max;
+};
+
+/* The skeleton opened with the pins and sizes; without_uring: the
+ * io_uring program left out (a kernel that refuses it still gets the
+ * system calls counted). */
+static struct failures_bpf *
+open_with_pins(const char *dir, const struct sizes *sz, bool without_uring)
 {
 	struct failures_bpf *skel = failures_bpf__open();
 	char counts[PATH_MAX], detail[PATH_MAX], meta[PATH_MAX];
@@ -98,7 +108,10 @@ static struct failures_bpf *open_with_pins(const char *dir, __u32 detail_max)
 	path_of(counts, sizeof(counts), dir, "fail_counts");
 	path_of(detail, sizeof(detail), dir, "fail_detail");
 	path_of(meta, sizeof(meta), dir, "fail_meta");
-	if (bpf_map__set_max_entries(skel->maps.fail_detail, detail_max) ||
+	if (bpf_map__set_max_entries(skel->maps.fail_counts, sz->totals_max) ||
+	    bpf_map__set_max_entries(skel->maps.fail_detail, sz->detail_max) ||
+	    (without_uring &&
+	     bpf_program__set_autoload(skel->progs.eph_fail_uring, false)) ||
 	    bpf_map__set_pin_path(skel->maps.fail_counts, counts) ||
 	    bpf_map__set_pin_path(skel->maps.fail_detail, detail) ||
 	    bpf_map__set_pin_path(skel->maps.fail_meta, meta)) {
@@ -176,20 +189,21 @@ static __u32 pinned_version(const char *dir)
 
 /*
  * Whether the pins in DIR are the counters of this build's layout with a
- * fail_detail of detail_max entries (or there are none): true.  False
+ * fail_counts and fail_detail of sz's sizes (or there are none): true.  False
  * with *why: they must be replaced.  fail_meta first, shape and version
  * (version 1's has this build's shape), then the other maps' shapes.
  */
-static bool pins_fit(const char *dir, __u32 detail_max, char *why, size_t len)
+static bool pins_fit(const char *dir, const struct sizes *sz, char *why,
+		     size_t len)
 {
 	const struct want wants[] = {
 	    {"fail_meta", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 	     sizeof(struct eph_bpf_fail_meta), 1},
 	    {"fail_counts", BPF_MAP_TYPE_HASH, sizeof(struct eph_bpf_fail_key),
-	     sizeof(struct eph_bpf_fail_val), EPH_BPF_FAIL_TOTALS_MAX},
+	     sizeof(struct eph_bpf_fail_val), sz->totals_max},
 	    {"fail_detail", BPF_MAP_TYPE_LRU_HASH,
 	     sizeof(struct eph_bpf_fail_key), sizeof(struct eph_bpf_fail_dval),
-	     detail_max},
+	     sz->detail_max},
 	};
 	char path[PATH_MAX];
 	bool any = false;
@@ -215,12 +229,13 @@ static bool pins_fit(const char *dir, __u32 detail_max, char *why, size_t len)
 	return true;
 }
 
-static struct failures_bpf *load(const char *dir, __u32 detail_max)
+static struct failures_bpf *load(const char *dir, const struct sizes *sz)
 {
 	struct failures_bpf *skel;
 	char path[PATH_MAX], why[256];
+	int err;
 
-	if (!pins_fit(dir, detail_max, why, sizeof(why))) {
+	if (!pins_fit(dir, sz, why, sizeof(why))) {
 		fprintf(stderr,
 			"ephport-bpf: the pinned failure counters in %s do not "
 			"fit this build (%s): they are replaced, and count "
@@ -236,10 +251,24 @@ static struct failures_bpf *load(const char *dir, __u32 detail_max)
 			}
 		}
 	}
-	skel = open_with_pins(dir, detail_max);
+	skel = open_with_pins(dir, sz, false);
 	if (skel && failures_bpf__load(skel) == 0)
 		return skel;
+	err = errno;
 	failures_bpf__destroy(skel);
+	/* The programs load all or none: one the kernel refuses (io_uring's
+	 * tracepoint or its structures are the likeliest to differ) would
+	 * leave the system calls uncounted too. */
+	skel = open_with_pins(dir, sz, true);
+	if (skel && failures_bpf__load(skel) == 0) {
+		fprintf(stderr,
+			"ephport-bpf: the io_uring program did not load (%s): "
+			"io_uring connects are not counted, system calls are\n",
+			strerror(err));
+		return skel;
+	}
+	failures_bpf__destroy(skel);
+	errno = err;
 	return NULL;
 }
 
@@ -264,8 +293,10 @@ static int stamp_meta(struct failures_bpf *skel)
 	return bpf_map_update_elem(fd, &zero, &m, BPF_ANY);
 }
 
-int eph_failures_load(const char *dir, mode_t mode, unsigned detail_max)
+int eph_failures_load(const char *dir, mode_t mode, unsigned namespaces,
+		      unsigned detail_max)
 {
+	const struct sizes sz = {3 * namespaces, detail_max};
 	struct bpf_program *prog;
 	struct failures_bpf *skel;
 	char probes[PATH_MAX], path[PATH_MAX];
@@ -273,7 +304,7 @@ int eph_failures_load(const char *dir, mode_t mode, unsigned detail_max)
 
 	if (ensure_tracefs() < 0)
 		return -1;
-	skel = load(dir, (__u32)detail_max);
+	skel = load(dir, &sz);
 	if (!skel) {
 		fprintf(stderr,
 			"ephport-bpf: loading the failure counters failed: %s "
@@ -321,11 +352,13 @@ int eph_failures_load(const char *dir, mode_t mode, unsigned detail_max)
 			goto out;
 		rc = -1;
 	}
-	printf("ephport-bpf: pinned %s/fail_counts, %s/fail_detail (%u "
-	       "destinations and processes, least recently failing forgotten "
-	       "first) and %s/fail_meta (mode %04o): connect, bind and "
-	       "autobind failures from the syscall exit tracepoints\n",
-	       dir, dir, bpf_map__max_entries(skel->maps.fail_detail), dir,
+	printf("ephport-bpf: pinned %s/fail_counts (totals of %u namespaces), "
+	       "%s/fail_detail (%u destinations and processes, least recently "
+	       "failing forgotten first) and %s/fail_meta (mode %04o): "
+	       "connect, bind and autobind failures from the syscall exit "
+	       "tracepoints\n",
+	       dir, bpf_map__max_entries(skel->maps.fail_counts) / 3, dir,
+	       bpf_map__max_entries(skel->maps.fail_detail), dir,
 	       (unsigned)mode);
 	rc = 0;
 out:

@@ -47,6 +47,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -65,10 +66,12 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Totals: never evicted, so that they stay exact (failures.h). */
+/* Totals: never evicted, so that they stay exact (failures.h); the
+ * loader sets the size (ephport-bpf load -n). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, EPH_BPF_FAIL_TOTALS_MAX);
+	__uint(max_entries, 3 * EPH_BPF_FAIL_NS_DEFAULT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct eph_bpf_fail_key);
 	__type(value, struct eph_bpf_fail_val);
 } fail_counts SEC(".maps");
@@ -150,12 +153,21 @@ static void read_sockaddr(const void *addr, bool user, struct dest *d)
 		__builtin_memcpy(d->raddr, &sin.sin_addr, 4);
 	} else if (family == AF_INET6) {
 		struct sockaddr_in6 sin6;
+		const __u32 *w;
 
 		if (read_mem(&sin6, sizeof(sin6), addr, user))
 			return;
-		d->family = AF_INET6;
 		d->rport = sin6.sin6_port;
-		__builtin_memcpy(d->raddr, &sin6.sin6_addr, 16);
+		w = sin6.sin6_addr.in6_u.u6_addr32;
+		/* ::ffff:a.b.c.d is the IPv4 destination a.b.c.d: one key
+		 * for it, whichever family the caller's socket has. */
+		if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
+			d->family = AF_INET;
+			__builtin_memcpy(d->raddr, &w[3], 4);
+		} else {
+			d->family = AF_INET6;
+			__builtin_memcpy(d->raddr, &sin6.sin6_addr, 16);
+		}
 	}
 }
 
@@ -164,33 +176,54 @@ static void read_dest(const void *uaddr, struct dest *d)
 	read_sockaddr(uaddr, true, d);
 }
 
-/* Fill a new entry's value with the caller that made it. */
+/* Fill a new entry's value with the caller that made it: the process's
+ * name (its leader's comm, what /proc/PID/comm says and readers check
+ * the pid against), not the thread's (a JVM's, an io-wq worker's). */
 static void made_by(struct eph_bpf_fail_val *z)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+
 	z->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(z->comm, sizeof(z->comm));
+	BPF_CORE_READ_STR_INTO(&z->comm, task, group_leader, comm);
 }
 
-/* One more failure in the namespace's total for the kind. */
+/* Count a total that could not be made (fail_counts full). */
+static void lost_total(void)
+{
+	__u32 zero = 0;
+	struct eph_bpf_fail_meta *m = bpf_map_lookup_elem(&fail_meta, &zero);
+
+	if (m)
+		__sync_fetch_and_add(&m->lost, 1);
+}
+
+/*
+ * One more failure in the namespace's total for the kind.  A namespace's
+ * first failure makes its three totals together, so that a namespace has
+ * all of them or none: none, while fail_meta.lost is 0, is an exact zero;
+ * once lost is not, a namespace without its totals cannot tell its zero
+ * from a loss, and its readers say so (failures_bpf.c).
+ */
 static void bump_total(struct eph_bpf_fail_key *k, __u64 now)
 {
 	struct eph_bpf_fail_val *v = bpf_map_lookup_elem(&fail_counts, k);
 
 	if (!v) {
 		struct eph_bpf_fail_val z = {};
-		long err;
+		struct eph_bpf_fail_key t = *k;
 
 		made_by(&z);
-		err = bpf_map_update_elem(&fail_counts, k, &z, BPF_NOEXIST);
-		/* -EEXIST: another CPU made it first; count in its entry. */
-		if (err && err != -EEXIST) {
-			__u32 zero = 0;
-			struct eph_bpf_fail_meta *m =
-			    bpf_map_lookup_elem(&fail_meta, &zero);
+		for (__u8 kind = 0; kind < EPH_BPF_FAIL_KINDS; kind++) {
+			long err;
 
-			if (m)
-				__sync_fetch_and_add(&m->lost, 1);
-			return;
+			t.kind = kind;
+			err = bpf_map_update_elem(&fail_counts, &t, &z,
+						  BPF_NOEXIST);
+			/* -EEXIST: another CPU made it first. */
+			if (err && err != -EEXIST) {
+				lost_total();
+				return;
+			}
 		}
 		v = bpf_map_lookup_elem(&fail_counts, k);
 		if (!v)

@@ -53,13 +53,16 @@ typedef __u64 eph_fu64;
 #define EPH_BPF_FAIL_PROC  2 /* fail_detail: per process */
 
 /*
- * fail_counts holds the totals, three per namespace that ever failed
- * (1365 namespaces; a total that finds it full is counted in
- * fail_meta.lost).  fail_detail's default size, which `ephport-bpf load
- * -e` changes: about 2.5 MB of kernel memory (memlock, as bpftool
- * map show says).
+ * fail_counts holds the totals, the three of a namespace made together at
+ * its first failure, for EPH_BPF_FAIL_NS_DEFAULT namespaces (`ephport-bpf
+ * load -n` changes it; not preallocated: about 130 bytes of kernel memory
+ * per entry made).  A namespace that finds it full is counted in
+ * fail_meta.lost and its readers say they cannot count.  fail_detail's
+ * default size, which `ephport-bpf load -e` changes: about 2.5 MB of
+ * kernel memory (memlock, as bpftool map show says).
  */
-#define EPH_BPF_FAIL_TOTALS_MAX	    4096
+#define EPH_BPF_FAIL_NS_DEFAULT	    21845
+#define EPH_BPF_FAIL_NS_LIMIT	    349525 /* 3 x this < 1 << 20 */
 #define EPH_BPF_FAIL_DETAIL_DEFAULT 16384
 #define EPH_BPF_FAIL_DETAIL_MIN	    128
 #define EPH_BPF_FAIL_DETAIL_LIMIT   (1u << 20)
@@ -70,7 +73,10 @@ struct eph_bpf_fail_key {
 	eph_fu16 rport, pad2;
 	eph_fu32 tgid;
 	eph_fu8 raddr[16];
+	eph_fu32 pad3; /* named, so that every key's initializer zeroes it */
 };
+_Static_assert(sizeof(struct eph_bpf_fail_key) == 40,
+	       "a key has no unnamed padding (it is hashed byte by byte)");
 
 /* fail_counts' value (40 bytes, as in version 1). */
 struct eph_bpf_fail_val {
@@ -93,9 +99,9 @@ struct eph_bpf_fail_dval {
  * entries (at most 12288), so it never equals the magic. */
 struct eph_bpf_fail_meta {
 	eph_fu64 loaded_real_ns; /* CLOCK_REALTIME of the first load */
-	eph_fu64 lost;		 /* totals that found fail_counts full */
-	eph_fu32 magic;		 /* EPH_BPF_FAIL_MAGIC, set by the loader */
-	eph_fu32 version;	 /* EPH_BPF_FAIL_VERSION, likewise */
+	eph_fu64 lost;	  /* failures whose totals found fail_counts full */
+	eph_fu32 magic;	  /* EPH_BPF_FAIL_MAGIC, set by the loader */
+	eph_fu32 version; /* EPH_BPF_FAIL_VERSION, likewise */
 };
 
 #endif

@@ -19,13 +19,18 @@ so), more distinct destinations than it holds fail, then 5 connect()s to
 a new one D: the total is exact, D is named with 5, and "other" is the
 total less what is listed.  Pins of layout version 1 (made with bpftool
 as that version left them) are refused by the reader and replaced by the
-loader, which says so.
+loader, which says so.  With fail_counts sized for one namespace
+(ephport-bpf load -n 1), the first to fail stays exact and the others
+read "not observable: ... is full".  IPv6 sockets failing towards
+::ffff:127.0.0.1 are counted in the row of 127.0.0.1.
 """
+import ctypes
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -226,6 +231,17 @@ def with_counters(pins):
             print("SKIP io_uring: tests/uring_connect not built")
             K4 = 0
 
+        # IPv6 sockets to ::ffff:127.0.0.1 take the IPv4 path and fail
+        # the same way: the same destination, one row (not two rows of
+        # the same address: one SNMP index, one Prometheus series).
+        K5 = 2
+        failutil.fail_connects(K5, v6mapped=True)
+        fm = nsutil.ephport_json()["failures"]
+        check("IPv4-mapped: +K5 connect", fm["total"]["connect"], 2 * K + K4 + K5)
+        check("IPv4-mapped: one row for 127.0.0.1, with every connect",
+              [(d["address"], d["count"]) for d in fm["destinations"] if d["kind"] == "connect"],
+              [("127.0.0.1", 2 * K + K4 + K5)])
+
         # Another namespace: its own (zero) counts, not ours.
         r = subprocess.run(["unshare", "-n", EXE, "--json"], capture_output=True, text=True)
         other = json.loads(r.stdout)["failures"] if r.returncode == 0 else r.stderr
@@ -238,10 +254,10 @@ def with_counters(pins):
         check("reload exit", r.returncode, 0)
         f2 = nsutil.ephport_json()["failures"]
         check("reload keeps counts and since_us", (f2["total"], f2["since_us"]),
-              ({"connect": 2 * K + K4, "bind": K2 + K, "autobind": K3 + K}, f0["since_us"]))
+              ({"connect": 2 * K + K4 + K5, "bind": K2 + K, "autobind": K3 + K}, f0["since_us"]))
         r = subprocess.run([os.environ["EPHPORT_BPF"], "status", "-d", pins], capture_output=True, text=True)
         check("ephport-bpf status", r.stdout.splitlines()[-1].split(": ", 1)[1],
-              f"ok, this namespace's failures since the first load: connect {2 * K + K4} "
+              f"ok, this namespace's failures since the first load: connect {2 * K + K4 + K5} "
               f"bind {K2 + K} autobind {K3 + K}")
 
         # A user with no capability, in this namespace, reads them.
@@ -250,7 +266,7 @@ def with_counters(pins):
                            capture_output=True, text=True)
         uf = json.loads(r.stdout)["failures"] if r.returncode == 0 else {"error": r.stderr}
         check("uid 65534 reads the counts", uf.get("total"),
-              {"connect": 2 * K + K4, "bind": K2 + K, "autobind": K3 + K})
+              {"connect": 2 * K + K4 + K5, "bind": K2 + K, "autobind": K3 + K})
     finally:
         wall.close()
 
@@ -272,9 +288,9 @@ def lru_test(pins):
     size = failutil.detail_entries(pins)
     shown = failutil.map_show(os.path.join(pins, "fail_detail"))
     check("fail_detail: an LRU of the size asked", (shown["type"], size), ("lru_hash", 1024))
-    check("fail_counts: a hash of 4096",
+    check("fail_counts: a hash of 3 x 21845 (the default -n)",
           (lambda m: (m["type"], m["max_entries"]))(failutil.map_show(os.path.join(pins, "fail_counts"))),
-          ("hash", 4096))
+          ("hash", 3 * 21845))
     f = nsutil.ephport_json()["failures"]
     check("replaced counters: zero, a later since_us",
           (f["total"], f["since_us"] > before), ({"connect": 0, "bind": 0, "autobind": 0}, True))
@@ -329,6 +345,71 @@ def lru_test(pins):
           (0, False, n + 5))
 
 
+def totals_full_test(pins):
+    """fail_counts sized for one namespace (ephport-bpf load -n 1): the
+    namespace that fails first gets its three totals and stays exact; a
+    second one finds no room, and its reader says it cannot count (never
+    a zero), naming the failures lost."""
+    bpf = os.environ["EPHPORT_BPF"]
+    one = os.path.join(os.path.dirname(pins), "one")
+    r = subprocess.run([bpf, "load", "-d", one, "-n", "1"], capture_output=True, text=True)
+    check("load -n 1: exit, says so", (r.returncode, "totals of 1 namespaces" in r.stdout), (0, True))
+    check("load -n 1: fail_counts holds 3 entries",
+          failutil.map_show(os.path.join(one, "fail_counts"))["max_entries"], 3)
+    os.environ["EPHPORT_BPF_PIN"] = one
+    holder = failutil.one_port_wall(40200)
+    try:
+        # From a thread with a name of its own (as a JVM's are): the
+        # process is named by its leader's comm, which /proc/PID/comm
+        # has, so its cgroup is found too.
+        errs = []
+
+        def named_thread():
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(15, b"eph-worker", 0, 0, 0)  # PR_SET_NAME
+            try:
+                failutil.fail_connects_to([("127.3.0.1", 7000)] * 2)
+            except AssertionError as e:
+                errs.append(str(e))
+        t = threading.Thread(target=named_thread)
+        t.start()
+        t.join()
+        check("a named thread's connects fail EADDRNOTAVAIL", errs, [])
+        f = nsutil.ephport_json()["failures"]
+        check("-n 1: the first namespace to fail is exact",
+              (f["observable"], f["total"]), (True, {"connect": 2, "bind": 0, "autobind": 0}))
+        with open("/proc/self/comm") as c:
+            leader = c.read().strip()
+        check("a named thread's failures: the process's comm, its cgroup found",
+              [(p["pid"], p["comm"], p["cgroup"] != "") for p in f["processes"]],
+              [(os.getpid(), leader, True)])
+        # A second namespace: the same wall, 3 connects, no room.
+        code = ("import sys; sys.path.insert(0, %r); import failutil; "
+                "h = failutil.one_port_wall(40200); "
+                "failutil.fail_connects_to([('127.3.0.2', 7000)] * 3)") % os.path.dirname(os.path.abspath(__file__))
+        r = subprocess.run(["unshare", "-n", "sh", "-c",
+                            f"{sys.executable} -c \"{code}\" && {EXE} --json"],
+                           capture_output=True, text=True)
+        other = json.loads(r.stdout)["failures"] if r.returncode == 0 else {"error": r.stderr}
+        check("-n 1: a second namespace that failed is not observable, says why",
+              (other.get("observable"), "total" in other,
+               f"not observable: {one}/fail_counts is full (3 failures of namespaces it had no room for"
+               in other.get("why", "")), (False, False, True))
+        print(f"     {other.get('why', other)}")
+        r = subprocess.run(["unshare", "-n", EXE, "--json"], capture_output=True, text=True)
+        fresh = json.loads(r.stdout)["failures"] if r.returncode == 0 else {"error": r.stderr}
+        check("-n 1: once lost, a namespace without totals cannot say 0 either",
+              (fresh.get("observable"), "is full" in fresh.get("why", "")), (False, True))
+        f = nsutil.ephport_json()["failures"]
+        check("-n 1: the first namespace still exact", f["total"], {"connect": 2, "bind": 0, "autobind": 0})
+    finally:
+        holder.close()
+        os.environ["EPHPORT_BPF_PIN"] = pins
+        subprocess.call([bpf, "unload", "-d", one], stdout=subprocess.DEVNULL)
+        if os.path.isdir(one):
+            os.rmdir(one)
+
+
 def layout_1_test(pins):
     """Pins as layout version 1 left them: the reader says they are of
     another version (it would misread them); load replaces them and says
@@ -347,9 +428,9 @@ def layout_1_test(pins):
               f"the pinned failure counters in {old} do not fit this build (layout version 1, "
               "this build's is 2): they are replaced, and count again from zero" in r.stderr, True)
         print("     " + "".join(l for l in r.stderr.splitlines(True) if "do not fit" in l).strip())
-        check("layout 1 pins: now fail_counts 4096, fail_detail an LRU",
+        check("layout 1 pins: now fail_counts 3 x 21845, fail_detail an LRU",
               (failutil.map_show(os.path.join(old, "fail_counts"))["max_entries"],
-               failutil.map_show(os.path.join(old, "fail_detail"))["type"]), (4096, "lru_hash"))
+               failutil.map_show(os.path.join(old, "fail_detail"))["type"]), (3 * 21845, "lru_hash"))
         f = nsutil.ephport_json()["failures"]
         check("layout 1 pins: replaced counters read, from a new since_us",
               (f["observable"], f["total"], f["since_us"] != 1700000000123456),
@@ -372,6 +453,7 @@ try:
         try:
             with_counters(pins)
             lru_test(pins)
+            totals_full_test(pins)
             layout_1_test(pins)
         finally:
             failutil.bpf_unload(pins)

@@ -140,13 +140,15 @@ def fill(low=40000, high=40009, dest="127.0.0.1"):
     return w
 
 
-def fail_connects(k, dest="127.0.0.1"):
-    """k TCP connect()s to dest:LISTEN_PORT, each failing EADDRNOTAVAIL."""
+def fail_connects(k, dest="127.0.0.1", v6mapped=False):
+    """k TCP connect()s to dest:LISTEN_PORT, each failing EADDRNOTAVAIL;
+    v6mapped: from IPv6 sockets, to ::ffff:dest (the same IPv4 path)."""
     for i in range(k):
-        s = socket.socket()
+        s = socket.socket(socket.AF_INET6 if v6mapped else socket.AF_INET)
+        to = ("::ffff:" + dest, LISTEN_PORT) if v6mapped else (dest, LISTEN_PORT)
         try:
-            _expect_fail(lambda: s.connect((dest, LISTEN_PORT)),
-                         errno.EADDRNOTAVAIL, f"connect #{i + 1}")
+            _expect_fail(lambda: s.connect(to), errno.EADDRNOTAVAIL,
+                         f"connect #{i + 1}")
         finally:
             s.close()
 
