@@ -182,6 +182,54 @@ static int walk(int fd, bool detail, uint64_t cookie,
 	return 0;
 }
 
+/* How often a read is tried again when failures came in while it read. */
+#define READ_TRIES 4
+
+/*
+ * One read of the namespace's entries into *out.  The totals before and
+ * after the details: when they are the same, no failure began while the
+ * details were read, so what is listed and the totals are one moment's
+ * and "other" (total less listed) never goes back from one read to the
+ * next (a failure counted in a total but not yet in its details would
+ * be "other" in one read and listed in the next).  A read that keeps
+ * changing (a storm of failures) is tried READ_TRIES times; the last one
+ * still has the details before the totals (every failure adds to its
+ * total first), so what is listed never exceeds a total.  *which names
+ * the map of a failed walk.
+ */
+static int read_consistent(int detail, int counts, uint64_t cookie,
+			   const struct eph_fail_clock *clk,
+			   const struct eph_bpf_fail_meta *meta,
+			   struct eph_failures *out, unsigned *totals,
+			   const char **which)
+{
+	struct eph_failures before;
+	unsigned n;
+	int err;
+
+	for (int i = 0; i < READ_TRIES; i++) {
+		eph_failures_begin(&before, meta);
+		n = 0;
+		*which = "fail_counts";
+		err = walk(counts, false, cookie, clk, &before, &n);
+		if (err < 0)
+			return err;
+		eph_failures_begin(out, meta);
+		*totals = 0;
+		*which = "fail_detail";
+		err = walk(detail, true, cookie, clk, out, totals);
+		if (err < 0)
+			return err;
+		*which = "fail_counts";
+		err = walk(counts, false, cookie, clk, out, totals);
+		if (err < 0)
+			return err;
+		if (memcmp(before.total, out->total, sizeof(out->total)) == 0)
+			break;
+	}
+	return 0;
+}
+
 /* The cgroup and container of the processes that still run. */
 static void name_processes(const char *proc_root, struct eph_failures *out)
 {
@@ -264,6 +312,7 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 	char path[1100];
 	uint32_t zero = 0;
 	uint64_t cookie;
+	const char *which;
 	unsigned totals = 0;
 	int fd, counts, detail, err;
 
@@ -303,15 +352,9 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 		return;
 	}
 	clocks(&clk);
-	eph_failures_begin(out, &meta);
-	/* The details before the totals: a failure adds to its total first,
-	 * so every one listed is in a total read after it, and "other"
-	 * needs no clamp but for lost totals. */
-	err = walk(detail, true, cookie, &clk, out, &totals);
-	snprintf(path, sizeof(path), "%s/%s", pin_dir,
-		 err < 0 ? "fail_detail" : "fail_counts");
-	if (err == 0)
-		err = walk(counts, false, cookie, &clk, out, &totals);
+	err = read_consistent(detail, counts, cookie, &clk, &meta, out, &totals,
+			      &which);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, which);
 	close(detail);
 	close(counts);
 	if (err < 0) {
