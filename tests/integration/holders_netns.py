@@ -101,6 +101,52 @@ def check_source(label, args, source):
           re.findall(r"^ephport_processes_holding\{[^}]*\} (\d+)$", out, re.M), ["2"])
 
 
+def check_odd_names(label, args):
+    """A comm and a cgroup path that are not UTF-8 (holdutil.OddChild):
+    the JSON output is still UTF-8 JSON, each ill-formed sequence as one
+    U+FFFD (what Python's errors="replace" makes of the bytes), the rest
+    as it is; the text table has no byte a terminal would obey."""
+    odd = holdutil.OddChild(5)
+    try:
+        with open(f"/proc/{odd.pid}/comm", "rb") as f:
+            ck.eq(f"{label}: the kernel cut the comm at 15 bytes",
+                  f.read().rstrip(b"\n"), holdutil.ODD_COMM_KEPT)
+        exe = os.environ.get("EPHPORT", "./ephport")
+        r = subprocess.run([exe, "-j", "--all-processes"] + args, capture_output=True)
+        ck.eq(f"{label}: odd names: exit", (r.returncode, r.stderr), (0, b""))
+        try:
+            doc = json.loads(r.stdout)  # bytes: strict UTF-8
+        except ValueError as e:
+            ck.eq(f"{label}: odd names: -j --processes is UTF-8 JSON", str(e), "")
+            doc = {"processes": {"top": []}}
+        ck.eq(f"{label}: odd names: source", doc["processes"].get("source"), label)
+        p = by_pid(doc).get(odd.pid, {})
+        ck.eq(f"{label}: odd comm", p.get("comm"),
+              holdutil.ODD_COMM_KEPT.decode("utf-8", "replace"))
+        ck.eq(f"{label}: odd comm's udp_ports", p.get("udp_ports"), 5)
+        if odd.cgroup_dir:
+            path = holdutil.cgroup_v2_path(odd.pid)
+            ck.eq(f"{label}: the child is in the odd cgroup",
+                  path.endswith(holdutil.ODD_CGROUP + str(os.getpid()).encode()), True)
+            ck.eq(f"{label}: odd cgroup", p.get("cgroup"), path.decode("utf-8", "replace"))
+        else:
+            print(f"note: {label}: no writable cgroup v2 hierarchy: odd cgroup not tested")
+        r = subprocess.run([exe, "--all-processes"] + args, capture_output=True)
+        try:
+            text = r.stdout.decode("utf-8")
+        except UnicodeDecodeError as e:
+            text = ""
+            ck.eq(f"{label}: odd names: the text output is UTF-8", str(e), "")
+        ck.eq(f"{label}: odd names: no control byte in the text output",
+              sorted({c for c in text if c != "\n" and (ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0)}),
+              [])
+        row = [l for l in text.splitlines() if re.match(r"^\s+%d " % odd.pid, l)]
+        ck.eq(f"{label}: odd comm in the text table",
+              bool(row) and 'ab?"\\??\u20ac\u20ac?? ' in row[0], True)
+    finally:
+        odd.close()
+
+
 UNPRIV = r"""
 import json, socket, subprocess, sys, os
 exe, port = sys.argv[1], int(sys.argv[2])
@@ -265,11 +311,13 @@ def bpf_unload(mnt, pins):
 
 try:
     check_source("procfs", ["--source", "procfs"], "procfs")
+    check_odd_names("procfs", ["--source", "procfs"])
     check_other_namespace()
     mnt, pins = bpf_load()
     try:
         if pins:
             check_source("bpf", ["--bpf-pin", pins], "bpf")
+            check_odd_names("bpf", ["--bpf-pin", pins])
         else:
             print("note: ephport-bpf not built: the BPF source is not tested")
         check_unprivileged(pins)
