@@ -76,6 +76,7 @@ struct eph_hindex {
 	/* Pool sockets handed to eph_hindex_add(), inode 0 included: what
 	 * sockets_unattributed is counted against. */
 	uint64_t pool[EPH_PROTO_COUNT];
+	uint64_t dups;	 /* inodes seen again, dropped by builds */
 	bool count_only; /* pool[] only, nothing kept (the BPF source) */
 	bool failed;	 /* an allocation failed while adding */
 };
@@ -98,9 +99,9 @@ struct eph_hindex_feed {
 };
 EPH_HIDDEN void eph_hindex_feed_cb(void *ctx, const struct eph_sock *s);
 
-/* Make the inode table and number the destinations.  Returns 0, -ENOMEM,
- * or -EEXIST when two entries have the same inode (not from one kernel).
- */
+/* Make the inode table and number the destinations.  An inode dumped
+ * twice (a dump is not atomic) is kept once and counted once in pool[]
+ * (x->dups: how many were dropped).  Returns 0 or -ENOMEM. */
 EPH_HIDDEN int eph_hindex_build(struct eph_hindex *x);
 
 /* The entry of inode, NULL when it is no pool socket of the index. */
