@@ -146,6 +146,9 @@ def check_odd_names(label, args):
         ck.eq(f"{label}: odd names: exit", (r.returncode, r.stderr), (0, b""))
         try:
             doc = json.loads(r.stdout)  # bytes: strict UTF-8
+            # For consumers.py's schema check, as nsutil.ephport() does.
+            nsutil.capture_json(["-j", "--all-processes"] + args, subprocess.CompletedProcess(
+                r.args, r.returncode, r.stdout.decode("utf-8"), ""))
         except ValueError as e:
             ck.eq(f"{label}: odd names: -j --processes is UTF-8 JSON", str(e), "")
             doc = {"processes": {"top": []}}
