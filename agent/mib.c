@@ -570,13 +570,30 @@ static void add_listeners(struct builder *b, const ephd_oid *idx,
 	}
 }
 
+/*
+ * n bytes of s into a DisplayString: RFC 2579 makes it NVT ASCII, but a
+ * comm, a cgroup path or a namespace's name is any bytes (UTF-8, a
+ * character the kernel cut at 15 bytes, a control character that would
+ * reach a manager's terminal or log): each byte outside 0x20-0x7e becomes
+ * '?', as cli/processes.c does for Prometheus labels.  Not for the OCTET
+ * STRINGs (InetAddress), which are built apart.
+ */
+static void display_copy(char *dst, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		dst[i] = c < 0x20 || c > 0x7e ? '?' : (char)c;
+	}
+}
+
 /* A DisplayString value. */
 static struct ephd_value octets(const char *s)
 {
 	struct ephd_value val = {.type = EPHD_OCTETS};
 
 	val.len = (uint8_t)strnlen(s, sizeof(val.v.s));
-	memcpy(val.v.s, s, val.len);
+	display_copy(val.v.s, s, val.len);
 	return val;
 }
 
@@ -597,7 +614,7 @@ static struct ephd_value octets_max(const char *s, size_t size, size_t max,
 		n = max;
 	}
 	val.len = (uint8_t)n;
-	memcpy(val.v.s, s + off, n);
+	display_copy(val.v.s, s + off, n);
 	return val;
 }
 

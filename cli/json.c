@@ -9,17 +9,74 @@
 
 #define VERSION_STRING PACKAGE_VERSION
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+size_t eph_utf8_len(const char *str, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (s[0] < 0x80)
+		return 1;
+	/* Unicode's table of well-formed sequences (3.9, table 3-7): the
+	 * narrower second-byte ranges exclude overlong forms, surrogates
+	 * and code points above U+10FFFF. */
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else {
+		*bad = 1;
+		return 0;
+	}
+	/* The terminating NUL is no continuation byte: never read past. */
+	for (size_t i = 1; i <= need; i++) {
+		if (s[i] < lo || s[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need + 1;
+}
+
+/*
+ * A JSON string: quotes, backslashes and control characters escaped.  JSON
+ * text is UTF-8 (RFC 8259) but a comm or a cgroup path is any bytes (the
+ * kernel cuts a comm at 15 bytes, maybe inside a character): well-formed
+ * UTF-8 is copied, each maximal ill-formed subpart becomes one \ufffd, as
+ * Python's, ICU's and the WHATWG decoders do, so a consumer that decodes
+ * the raw bytes with replacement gets the same string.
+ */
 void eph_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
+	for (const char *p = s; *p;) {
+		unsigned char c = (unsigned char)*p;
+		size_t bad, n = eph_utf8_len(p, &bad);
+
+		if (n == 0) {
+			fputs("\\ufffd", f);
+			p += bad;
+			continue;
+		}
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
 		else
-			fputc(*p, f);
+			fwrite(p, 1, n, f);
+		p += n;
 	}
 	fputc('"', f);
 }

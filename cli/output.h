@@ -38,8 +38,13 @@ const char *eph_ns_display_name(const struct eph_netns *ns);
 
 void eph_print_text(FILE *f, const struct eph_report *r);
 void eph_print_json(FILE *f, const struct eph_report *r);
-/* s as a JSON string, quotes, backslashes and control characters escaped. */
+/* s as a JSON string, quotes, backslashes and control characters escaped,
+ * always valid UTF-8: an ill-formed byte sequence becomes \ufffd. */
 void eph_json_string(FILE *f, const char *s);
+/* The length (1 to 4) of the well-formed UTF-8 sequence s begins with, or
+ * 0 when it begins none: *bad is then the length of the maximal ill-formed
+ * subpart (Unicode 3.9), what one U+FFFD replaces. */
+size_t eph_utf8_len(const char *s, size_t *bad);
 void eph_print_prometheus(FILE *f, const struct eph_report *r);
 /* A Prometheus label value: backslash, double quote, newline escaped. */
 void eph_prom_label_value(FILE *f, const char *v);

@@ -21,8 +21,10 @@ static const struct eph_holders *holders_of(const struct eph_report *r,
 }
 
 /* A comm or cgroup path in a column: bytes a terminal would interpret
- * become '?', and a longer value keeps its end (the leaf of a cgroup
- * path says most), after "...". */
+ * become '?' (C0 controls, DEL, and C1 controls both raw and as UTF-8,
+ * which some terminals obey too), as does each byte of an ill-formed UTF-8
+ * sequence; and a longer value keeps its end (the leaf of a cgroup path
+ * says most), after "...". */
 void eph_text_cell(FILE *f, const char *s, int width)
 {
 	char buf[300];
@@ -33,8 +35,26 @@ void eph_text_cell(FILE *f, const char *s, int width)
 		n = 3;
 		s += len - (size_t)(width - 3);
 	}
-	for (; *s && n < sizeof(buf) - 1; s++)
-		buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	while (*s && n < sizeof(buf) - 1) {
+		unsigned char c = (unsigned char)*s;
+		size_t bad, k = eph_utf8_len(s, &bad);
+
+		if (k > 1) {
+			if (n + k >= sizeof(buf))
+				break;
+			/* U+0080-U+009F: one '?' for the character. */
+			if (c == 0xc2 && (unsigned char)s[1] < 0xa0) {
+				buf[n++] = '?';
+			} else {
+				memcpy(buf + n, s, k);
+				n += k;
+			}
+			s += k;
+			continue;
+		}
+		buf[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+		s++;
+	}
 	buf[n] = '\0';
 	fprintf(f, "%-*s", width, buf);
 }

@@ -224,19 +224,20 @@ static int index_namespace(struct job *j, struct eph_hindex *x)
 
 static int run_bpf(struct job *j, struct eph_hindex *x)
 {
-	uint64_t pool;
 	int err;
 
 	/* The iterator sees files, not sockets: the pool's sockets (for
-	 * sockets_unattributed) come from a dump, counted, not indexed. */
+	 * sockets_unattributed) come from a dump, counted, not indexed, of
+	 * the protocols asked for only; the iterator's counts of the others
+	 * are dropped with them. */
 	x->count_only = true;
 	err = index_namespace(j, x);
 	if (err < 0)
 		return err;
-	pool = x->pool[EPH_TCP] + x->pool[EPH_UDP];
 	j->out->source = EPH_HOLDERS_BPF;
-	return eph_holders_bpf_read(j->v.bpf_pin_dir, &x->range[EPH_TCP], pool,
-				    j->out, j->v.error, j->v.error_len);
+	return eph_holders_bpf_read(j->v.bpf_pin_dir, &x->range[EPH_TCP],
+				    x->pool, j->v.protocols, j->out, j->v.error,
+				    j->v.error_len);
 }
 
 static int run_procfs(struct job *j, struct eph_hindex *x)

@@ -76,6 +76,7 @@ struct eph_hindex {
 	/* Pool sockets handed to eph_hindex_add(), inode 0 included: what
 	 * sockets_unattributed is counted against. */
 	uint64_t pool[EPH_PROTO_COUNT];
+	uint64_t dups;	 /* inodes seen again, dropped by builds */
 	bool count_only; /* pool[] only, nothing kept (the BPF source) */
 	bool failed;	 /* an allocation failed while adding */
 };
@@ -98,9 +99,9 @@ struct eph_hindex_feed {
 };
 EPH_HIDDEN void eph_hindex_feed_cb(void *ctx, const struct eph_sock *s);
 
-/* Make the inode table and number the destinations.  Returns 0, -ENOMEM,
- * or -EEXIST when two entries have the same inode (not from one kernel).
- */
+/* Make the inode table and number the destinations.  An inode dumped
+ * twice (a dump is not atomic) is kept once and counted once in pool[]
+ * (x->dups: how many were dropped).  Returns 0 or -ENOMEM. */
 EPH_HIDDEN int eph_hindex_build(struct eph_hindex *x);
 
 /* The entry of inode, NULL when it is no pool socket of the index. */
@@ -167,21 +168,25 @@ EPH_HIDDEN int eph_holders_procfs(const char *proc_root, struct eph_hindex *x,
  * sorts).  range: what /proc says the TCP range is (the kernel's must be
  * the same).  Returns 0, -EBADMSG (malformed), -EPROTO (another layout
  * version), -EAGAIN (another reader held the slot), -ESTALE (the range
- * changed), -ENOMEM.  pool_sockets: the namespace's pool sockets, from
- * which the attributed ones are taken for sockets_unattributed.
+ * changed), -ENOMEM.  The iterator counts TCP and UDP: only the protocols
+ * in the mask protocols (1 << enum eph_proto) are kept, a process holding
+ * none of theirs is left out.  pool_sockets[p]: the namespace's pool
+ * sockets of protocol p, from which p's attributed ones are taken for
+ * sockets_unattributed.
  */
-EPH_HIDDEN int eph_holders_bpf_parse(const void *buf, size_t len,
-				     const struct eph_range *range,
-				     uint64_t pool_sockets,
-				     struct eph_holders *out);
+EPH_HIDDEN int
+eph_holders_bpf_parse(const void *buf, size_t len,
+		      const struct eph_range *range,
+		      const uint64_t pool_sockets[EPH_PROTO_COUNT],
+		      uint8_t protocols, struct eph_holders *out);
 /* Read PIN_DIR/holders (into memory that grows with it) and parse it,
  * retrying a busy slot.  -ENOENT: not loaded; -EACCES: its mode forbids
  * it; -ENOMEM; why names the pin. */
-EPH_HIDDEN int eph_holders_bpf_read(const char *pin_dir,
-				    const struct eph_range *range,
-				    uint64_t pool_sockets,
-				    struct eph_holders *out, char *why,
-				    size_t why_len);
+EPH_HIDDEN int
+eph_holders_bpf_read(const char *pin_dir, const struct eph_range *range,
+		     const uint64_t pool_sockets[EPH_PROTO_COUNT],
+		     uint8_t protocols, struct eph_holders *out, char *why,
+		     size_t why_len);
 EPH_HIDDEN bool eph_holders_bpf_available(const char *pin_dir);
 
 #endif

@@ -18,8 +18,8 @@
 #include "holders.h"
 #include "sockets.h"
 
-_Static_assert(sizeof(struct eph_bpf_holders_tail) == 32, "tail layout");
-_Static_assert(sizeof(struct eph_bpf_holder) == 68, "record layout");
+_Static_assert(sizeof(struct eph_bpf_holders_tail) == 48, "tail layout");
+_Static_assert(sizeof(struct eph_bpf_holder) == 72, "record layout");
 
 static int cmp_pid(const void *pa, const void *pb)
 {
@@ -64,11 +64,29 @@ static void merge_tgids(struct eph_holders *out, uint32_t from)
 	out->n = from + k;
 }
 
+/* What pool_sockets[p] has and attributed[p] has not, for the protocols
+ * asked for.  A socket created or closed between the two walks can make a
+ * difference negative: none of that protocol is then unattributed. */
+static uint64_t unattributed(const struct eph_bpf_holders_tail *t,
+			     const uint64_t pool_sockets[EPH_PROTO_COUNT],
+			     uint8_t protocols)
+{
+	uint64_t n = 0;
+
+	for (int p = 0; p < EPH_PROTO_COUNT; p++)
+		if ((protocols & (1u << p)) &&
+		    pool_sockets[p] > t->attributed[p])
+			n += pool_sockets[p] - t->attributed[p];
+	return n;
+}
+
 int eph_holders_bpf_parse(const void *buf, size_t len,
-			  const struct eph_range *range, uint64_t pool_sockets,
-			  struct eph_holders *out)
+			  const struct eph_range *range,
+			  const uint64_t pool_sockets[EPH_PROTO_COUNT],
+			  uint8_t protocols, struct eph_holders *out)
 {
 	struct eph_bpf_holders_tail t;
+	uint64_t held[EPH_PROTO_COUNT] = {0, 0};
 	const char *p = buf;
 	size_t cap = out->n;
 	uint32_t from = out->n;
@@ -84,11 +102,14 @@ int eph_holders_bpf_parse(const void *buf, size_t len,
 	if ((len - sizeof(t)) % sizeof(struct eph_bpf_holder) != 0 ||
 	    (len - sizeof(t)) / sizeof(struct eph_bpf_holder) != t.records)
 		return -EBADMSG;
+	if (t.sockets_attributed != t.attributed[0] + t.attributed[1])
+		return -EBADMSG;
 	if (t.low != range->low || t.high != range->high)
 		return -ESTALE;
 	for (uint32_t i = 0; i < t.records; i++) {
 		struct eph_bpf_holder r;
 		struct eph_holder h;
+		bool any = false;
 
 		memcpy(&r, p + (size_t)i * sizeof(r), sizeof(r));
 		if (r.tgid == 0 || r.ports[0] > r.sockets[0] ||
@@ -97,32 +118,41 @@ int eph_holders_bpf_parse(const void *buf, size_t len,
 		memset(&h, 0, sizeof(h));
 		h.pid = r.tgid;
 		memcpy(h.comm, r.comm, sizeof(h.comm) - 1);
+		/* The iterator counts both protocols: the others than those
+		 * asked for are left out, as the /proc source never sees
+		 * them (its dumps are of those asked for). */
 		for (int k = 0; k < EPH_PROTO_COUNT; k++) {
+			held[k] += r.sockets[k];
+			if (!(protocols & (1u << k)))
+				continue;
 			h.ports[k] = r.ports[k];
 			h.sockets[k] = r.sockets[k];
+			any |= r.sockets[k] != 0;
 		}
-		if (r.worst_sockets) {
-			if (r.worst_raddr.family != AF_INET &&
-			    r.worst_raddr.family != AF_INET6)
-				return -EBADMSG;
+		if (r.worst_sockets && r.worst_raddr.family != AF_INET &&
+		    r.worst_raddr.family != AF_INET6)
+			return -EBADMSG;
+		/* A destination is a TCP one. */
+		if (r.worst_sockets && (protocols & (1u << EPH_TCP))) {
 			h.has_worst = true;
 			h.worst_raddr.family = r.worst_raddr.family;
 			memcpy(h.worst_raddr.bytes, r.worst_raddr.bytes, 16);
 			h.worst_rport = r.worst_rport;
 			h.worst_sockets = r.worst_sockets;
 		}
-		if (eph_holders_push(out, &cap, &h) < 0)
+		if (any && eph_holders_push(out, &cap, &h) < 0)
 			return -ENOMEM;
+	}
+	/* Every socket counted distinct is in some record's count. */
+	if (t.attributed[0] > held[0] || t.attributed[1] > held[1]) {
+		out->n = from;
+		return -EBADMSG;
 	}
 	merge_tgids(out, from);
 	out->source = EPH_HOLDERS_BPF;
 	out->processes = out->n - from;
 	out->processes_denied = t.hidden;
-	/* A socket created or closed between the two walks can make the
-	 * difference negative: none is then unattributed. */
-	out->sockets_unattributed = pool_sockets > t.sockets_attributed
-					? pool_sockets - t.sockets_attributed
-					: 0;
+	out->sockets_unattributed = unattributed(&t, pool_sockets, protocols);
 	return 0;
 }
 
@@ -177,7 +207,8 @@ static int read_all(int fd, char **buf, size_t *len)
 }
 
 static int read_once(const char *path, const struct eph_range *range,
-		     uint64_t pool_sockets, struct eph_holders *out, char *why,
+		     const uint64_t pool_sockets[EPH_PROTO_COUNT],
+		     uint8_t protocols, struct eph_holders *out, char *why,
 		     size_t why_len)
 {
 	size_t len = 0;
@@ -193,7 +224,8 @@ static int read_once(const char *path, const struct eph_range *range,
 		snprintf(why, why_len, "%s: read: %s", path, strerror(-err));
 		return err;
 	}
-	err = eph_holders_bpf_parse(buf, len, range, pool_sockets, out);
+	err = eph_holders_bpf_parse(buf, len, range, pool_sockets, protocols,
+				    out);
 	free(buf);
 	if (err < 0)
 		snprintf(why, why_len, "%s: %s", path,
@@ -207,8 +239,9 @@ static int read_once(const char *path, const struct eph_range *range,
 }
 
 int eph_holders_bpf_read(const char *pin_dir, const struct eph_range *range,
-			 uint64_t pool_sockets, struct eph_holders *out,
-			 char *why, size_t why_len)
+			 const uint64_t pool_sockets[EPH_PROTO_COUNT],
+			 uint8_t protocols, struct eph_holders *out, char *why,
+			 size_t why_len)
 {
 	char path[4096];
 	int err = -EAGAIN;
@@ -216,6 +249,7 @@ int eph_holders_bpf_read(const char *pin_dir, const struct eph_range *range,
 	snprintf(path, sizeof(path), "%s/holders", pin_dir);
 	/* A refused walk appended nothing: reading again is safe. */
 	for (int i = 0; i < 4 && err == -EAGAIN; i++)
-		err = read_once(path, range, pool_sockets, out, why, why_len);
+		err = read_once(path, range, pool_sockets, protocols, out, why,
+				why_len);
 	return err;
 }

@@ -116,6 +116,7 @@ static int number_dests(struct eph_hindex *x)
 
 	if (!t)
 		return -ENOMEM;
+	free(x->d); /* built again */
 	x->d = malloc((x->n ? x->n : 1) * sizeof(*x->d));
 	if (!x->d) {
 		free(t);
@@ -153,24 +154,38 @@ static int number_dests(struct eph_hindex *x)
 
 int eph_hindex_build(struct eph_hindex *x)
 {
-	size_t sz;
+	size_t sz, n = x->n;
 	int err;
 
-	if (x->failed || x->n >= UINT32_MAX / 2)
+	if (x->failed || n >= UINT32_MAX / 2)
 		return -ENOMEM;
-	sz = table_size(x->n);
+	sz = table_size(n);
 	free(x->slot);
 	x->slot = calloc(sz, sizeof(*x->slot));
 	if (!x->slot)
 		return -ENOMEM;
 	x->mask = sz - 1;
-	for (size_t i = 0; i < x->n; i++) {
+	x->n = 0;
+	/* A sock_diag dump is not atomic: it resumes by position in a hash
+	 * bucket, and a socket inserted at a bucket's head meanwhile moves
+	 * the others down, so one may come twice (under churn, as near
+	 * exhaustion).  An inode is one socket: the later copy is dropped,
+	 * from the entries and from the pool count, compacting in place
+	 * (k <= i: the slots name kept entries only). */
+	for (size_t i = 0, k = 0; i < n; i++) {
 		size_t j = mix(x->v[i].inode) & x->mask;
 
 		for (; x->slot[j]; j = (j + 1) & x->mask)
 			if (x->v[x->slot[j] - 1].inode == x->v[i].inode)
-				return -EEXIST;
-		x->slot[j] = (uint32_t)(i + 1);
+				break;
+		if (x->slot[j]) {
+			x->pool[x->v[i].proto]--;
+			x->dups++;
+			continue;
+		}
+		x->v[k] = x->v[i];
+		x->slot[j] = (uint32_t)++k;
+		x->n = k;
 	}
 	err = number_dests(x);
 	return err;

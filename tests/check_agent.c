@@ -1800,6 +1800,91 @@ START_TEST(mib_notification_failure)
 }
 END_TEST
 
+/* The row's DisplayString is exactly want (len bytes). */
+static void ck_octets(const struct ephd_row *r, const char *want)
+{
+	ck_assert_int_eq(r->value.type, EPHD_OCTETS);
+	ck_assert_int_eq(r->value.len, strlen(want));
+	ck_assert_msg(memcmp(r->value.v.s, want, r->value.len) == 0,
+		      "got \"%.*s\", want \"%s\"", r->value.len, r->value.v.s,
+		      want);
+}
+
+/* DisplayStrings are NVT ASCII (RFC 2579): a comm, cgroup, container or
+ * namespace name of any bytes is served with each byte outside 0x20-0x7e
+ * as '?'; the InetAddress OCTET STRINGs keep their bytes. */
+START_TEST(mib_display_strings)
+{
+	struct eph_snapshot *snap = fixed_snapshot();
+	/* A comm PR_SET_NAME made and the kernel cut inside a character. */
+	static const char comm[] = "ab\xff\"\\\x7f\xe2\x82";
+	struct eph_holder hv[1] = {{.pid = 100,
+				    .ports = {1, 0},
+				    .sockets = {1, 0},
+				    .has_worst = true,
+				    .worst_rport = 80,
+				    .worst_sockets = 1,
+				    .cgroup = "/caf\xc3\xa9.slice/x\n.scope",
+				    .container = "w\teb\x1b[0m"}};
+	struct eph_holders h = {.n = 1, .processes = 1, .v = hv};
+	struct ephd_ns ns = {
+	    .index = 3, .name = "n\xc3\xa9t\x01", .snap = snap, .holders = &h};
+	struct ephd_state st = {
+	    .status = EPHD_OK, .ns = &ns, .n_ns = 1, .processes = true};
+	struct ephd_ns_entry e = {.index = 3, .snap = snap};
+	struct ephd_event ev = {.failure = true,
+				.fail_kind = EPH_FAIL_CONNECT,
+				.fail_count = 1,
+				.ns_index = 3,
+				.pid = 4242};
+	struct ephd_row rows[EPHD_NOTIFY_ROWS];
+	ephd_oid trap[EPHD_OID_MAX];
+	struct ephd_view *v;
+	const struct ephd_row *r;
+	size_t trap_len, n;
+
+	memcpy(hv[0].comm, comm, sizeof(comm));
+	hv[0].worst_raddr.family = AF_INET;
+	memcpy(hv[0].worst_raddr.bytes, "\x0a\x00\xff\x7f", 4);
+	set_failures(&e, 1, 5, 0, 0);
+	memcpy(snap->failures.procs[0].comm, comm, sizeof(comm));
+	snprintf(snap->failures.procs[0].cgroup,
+		 sizeof(snap->failures.procs[0].cgroup), "/a\x80\x9b[2J");
+	snprintf(snap->failures.procs[0].container,
+		 sizeof(snap->failures.procs[0].container), "\xc3\xa9");
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	ck_octets(row_at(v, (const ephd_oid[]){1, 12, 1, 2, 3, 100}, 6),
+		  "ab?\"\\???");
+	ck_octets(row_at(v, (const ephd_oid[]){1, 12, 1, 3, 3, 100}, 6),
+		  "/caf??.slice/x?.scope");
+	ck_octets(row_at(v, (const ephd_oid[]){1, 12, 1, 4, 3, 100}, 6),
+		  "w?eb?[0m");
+	ck_octets(row_at(v, (const ephd_oid[]){1, 2, 1, 2, 3}, 5), "n??t?");
+	ck_octets(row_at(v, (const ephd_oid[]){1, 11, 1, 2, 3, 1, 4242}, 7),
+		  "ab?\"\\???");
+	ck_octets(row_at(v, (const ephd_oid[]){1, 11, 1, 3, 3, 1, 4242}, 7),
+		  "/a??[2J");
+	ck_octets(row_at(v, (const ephd_oid[]){1, 11, 1, 4, 3, 1, 4242}, 7),
+		  "??");
+	/* ephProcessWorstAddress is an InetAddress: its bytes as they are. */
+	r = row_at(v, (const ephd_oid[]){1, 12, 1, 10, 3, 100}, 6);
+	ck_assert_int_eq(r->value.len, 4);
+	ck_assert(memcmp(r->value.v.s, "\x0a\x00\xff\x7f", 4) == 0);
+	ephd_view_free(v);
+	/* ephPortAllocationFailed's ephFailureEventComm and ephNsName. */
+	memcpy(ev.comm, comm, sizeof(comm));
+	snprintf(ev.ns_name, sizeof(ev.ns_name), "w\xe2\x82\xac");
+	n = ephd_mib_notification(&ev, trap, &trap_len, rows, EPHD_NOTIFY_ROWS);
+	ck_assert_uint_eq(n, 9);
+	ck_assert(HAS(&rows[0], 1, 2, 1, 2, 3));
+	ck_octets(&rows[0], "w???");
+	ck_assert(HAS(&rows[8], 1, 8, 8, 0));
+	ck_octets(&rows[8], "ab?\"\\???");
+	free(snap);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent");
@@ -1837,6 +1922,7 @@ int main(void)
 	tcase_add_test(tc, mib_failure_rows);
 	tcase_add_test(tc, mib_notification_failure);
 	tcase_add_test(tc, mib_process_rows);
+	tcase_add_test(tc, mib_display_strings);
 	suite_add_tcase(s, tc);
 	return eph_run_suite(s);
 }

@@ -1,6 +1,6 @@
 /*
  * check_holders - who holds the ports, the pure parts: the inode index of
- * pool sockets (what is kept, lookups, duplicate inodes), /proc/PID/fd
+ * pool sockets (what is kept, lookups, an inode dumped twice), /proc/PID/fd
  * link parsing, one process's tally (distinct ports, dup()ed fds, the
  * commonest destination), the sort, the /proc walk over a fake tree made
  * here (symlinks "socket:[N]"), the cgroup v2 path, and the BPF records'
@@ -105,10 +105,17 @@ START_TEST(index_many_and_duplicates)
 		ck_assert_uint_eq(eph_hindex_find(&x, 1000 + i)->inode,
 				  1000 + i);
 	ck_assert_ptr_null(eph_hindex_find(&x, 6000));
-	/* The same inode twice is no kernel's answer. */
+	/* The same inode again (a dump is not atomic): built again, it is
+	 * one socket, the first copy's, counted once. */
 	s = sock(40001, 1000, 1, 443);
 	eph_hindex_add(&x, EPH_TCP, &s);
-	ck_assert_int_eq(eph_hindex_build(&x), -EEXIST);
+	ck_assert_uint_eq(x.pool[EPH_TCP], 5001);
+	ck_assert_int_eq(eph_hindex_build(&x), 0);
+	ck_assert_uint_eq(x.n, 5000);
+	ck_assert_uint_eq(x.dups, 1);
+	ck_assert_uint_eq(x.pool[EPH_TCP], 5000);
+	ck_assert_uint_eq(eph_hindex_find(&x, 1000)->lport, 40000);
+	ck_assert_uint_eq(x.nd, 7);
 	eph_hindex_free(&x);
 }
 END_TEST
@@ -349,12 +356,68 @@ START_TEST(procfs_walk)
 }
 END_TEST
 
-/* A buffer as holders.bpf.c writes it: n records and the tail. */
+/*
+ * A dump resumed after a socket was inserted at its bucket's head gives
+ * the ones after the resume point again: here TCP 601 and 602 and UDP 701
+ * twice.  The /proc walk then sees each once: one process holding 601 and
+ * 701, nobody 602 and 603: 2 unattributed, not 4, and no failure.
+ */
+START_TEST(procfs_walk_duplicates)
+{
+	static const struct {
+		enum eph_proto p;
+		uint16_t lport;
+		uint64_t inode;
+	} dump[] = {
+	    {EPH_TCP, 40001, 601}, {EPH_TCP, 40002, 602}, {EPH_TCP, 40003, 603},
+	    {EPH_TCP, 40001, 601}, {EPH_TCP, 40002, 602}, {EPH_UDP, 40010, 701},
+	    {EPH_UDP, 40010, 701},
+	};
+	struct eph_holders out;
+	struct eph_hindex x;
+	char cmd[128];
+
+	setup_ranges();
+	snprintf(root, sizeof(root), "/tmp/check_holders.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	mkdirs("100");
+	mkdirs("100/fd");
+	link_fd("100/fd/3", "socket:[601]");
+	link_fd("100/fd/4", "socket:[701]");
+	eph_hindex_init(&x, ranges);
+	for (size_t i = 0; i < sizeof(dump) / sizeof(dump[0]); i++) {
+		struct eph_hindex_feed f = {&x, dump[i].p};
+		struct eph_sock s = sock(dump[i].lport, dump[i].inode, 1, 80);
+
+		eph_hindex_feed_cb(&f, &s);
+	}
+	ck_assert_int_eq(eph_hindex_build(&x), 0);
+	ck_assert_uint_eq(x.n, 4);
+	ck_assert_uint_eq(x.dups, 3);
+	ck_assert_uint_eq(x.pool[EPH_TCP], 3);
+	ck_assert_uint_eq(x.pool[EPH_UDP], 1);
+	memset(&out, 0, sizeof(out));
+	ck_assert_int_eq(eph_holders_procfs(root, &x, &out), 0);
+	ck_assert_uint_eq(out.processes, 1);
+	ck_assert_uint_eq(out.v[0].sockets[EPH_TCP], 1);
+	ck_assert_uint_eq(out.v[0].sockets[EPH_UDP], 1);
+	ck_assert_uint_eq(out.v[0].worst_sockets, 1);
+	ck_assert_uint_eq(out.sockets_unattributed, 2);
+	eph_holders_free(&out);
+	eph_hindex_free(&x);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A buffer as holders.bpf.c writes it: n records (pid 10 + i, 5 (i + 1)
+ * TCP, 2 i UDP sockets, each on a port of its own) and the tail. */
 static size_t bpf_buf(char *buf, uint32_t n, uint32_t flags)
 {
 	struct eph_bpf_holders_tail t;
 	size_t off = 0;
 
+	memset(&t, 0, sizeof(t));
 	for (uint32_t i = 0; i < n; i++) {
 		struct eph_bpf_holder r;
 
@@ -362,6 +425,9 @@ static size_t bpf_buf(char *buf, uint32_t n, uint32_t flags)
 		r.tgid = 10 + i;
 		memcpy(r.comm, "worker", 6);
 		r.ports[0] = r.sockets[0] = 5 * (i + 1);
+		r.ports[1] = r.sockets[1] = 2 * i;
+		t.attributed[0] += r.sockets[0];
+		t.attributed[1] += r.sockets[1];
 		r.worst_raddr.family = AF_INET;
 		r.worst_raddr.bytes[0] = 10;
 		r.worst_rport = 443;
@@ -369,7 +435,6 @@ static size_t bpf_buf(char *buf, uint32_t n, uint32_t flags)
 		memcpy(buf + off, &r, sizeof(r));
 		off += sizeof(r);
 	}
-	memset(&t, 0, sizeof(t));
 	t.magic = EPH_BPF_HOLDERS_MAGIC;
 	t.version = EPH_BPF_HOLDERS_VERSION;
 	t.flags = flags;
@@ -377,13 +442,17 @@ static size_t bpf_buf(char *buf, uint32_t n, uint32_t flags)
 	t.high = 40099;
 	t.records = n;
 	t.hidden = 4;
-	t.sockets_attributed = 15;
+	t.sockets_attributed = t.attributed[0] + t.attributed[1];
 	memcpy(buf + off, &t, sizeof(t));
 	return off + sizeof(t);
 }
 
+#define BOTH (1u << EPH_TCP | 1u << EPH_UDP)
+static const uint64_t no_pool[EPH_PROTO_COUNT] = {0, 0};
+
 START_TEST(bpf_records)
 {
+	static const uint64_t pool[EPH_PROTO_COUNT] = {20, 3};
 	char buf[1024];
 	struct eph_holders out;
 	size_t len;
@@ -391,14 +460,16 @@ START_TEST(bpf_records)
 	setup_ranges();
 	memset(&out, 0, sizeof(out));
 	len = bpf_buf(buf, 2, 0);
-	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0], 20, &out),
-			 0);
+	ck_assert_int_eq(
+	    eph_holders_bpf_parse(buf, len, &ranges[0], pool, BOTH, &out), 0);
 	ck_assert_uint_eq(out.n, 2);
 	ck_assert_uint_eq(out.processes, 2);
 	ck_assert_uint_eq(out.processes_denied, 4);
-	ck_assert_uint_eq(out.sockets_unattributed, 5);
+	/* 20 - 15 TCP, 3 - 2 UDP */
+	ck_assert_uint_eq(out.sockets_unattributed, 5 + 1);
 	ck_assert_str_eq(out.v[1].comm, "worker");
 	ck_assert_uint_eq(out.v[1].ports[EPH_TCP], 10);
+	ck_assert_uint_eq(out.v[1].ports[EPH_UDP], 2);
 	ck_assert(out.v[1].has_worst);
 	ck_assert_uint_eq(out.v[1].worst_rport, 443);
 	eph_holders_free(&out);
@@ -408,8 +479,8 @@ START_TEST(bpf_records)
 	len = bpf_buf(buf, 3, 0);
 	memcpy(buf + 2 * sizeof(struct eph_bpf_holder), buf,
 	       sizeof(uint32_t)); /* record 2's tgid := record 0's */
-	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0], 20, &out),
-			 0);
+	ck_assert_int_eq(
+	    eph_holders_bpf_parse(buf, len, &ranges[0], pool, BOTH, &out), 0);
 	ck_assert_uint_eq(out.n, 2);
 	ck_assert_uint_eq(out.processes, 2);
 	ck_assert_uint_eq(out.v[0].pid, 10);
@@ -420,24 +491,130 @@ START_TEST(bpf_records)
 
 	/* A busy slot, another version, a cut record, another range. */
 	len = bpf_buf(buf, 0, EPH_BPF_HOLDERS_PARTIAL);
-	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0], 0, &out),
-			 -EAGAIN);
+	ck_assert_int_eq(
+	    eph_holders_bpf_parse(buf, len, &ranges[0], no_pool, BOTH, &out),
+	    -EAGAIN);
 	len = bpf_buf(buf, 1, 0);
 	buf[len - sizeof(struct eph_bpf_holders_tail) + 4] = 9;
-	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0], 0, &out),
-			 -EPROTO);
+	ck_assert_int_eq(
+	    eph_holders_bpf_parse(buf, len, &ranges[0], no_pool, BOTH, &out),
+	    -EPROTO);
 	len = bpf_buf(buf, 2, 0);
 	memmove(buf + 8, buf, len); /* 8 bytes more than two records */
-	ck_assert_int_eq(
-	    eph_holders_bpf_parse(buf, len + 8, &ranges[0], 0, &out), -EBADMSG);
+	ck_assert_int_eq(eph_holders_bpf_parse(buf, len + 8, &ranges[0],
+					       no_pool, BOTH, &out),
+			 -EBADMSG);
 	eph_holders_free(&out);
 	len = bpf_buf(buf, 1, 0);
 	ranges[0].high = 40199;
-	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0], 0, &out),
-			 -ESTALE);
+	ck_assert_int_eq(
+	    eph_holders_bpf_parse(buf, len, &ranges[0], no_pool, BOTH, &out),
+	    -ESTALE);
 	eph_holders_free(&out);
-	ck_assert_int_eq(eph_holders_bpf_parse(buf, 3, &ranges[0], 0, &out),
-			 -EBADMSG);
+	ck_assert_int_eq(
+	    eph_holders_bpf_parse(buf, 3, &ranges[0], no_pool, BOTH, &out),
+	    -EBADMSG);
+}
+END_TEST
+
+/*
+ * The iterator counts both protocols, the pool count is of those asked for
+ * (-P): what was not asked for is neither shown nor taken from the pool.
+ * The reviewer's case: 3 TCP TIME_WAIT (nobody's) and one process holding
+ * 4 UDP sockets; -P tcp: 3 unattributed (not 3 - 4, shown as 0) and no
+ * process; -P udp: 0 and that process.
+ */
+START_TEST(bpf_protocols)
+{
+	char buf[1024];
+	struct eph_bpf_holder r;
+	struct eph_holders out;
+	size_t len;
+
+	setup_ranges();
+	memset(&out, 0, sizeof(out));
+	len = bpf_buf(buf, 1, 0); /* pid 10: 5 TCP, no UDP */
+	memcpy(&r, buf, sizeof(r));
+	r.ports[0] = r.sockets[0] = r.worst_sockets = 0;
+	r.ports[1] = r.sockets[1] = 4;
+	memcpy(buf, &r, sizeof(r));
+	{
+		struct eph_bpf_holders_tail t;
+
+		memcpy(&t, buf + sizeof(r), sizeof(t));
+		t.attributed[0] = 0;
+		t.attributed[1] = 4;
+		t.sockets_attributed = 4;
+		memcpy(buf + sizeof(r), &t, sizeof(t));
+	}
+	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0],
+					       (const uint64_t[]){3, 0},
+					       1u << EPH_TCP, &out),
+			 0);
+	ck_assert_uint_eq(out.sockets_unattributed, 3);
+	ck_assert_uint_eq(out.processes, 0);
+	ck_assert_uint_eq(out.n, 0);
+	eph_holders_free(&out);
+	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0],
+					       (const uint64_t[]){0, 4},
+					       1u << EPH_UDP, &out),
+			 0);
+	ck_assert_uint_eq(out.sockets_unattributed, 0);
+	ck_assert_uint_eq(out.processes, 1);
+	ck_assert_uint_eq(out.v[0].sockets[EPH_UDP], 4);
+	ck_assert(!out.v[0].has_worst);
+	eph_holders_free(&out);
+
+	/* Two processes with TCP and UDP: -P tcp drops the UDP counts and
+	 * takes only TCP's attributed from TCP's pool; -P udp the reverse
+	 * (pid 10 holds no UDP: not listed), and no destination. */
+	len = bpf_buf(buf, 2, 0);
+	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0],
+					       (const uint64_t[]){18, 0},
+					       1u << EPH_TCP, &out),
+			 0);
+	ck_assert_uint_eq(out.sockets_unattributed, 3);
+	ck_assert_uint_eq(out.processes, 2);
+	for (uint32_t i = 0; i < out.n; i++) {
+		ck_assert_uint_eq(out.v[i].ports[EPH_UDP], 0);
+		ck_assert_uint_eq(out.v[i].sockets[EPH_UDP], 0);
+		ck_assert(out.v[i].has_worst);
+	}
+	eph_holders_free(&out);
+	ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0],
+					       (const uint64_t[]){0, 5},
+					       1u << EPH_UDP, &out),
+			 0);
+	ck_assert_uint_eq(out.sockets_unattributed, 3);
+	ck_assert_uint_eq(out.processes, 1);
+	ck_assert_uint_eq(out.v[0].pid, 11);
+	ck_assert_uint_eq(out.v[0].sockets[EPH_TCP], 0);
+	ck_assert_uint_eq(out.v[0].ports[EPH_UDP], 2);
+	ck_assert(!out.v[0].has_worst);
+	eph_holders_free(&out);
+
+	/* The tail's counts must add up and be the records' at most. */
+	{
+		struct eph_bpf_holders_tail t, good;
+		char *tp = buf + len - sizeof(t);
+
+		memcpy(&good, tp, sizeof(good));
+		t = good;
+		t.sockets_attributed++;
+		memcpy(tp, &t, sizeof(t));
+		ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0],
+						       no_pool, BOTH, &out),
+				 -EBADMSG);
+		eph_holders_free(&out);
+		t = good;
+		t.attributed[1]++;
+		t.sockets_attributed++;
+		memcpy(tp, &t, sizeof(t));
+		ck_assert_int_eq(eph_holders_bpf_parse(buf, len, &ranges[0],
+						       no_pool, BOTH, &out),
+				 -EBADMSG);
+		eph_holders_free(&out);
+	}
 }
 END_TEST
 
@@ -454,7 +631,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, sort_order);
 	tcase_add_test(tc, cgroup_v2);
 	tcase_add_test(tc, procfs_walk);
+	tcase_add_test(tc, procfs_walk_duplicates);
 	tcase_add_test(tc, bpf_records);
+	tcase_add_test(tc, bpf_protocols);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -30,8 +30,9 @@
  * maximum over a hash of (session, tgid, destination) counts, and a
  * socket held under two fds or by two processes (a file with more
  * references than the walk's own) is looked up in a hash of such sockets,
- * so it counts once per process and once in sockets_attributed.  Both
- * hashes are emptied of the session's entries when its walk ends.
+ * so it counts once per process and once in sockets_attributed (and in
+ * its protocol's attributed[]).  Both hashes are emptied of the session's
+ * entries when its walk ends.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -73,6 +74,12 @@ struct slot {
 	__u8 reserved[EPH_BPF_PORT_BYTES];
 	__u32 port_gen[2][65536];
 };
+
+/* last is written whole: a hole between its members would be output. */
+_Static_assert(sizeof(((struct slot *)0)->last) ==
+		   sizeof(struct eph_bpf_holder) +
+		       sizeof(struct eph_bpf_holders_tail),
+	       "no padding between the last record and the tail");
 
 struct dest_key {
 	__u64 session;
@@ -284,8 +291,10 @@ static __always_inline bool count(struct slot *s, __u64 sid, struct sock *sk,
 			s->tail.flags |= EPH_BPF_HOLDERS_SHARED_OVERFLOW;
 		}
 	}
-	if (distinct)
+	if (distinct) {
 		s->tail.sockets_attributed++;
+		s->tail.attributed[p & 1]++;
+	}
 	s->cur.sockets[p & 1]++;
 	if (s->port_gen[p & 1][lport] != s->gen) {
 		s->port_gen[p & 1][lport] = s->gen;

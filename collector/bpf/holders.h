@@ -11,8 +11,9 @@
 
 #include "iter.h"
 
+/* Version 2: the record padded to 72 bytes, the tail's attributed[]. */
 #define EPH_BPF_HOLDERS_MAGIC	0x32485045u /* "EPH2", little-endian */
-#define EPH_BPF_HOLDERS_VERSION 1u
+#define EPH_BPF_HOLDERS_VERSION 2u
 
 /* tail.flags */
 #define EPH_BPF_HOLDERS_PARTIAL 1u /* no session slot: read again */
@@ -33,6 +34,9 @@ struct eph_bpf_holder {
 	eph_u16 worst_rport;
 	eph_u16 pad;
 	eph_u32 worst_sockets;
+	/* A multiple of 8 bytes (the tail's alignment): the last record and
+	 * the tail are written as one struct, with no padding between. */
+	eph_u32 pad2;
 };
 
 struct eph_bpf_holders_tail {
@@ -42,6 +46,9 @@ struct eph_bpf_holders_tail {
 	eph_u32 records;   /* struct eph_bpf_holder before this */
 	eph_u32 hidden;	   /* processes with files the reader may not see */
 	eph_u64 sockets_attributed; /* distinct pool sockets of the records */
+	/* Of those, [0] TCP, [1] UDP: a reader that asked for one protocol
+	 * (its pool count is of that one) takes that one's only. */
+	eph_u64 attributed[2];
 };
 
 #endif

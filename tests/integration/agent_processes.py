@@ -151,6 +151,36 @@ def procfs_part(agent):
         lambda: sorted(table_rows(walk("ephProcessTable"))) == [b.pid]), True)
     ck.eq("processesTop 1: ephNsProcesses still 2", get("ephNsProcesses.1")["ephNsProcesses.1"],
           "2")
+    agent.write_conf("processes yes")
+    agent.proc.send_signal(1)
+    odd_names_part()
+
+
+def odd_names_part():
+    """A comm and a cgroup path that are not ASCII (holdutil.OddChild):
+    ephProcessComm and ephProcessCgroup are DisplayStrings (NVT ASCII),
+    each byte outside 0x20-0x7e served as '?'."""
+    odd = holdutil.OddChild(5)
+    try:
+        ck.eq("odd names: the child is listed", su.wait_for(
+            lambda: get(f"ephProcessComm.1.{odd.pid}")[f"ephProcessComm.1.{odd.pid}"]
+            is not None), True)
+        # Without -Ox (which prints a non-printable string as hex): the
+        # characters a manager shows.
+        r = su.snmp("snmpget", "-OQsbeU", f"ephProcessComm.1.{odd.pid}",
+                    f"ephProcessCgroup.1.{odd.pid}", f"ephProcessUdpPorts.1.{odd.pid}",
+                    check=False)
+        print(r.stdout)
+        g = {k.strip(): v.strip() for k, v in
+             (line.split(" = ", 1) for line in r.stdout.splitlines() if " = " in line)}
+        ck.eq("odd names: ephProcessComm", g.get(f"ephProcessComm.1.{odd.pid}"),
+              'ab?"\\' + "?" * 10)
+        if odd.cgroup_dir:
+            ck.eq("odd names: ephProcessCgroup", g.get(f"ephProcessCgroup.1.{odd.pid}"),
+                  '/eph-?"\\' + "?" * 6 + f"-{os.getpid()}")
+        ck.eq("odd names: ephProcessUdpPorts", g.get(f"ephProcessUdpPorts.1.{odd.pid}"), "5")
+    finally:
+        odd.close()
 
 
 def other_namespace_part(agent):

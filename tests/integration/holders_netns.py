@@ -101,6 +101,86 @@ def check_source(label, args, source):
           re.findall(r"^ephport_processes_holding\{[^}]*\} (\d+)$", out, re.M), ["2"])
 
 
+def check_protocols(label, args):
+    """-P tcp / -P udp: the pool count is of that protocol, and so is what
+    is shown and taken from it (the BPF iterator counts both): the sources
+    agree."""
+    doc = nsutil.ephport_json("--all-processes", "-P", "tcp", *args)
+    pr = doc["processes"]
+    ck.eq(f"{label} -P tcp: source", pr["source"], label)
+    ck.eq(f"{label} -P tcp: unattributed (the TIME_WAIT)", pr["unattributed"], 3)
+    ck.eq(f"{label} -P tcp: processes", pr["processes"], 2)
+    top = by_pid(doc)
+    ck.eq(f"{label} -P tcp: (tcp ports, udp ports, udp sockets), no UDP shown",
+          {pid: (p["tcp_ports"], p["udp_ports"], p["udp_sockets"]) for pid, p in top.items()},
+          {a.pid: (30, 0, 0), b.pid: (70, 0, 0)})
+    out = nsutil.ephport("--all-processes", "-P", "tcp", *args).stdout
+    ck.eq(f"{label} -P tcp: text says 3 unattributed",
+          bool(re.search(r"processes holding pool ports \(%s\): 2, 0 not readable, "
+                         r"3 pool sockets unattributed" % label, out)), True)
+    table = out.split("processes holding pool ports", 1)[-1]
+    rows = [l.split() for l in table.splitlines() if re.match(r"^\s+\d+ ", l)]
+    ck.eq(f"{label} -P tcp: text rows (pid, tcp, udp)",
+          [(int(r[0]), int(r[3]), int(r[4])) for r in rows], [(b.pid, 70, 0), (a.pid, 30, 0)])
+    doc = nsutil.ephport_json("--all-processes", "-P", "udp", *args)
+    pr = doc["processes"]
+    ck.eq(f"{label} -P udp: unattributed", pr["unattributed"], 0)
+    ck.eq(f"{label} -P udp: processes", pr["processes"], 1)
+    ck.eq(f"{label} -P udp: only b, its UDP, no (TCP) destination",
+          [(p["pid"], p["tcp_ports"], p["udp_ports"], p["udp_sockets"], p["worst_destination"])
+           for p in pr["top"]], [(b.pid, 0, 4, 4, None)])
+
+
+def check_odd_names(label, args):
+    """A comm and a cgroup path that are not UTF-8 (holdutil.OddChild):
+    the JSON output is still UTF-8 JSON, each ill-formed sequence as one
+    U+FFFD (what Python's errors="replace" makes of the bytes), the rest
+    as it is; the text table has no byte a terminal would obey."""
+    odd = holdutil.OddChild(5)
+    try:
+        with open(f"/proc/{odd.pid}/comm", "rb") as f:
+            ck.eq(f"{label}: the kernel cut the comm at 15 bytes",
+                  f.read().rstrip(b"\n"), holdutil.ODD_COMM_KEPT)
+        exe = os.environ.get("EPHPORT", "./ephport")
+        r = subprocess.run([exe, "-j", "--all-processes"] + args, capture_output=True)
+        ck.eq(f"{label}: odd names: exit", (r.returncode, r.stderr), (0, b""))
+        try:
+            doc = json.loads(r.stdout)  # bytes: strict UTF-8
+            # For consumers.py's schema check, as nsutil.ephport() does.
+            nsutil.capture_json(["-j", "--all-processes"] + args, subprocess.CompletedProcess(
+                r.args, r.returncode, r.stdout.decode("utf-8"), ""))
+        except ValueError as e:
+            ck.eq(f"{label}: odd names: -j --processes is UTF-8 JSON", str(e), "")
+            doc = {"processes": {"top": []}}
+        ck.eq(f"{label}: odd names: source", doc["processes"].get("source"), label)
+        p = by_pid(doc).get(odd.pid, {})
+        ck.eq(f"{label}: odd comm", p.get("comm"),
+              holdutil.ODD_COMM_KEPT.decode("utf-8", "replace"))
+        ck.eq(f"{label}: odd comm's udp_ports", p.get("udp_ports"), 5)
+        if odd.cgroup_dir:
+            path = holdutil.cgroup_v2_path(odd.pid)
+            ck.eq(f"{label}: the child is in the odd cgroup",
+                  path.endswith(holdutil.ODD_CGROUP + str(os.getpid()).encode()), True)
+            ck.eq(f"{label}: odd cgroup", p.get("cgroup"), path.decode("utf-8", "replace"))
+        else:
+            print(f"note: {label}: no writable cgroup v2 hierarchy: odd cgroup not tested")
+        r = subprocess.run([exe, "--all-processes"] + args, capture_output=True)
+        try:
+            text = r.stdout.decode("utf-8")
+        except UnicodeDecodeError as e:
+            text = ""
+            ck.eq(f"{label}: odd names: the text output is UTF-8", str(e), "")
+        ck.eq(f"{label}: odd names: no control byte in the text output",
+              sorted({c for c in text if c != "\n" and (ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0)}),
+              [])
+        table = text.split("processes holding pool ports", 1)[-1]
+        row = [l for l in table.splitlines() if re.match(r"^\s+%d " % odd.pid, l)]
+        ck.eq(f"{label}: odd comm in the text table",
+              bool(row) and 'ab?"\\??\u20ac\u20ac?? ' in row[0], True)
+    finally:
+        odd.close()
+
+
 UNPRIV = r"""
 import json, socket, subprocess, sys, os
 exe, port = sys.argv[1], int(sys.argv[2])
@@ -139,11 +219,16 @@ def check_unprivileged(pins):
 PIDNS = r"""
 import json, os, socket, subprocess, sys
 exe, port, py = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def last_pid(n):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(n))
+last_pid(5000)
 child = subprocess.Popen([py, "-c", "import socket, sys\n"
                           "k = [socket.create_connection(('127.0.0.1', %d)) for _ in range(7)]\n"
                           "print('ready', flush=True)\nsys.stdin.read()" % port],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 child.stdout.readline()
+last_pid(100)
 out = {"pid": child.pid, "runs": {}}
 for extra in sys.argv[4:]:
     r = subprocess.run([exe, "--all-processes", "--json"] + extra.split(),
@@ -157,7 +242,10 @@ print(json.dumps(out))
 
 def check_pid_namespace(pins):
     """In a pid namespace of its own (its own /proc), pids are that
-    namespace's, by both sources, and the processes outside are not seen."""
+    namespace's, by both sources, and the processes outside are not seen.
+    The holder's pid (5001, by ns_last_pid) is above ephport's (101...): it
+    is the iterator's last process, whose record is written with the tail
+    in one piece."""
     exe = os.path.abspath(os.environ.get("EPHPORT", "./ephport"))
     runs = ["--source procfs"] + ([f"--bpf-pin {pins}"] if pins else [])
     r = subprocess.run(["unshare", "-p", "-f", "--mount-proc", sys.executable, "-c", PIDNS,
@@ -167,6 +255,7 @@ def check_pid_namespace(pins):
         ck.eq("pid namespace run", r.stderr[-800:], "")
         return
     res = json.loads(r.stdout.strip().splitlines()[-1])
+    ck.eq("pid namespace: the holder's pid (ns_last_pid 5000)", res["pid"], 5001)
     for extra in runs:
         doc = res["runs"][extra]
         label = f"pid namespace {extra.split()[0]}"
@@ -266,11 +355,15 @@ def bpf_unload(mnt, pins):
 
 try:
     check_source("procfs", ["--source", "procfs"], "procfs")
+    check_protocols("procfs", ["--source", "procfs"])
+    check_odd_names("procfs", ["--source", "procfs"])
     check_other_namespace()
     mnt, pins = bpf_load()
     try:
         if pins:
             check_source("bpf", ["--bpf-pin", pins], "bpf")
+            check_protocols("bpf", ["--source", "bpf", "--bpf-pin", pins])
+            check_odd_names("bpf", ["--bpf-pin", pins])
         else:
             print("note: ephport-bpf not built: the BPF source is not tested")
         check_unprivileged(pins)

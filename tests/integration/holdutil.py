@@ -9,6 +9,7 @@ once) and child b holding 70 and 4 connected UDP sockets.  add_netns() and
 start_in() make a named namespace where a child holds N ports to its own
 listener.  The children hold their sockets until their stdin closes or
 they are stopped (nsutil.stop_spawned())."""
+import os
 import re
 import subprocess
 import sys
@@ -19,11 +20,16 @@ LISTEN_PORT = 8080
 # A child: N connections to the listener on PORT, "ready", then hold them
 # until its stdin closes.  DUPS of them are dup()ed, and UDP more sockets
 # are connected UDP ones (to a port nobody listens on); COMM, when not
-# empty, is its comm (to tell the children apart).
+# empty, is its comm (to tell the children apart), "hex:..." for any bytes
+# (prctl(PR_SET_NAME): the kernel keeps the first 15).
 CHILD = r"""
-import os, socket, sys
+import ctypes, os, socket, sys
 n, port, dups, udp = map(int, sys.argv[1:5])
-if sys.argv[5]:
+if sys.argv[5].startswith("hex:"):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(15, ctypes.c_char_p(bytes.fromhex(sys.argv[5][4:])), 0, 0, 0):
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
+elif sys.argv[5]:
     with open("/proc/self/comm", "w") as f:
         f.write(sys.argv[5])
 keep = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
@@ -47,13 +53,79 @@ sys.stdin.read()
 
 
 def start_child(n, dups=0, udp=0, comm="", port=LISTEN_PORT):
-    """A CHILD holding n; raises when it does not say "ready"."""
+    """A CHILD holding n; raises when it does not say "ready".  comm: a
+    str, or bytes (any: set by prctl)."""
+    if isinstance(comm, bytes):
+        comm = "hex:" + comm.hex()
     p = nsutil.spawn([sys.executable, "-c", CHILD, str(n), str(port), str(dups), str(udp),
                       comm], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline().strip()
     if line != "ready":
         raise AssertionError(f"child holding {n} sockets did not start: {line!r}")
     return p
+
+
+# Names that are not text, as a process may have them: 0xff, a quote, a
+# backslash, DEL, a tab, then three U+20AC that PR_SET_NAME cuts at 15
+# bytes, inside the last one (16 bytes asked, b"\xe2\x82" left of it).
+ODD_COMM = b'ab\xff"\\\x7f\t' + "\u20ac\u20ac\u20ac".encode()
+ODD_COMM_KEPT = ODD_COMM[:15]
+# A cgroup directory name alike (no "/", no newline: /proc/PID/cgroup is
+# a line per hierarchy).
+ODD_CGROUP = b'eph-\xff"\\\x7f\t\xe2\x82\xc3\xa9-'
+
+
+def cgroup2_mount():
+    """Where the cgroup v2 hierarchy is mounted, else None."""
+    with open("/proc/mounts", "rb") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 2 and fields[2] == b"cgroup2":
+                return fields[1]
+    return None
+
+
+def cgroup_v2_path(pid):
+    """The "0::" line's path of /proc/PID/cgroup, bytes (None: none)."""
+    with open(f"/proc/{pid}/cgroup", "rb") as f:
+        for line in f.read().split(b"\n"):
+            if line.startswith(b"0::"):
+                return line[3:]
+    return None
+
+
+class OddChild:
+    """A CHILD holding udp connected UDP sockets (no TCP: closing them would
+    leave TIME_WAIT in the pool, unattributed for a minute), named
+    ODD_COMM, in a cgroup v2 named ODD_CGROUP + the test's pid when the
+    hierarchy is mounted and writable (self.cgroup_dir None otherwise);
+    close() stops it and removes the cgroup."""
+
+    def __init__(self, udp):
+        self.cgroup_dir = None
+        self.proc = start_child(0, udp=udp, comm=ODD_COMM)
+        self.pid = self.proc.pid
+        mnt = cgroup2_mount()
+        if mnt is None:
+            return
+        d = os.path.join(mnt, ODD_CGROUP + str(os.getpid()).encode())
+        try:
+            os.mkdir(d)
+        except OSError:
+            return
+        self.cgroup_dir = d
+        with open(os.path.join(d, b"cgroup.procs"), "w") as f:
+            f.write(str(self.pid))
+
+    def close(self):
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        self.proc.wait(10)
+        if self.cgroup_dir:
+            # An exited process leaves the cgroup at once; its zombie
+            # was reaped just above.
+            os.rmdir(self.cgroup_dir)
+            self.cgroup_dir = None
 
 
 class Holders:
