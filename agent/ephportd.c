@@ -539,6 +539,8 @@ static void send_event(const struct ephd_event *e)
 	if (!e->ns_own || e->ns_name[0])
 		snprintf(where, sizeof(where), "network namespace %s: ",
 			 e->ns_name[0] ? e->ns_name : "(unnamed)");
+	/* Names are any bytes: as the MIB serves them, not raw. */
+	ephd_display_copy(where, where, strlen(where));
 	if (e->failure) {
 		static const char *const call[EPH_FAIL_KINDS] = {
 		    [EPH_FAIL_CONNECT] = "connect()",
@@ -553,8 +555,10 @@ static void send_event(const struct ephd_event *e)
 				 eph_addr_format(&e->dest_addr, ra, sizeof(ra)),
 				 v6 ? "]" : "", e->dest_port);
 		if (e->pid)
-			snprintf(proc, sizeof(proc), ", most by pid %u (%s)",
+			snprintf(proc, sizeof(proc), ", most by pid %u (%.15s)",
 				 e->pid, e->comm);
+		/* A comm is any bytes: not raw into the log. */
+		ephd_display_copy(proc, proc, strlen(proc));
 		snmp_log(LOG_WARNING,
 			 "ephportd: %sephPortAllocationFailed: %s failed %llu "
 			 "times (%llu new) for want of an ephemeral port%s%s\n",

@@ -578,7 +578,7 @@ static void add_listeners(struct builder *b, const ephd_oid *idx,
  * '?', as cli/processes.c does for Prometheus labels.  Not for the OCTET
  * STRINGs (InetAddress), which are built apart.
  */
-static void display_copy(char *dst, const char *s, size_t n)
+void ephd_display_copy(char *dst, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -593,7 +593,7 @@ static struct ephd_value octets(const char *s)
 	struct ephd_value val = {.type = EPHD_OCTETS};
 
 	val.len = (uint8_t)strnlen(s, sizeof(val.v.s));
-	display_copy(val.v.s, s, val.len);
+	ephd_display_copy(val.v.s, s, val.len);
 	return val;
 }
 
@@ -614,7 +614,7 @@ static struct ephd_value octets_max(const char *s, size_t size, size_t max,
 		n = max;
 	}
 	val.len = (uint8_t)n;
-	display_copy(val.v.s, s + off, n);
+	ephd_display_copy(val.v.s, s + off, n);
 	return val;
 }
 

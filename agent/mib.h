@@ -267,6 +267,10 @@ size_t ephd_mib_notification(const struct ephd_event *e, ephd_oid *trap_oid,
 /* Build the view for st; NULL on ENOMEM. */
 struct ephd_view *ephd_mib_build(const struct ephd_state *st);
 
+/* n bytes of s into dst as a DisplayString (NVT ASCII): each byte outside
+ * 0x20-0x7e becomes '?'.  For values served and for log lines alike. */
+void ephd_display_copy(char *dst, const char *s, size_t n);
+
 /* Full OID of ephd_objects[i] into out (>= EPHD_OID_MAX); returns length. */
 size_t ephd_object_oid(size_t i, ephd_oid *out);
 
