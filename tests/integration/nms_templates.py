@@ -41,7 +41,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -807,15 +806,11 @@ if os.geteuid() == 0 and shutil.which("snmpd") and shutil.which("unshare") \
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=dict(os.environ, EPH_IN_NETNS="1"))
 
-    # An interrupted run signals this process: pass it on, so that the live
-    # part stops the daemons it started (and unloads BPF) before it ends.
-    def forward(sig, frame):
-        try:
-            child.send_signal(sig)
-        except ProcessLookupError:
-            pass
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, forward)
+    # The live part stops the daemons it started (and unloads BPF) when
+    # an interrupted run signals this process.
+    sys.path.insert(0, HERE)
+    import nsutil
+    nsutil.forward_signals(child)
     out, err = child.communicate()
     sys.stdout.write("".join(l + "\n" for l in out.splitlines() if not re.match(r"\d+ passed", l)))
     m = re.search(r"(\d+) passed, (\d+) failed", out)

@@ -64,6 +64,19 @@ for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(_sig, _on_signal)
 
 
+def forward_signals(child):
+    """An interrupted test run signals this process: pass SIGTERM, SIGINT
+    and SIGHUP on to child (the test in the namespace), so that it stops
+    what it started and ends."""
+    def forward(sig, frame):
+        try:
+            child.send_signal(sig)
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+
+
 def enter_private_netns(argv):
     """Re-exec the calling script under `unshare -n` unless already there."""
     if os.environ.get("EPH_IN_NETNS") == "1":
@@ -78,15 +91,7 @@ def enter_private_netns(argv):
         print("SKIP: unshare not found", file=sys.stderr)
         sys.exit(SKIP)
 
-    # An interrupted test run signals this process: pass it on, so the
-    # test in the namespace stops what it started and ends.
-    def forward(sig, frame):
-        try:
-            child.send_signal(sig)
-        except ProcessLookupError:
-            pass
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, forward)
+    forward_signals(child)
     try:
         rc = child.wait(3600)
     except subprocess.TimeoutExpired:
