@@ -173,6 +173,11 @@ def ramp(low, port, rate):
         ck.failures += 1
         return
     actual = drv.failed_at - t_end
+    # The pool when connect() failed: every port held (TIME_WAIT, or on
+    # its way there), as ss sees it; the driver's sockets end there and
+    # stay 60 s, so this is still the moment of the failure.
+    held = sum(1 for st, la, lp, ra, rp in nsutil.ss_sockets("tcp")
+               if low <= int(lp) <= high and rp == port)
     print(f"{rate}/s: {at_end} connections when the measurement ended, "
           f"{drv.opened} when connect() failed with EADDRNOTAVAIL "
           f"{drv.failed_at - drv.t0:.1f} s into the ramp")
@@ -181,7 +186,12 @@ def ramp(low, port, rate):
     near(f"{rate}/s: predicted seconds to exhaustion", pred, actual, 0.20)
     near(f"{rate}/s: predicted seconds (worst destination)", pred_d, actual,
          0.20)
-    ck.eq(f"{rate}/s: connections at exhaustion", drv.opened, USABLE)
+    ck.eq(f"{rate}/s: pool ports held when connect() failed (ss)", held, USABLE)
+    # Every connect() took a port until none was left; one more than the
+    # pool means a connection ended without TIME_WAIT (reset under load,
+    # its port free again), which ss above has already counted out.
+    ck.eq(f"{rate}/s: connections at exhaustion, at least the pool",
+          (drv.opened >= USABLE, drv.opened - USABLE <= 2), (True, True))
 
     # Full now: the trend says so, the time is 0.
     e = nsutil.ephport_json("-P", "tcp", "--rate", "1")
