@@ -4,7 +4,8 @@
  * files, ephportd.conf, and every system's captured range and socket
  * table outputs (collector/os/), the BPF iterators' output (9) and the
  * cgroup paths namespaces are named from (10), the failure counters' map
- * entries (11) and /proc/net/netstat's TcpExt pair (12).  The first byte picks
+ * entries (11), /proc/net/netstat's TcpExt pair (12) and the holders
+ * iterator's records (13).  The first byte picks
  * the parser; for the captured outputs (6, 7, 8) the second one picks the
  * system.  Built and
  * run by scripts/fuzz (clang, -fsanitize=fuzzer,address,undefined).
@@ -20,6 +21,7 @@
 #include "netns.h"
 #include "fail.h"
 #include "counters.h"
+#include "holders.h"
 #include "os/os.h"
 
 static struct eph_model *tally;
@@ -55,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eph_model_begin(tally, data[0] & 1 ? EPH_UDP : EPH_TCP, &range, NULL);
 	while (eph_os_list[nos])
 		nos++;
-	switch (data[0] % 13) {
+	switch (data[0] % 14) {
 	case 0:
 		eph_diag_parse(buf, size - 1, 1, count, tally);
 		break;
@@ -135,6 +137,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t tw;
 
 		eph_netstat_parse(buf, size - 1, &tw);
+		break;
+	}
+	case 13: { /* what the pinned holders iterator wrote */
+		const uint64_t pool[EPH_PROTO_COUNT] = {1000, 1000};
+		struct eph_holders h;
+
+		memset(&h, 0, sizeof(h));
+		/* Both protocols, or one: bit 1 of the selector byte. */
+		eph_holders_bpf_parse(buf, size - 1, &range, pool,
+				      data[0] & 2 ? 1u << EPH_TCP : 3u, &h);
+		eph_holders_free(&h);
 		break;
 	}
 	}
