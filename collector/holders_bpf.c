@@ -40,6 +40,8 @@ static void merge_tgids(struct eph_holders *out, uint32_t from)
 	struct eph_holder *v = out->v + from;
 	uint32_t n = out->n - from, k = 0;
 
+	if (n == 0)
+		return; /* out->v may be NULL: no qsort() of it */
 	qsort(v, n, sizeof(*v), cmp_pid);
 	for (uint32_t i = 0; i < n; i++) {
 		struct eph_holder *h = k ? &v[k - 1] : NULL;
