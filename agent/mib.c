@@ -102,11 +102,13 @@ enum obj {
 	O_F_ALARM,
 	O_FD_COUNT,
 	O_FD_RANK,
+	O_FD_DISCONTINUITY,
 	O_FP_COMM,
 	O_FP_CGROUP,
 	O_FP_CONTAINER,
 	O_FP_COUNT,
 	O_FP_RANK,
+	O_FP_DISCONTINUITY,
 	O_N_FAIL_KIND,
 	O_N_FAIL_NEW,
 	O_N_FAIL_DEST_TYPE,
@@ -227,11 +229,13 @@ const struct ephd_object ephd_objects[] = {
     [O_F_ALARM] = {"ephFailureAlarmState", {1, 9, 1, 9}},
     [O_FD_COUNT] = {"ephFailDestCount", {1, 10, 1, 4}},
     [O_FD_RANK] = {"ephFailDestRank", {1, 10, 1, 5}},
+    [O_FD_DISCONTINUITY] = {"ephFailDestDiscontinuityTime", {1, 10, 1, 6}},
     [O_FP_COMM] = {"ephFailProcComm", {1, 11, 1, 2}},
     [O_FP_CGROUP] = {"ephFailProcCgroup", {1, 11, 1, 3}},
     [O_FP_CONTAINER] = {"ephFailProcContainer", {1, 11, 1, 4}},
     [O_FP_COUNT] = {"ephFailProcCount", {1, 11, 1, 5}},
     [O_FP_RANK] = {"ephFailProcRank", {1, 11, 1, 6}},
+    [O_FP_DISCONTINUITY] = {"ephFailProcDiscontinuityTime", {1, 11, 1, 7}},
     [O_N_FAIL_KIND] = {"ephFailureEventKind", {1, 8, 2}, true},
     [O_N_FAIL_NEW] = {"ephFailureEventNew", {1, 8, 3}, true},
     [O_N_FAIL_DEST_TYPE] = {"ephFailureEventDestAddrType", {1, 8, 4}, true},
@@ -640,6 +644,17 @@ static ephd_oid fail_kind_index(enum eph_fail_kind k)
  * namespace ns.  Not observable: only ephFailureObservable false(2), the
  * reason and the alarm off(3); no counter is served, since none was
  * measured. */
+/* When a row's count began: its entry's since_us on the monotonic clock,
+ * or the namespace's discontinuity when that is later (or since_us is
+ * not known). */
+static int64_t row_disc_mono_us(const struct ephd_ns *ns, int64_t since_us)
+{
+	int64_t m = since_us - ns->fail_real_minus_mono_us;
+
+	return since_us && m > ns->fail_disc_mono_us ? m
+						     : ns->fail_disc_mono_us;
+}
+
 static void add_failures(struct builder *b, const struct ephd_ns *ns,
 			 const struct eph_failures *f)
 {
@@ -690,6 +705,8 @@ static void add_failures(struct builder *b, const struct ephd_ns *ns,
 		didx[n++] = d->rport;
 		add_num(b, O_FD_COUNT, didx, n, EPHD_COUNTER64, d->count);
 		add_num(b, O_FD_RANK, didx, n, EPHD_UNSIGNED, ++rank);
+		add_dynamic(b, O_FD_DISCONTINUITY, didx, n, EPHD_TIMETICKS,
+			    EPHD_UPTIME_AT, row_disc_mono_us(ns, d->since_us));
 	}
 	rank = 0;
 	for (uint32_t i = 0; i < f->n_procs && i < EPH_FAIL_TOP; i++) {
@@ -709,6 +726,8 @@ static void add_failures(struct builder *b, const struct ephd_ns *ns,
 		add(b, O_FP_CONTAINER, pidx, 3, &val);
 		add_num(b, O_FP_COUNT, pidx, 3, EPHD_COUNTER64, p->count);
 		add_num(b, O_FP_RANK, pidx, 3, EPHD_UNSIGNED, ++rank);
+		add_dynamic(b, O_FP_DISCONTINUITY, pidx, 3, EPHD_TIMETICKS,
+			    EPHD_UPTIME_AT, row_disc_mono_us(ns, p->since_us));
 	}
 }
 
@@ -1272,6 +1291,7 @@ void ephd_ns_update_failures(const struct ephd_state *st,
 		memset(e->fail_alarm, EPHD_ALARM_OFF, sizeof(e->fail_alarm));
 		return;
 	}
+	e->fail_real_minus_mono_us = real_us - mono_us;
 	if (!e->fail_observable || f->since_us != e->fail_since_us) {
 		/* The counters (re)start for us.  Started while we watched
 		 * (ephport-bpf loaded, or loaded again with fresh maps):
@@ -1351,6 +1371,7 @@ size_t ephd_nsreg_rows(const struct ephd_nsreg *r, struct ephd_ns *rows)
 					      ? EPHD_ALARM_HIGH
 					      : EPHD_ALARM_NORMAL;
 		x->fail_disc_mono_us = r->v[i].fail_disc_mono_us;
+		x->fail_real_minus_mono_us = r->v[i].fail_real_minus_mono_us;
 		memcpy(x->fail_alarm, r->v[i].fail_alarm,
 		       sizeof(x->fail_alarm));
 		x->holders = r->v[i].has_holders ? &r->v[i].holders : NULL;

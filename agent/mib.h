@@ -54,6 +54,9 @@ struct ephd_ns {
 	 * (enum ephd_alarm_state, 0 is normal(1); off(3) whenever the
 	 * snapshot's failures are not observable). */
 	int64_t fail_disc_mono_us;
+	/* CLOCK_REALTIME less CLOCK_MONOTONIC at that collection: a row's
+	 * since_us on the monotonic clock (ephFail...DiscontinuityTime). */
+	int64_t fail_real_minus_mono_us;
 	uint8_t fail_alarm[EPH_FAIL_KINDS];
 	/* Who holds the ports (issue 18): ephProcessTable and the
 	 * ephNsProcesses... columns.  NULL: not collected (off, not yet, or
@@ -159,6 +162,7 @@ struct ephd_ns_entry {
 	bool fail_observable;		    /* at the last collection */
 	int64_t fail_since_us;		    /* their since_us then */
 	int64_t fail_disc_mono_us;	    /* ephFailureDiscontinuityTime */
+	int64_t fail_real_minus_mono_us;    /* at the last collection */
 	uint64_t fail_prev[EPH_FAIL_KINDS]; /* count at the last collection */
 	uint64_t fail_notified[EPH_FAIL_KINDS];	   /* count at the last trap */
 	int64_t fail_sent_mono_us[EPH_FAIL_KINDS]; /* 0: none sent yet */

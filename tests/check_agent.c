@@ -1619,6 +1619,26 @@ START_TEST(mib_failure_rows)
 	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 3);
 	n = MK(name, 1, 10, 1, 5, 1, 1, 1, 4, 127, 0, 0, 1, 5000);
 	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 1);
+	/* No since_us: the row began with the namespace's discontinuity. */
+	n = MK(name, 1, 10, 1, 6, 1, 1, 1, 4, 127, 0, 0, 1, 5000);
+	r = ephd_view_get(v, name, n);
+	ck_assert_int_eq(r->value.dynamic, EPHD_UPTIME_AT);
+	ck_assert_uint_eq(r->value.v.u, 777);
+	ephd_view_free(v);
+	/* A row made after it (since_us on CLOCK_REALTIME, real - mono =
+	 * 10^6): its own time on the monotonic clock; made before it: the
+	 * namespace's. */
+	ns.fail_real_minus_mono_us = 1000000;
+	snap->failures.dests[0].since_us = 1000000 + 5000;
+	snap->failures.procs[0].since_us = 1000000 + 100;
+	v = ephd_mib_build(&st);
+	ck_assert_ptr_nonnull(v);
+	n = MK(name, 1, 10, 1, 6, 1, 1, 1, 4, 127, 0, 0, 1, 5000);
+	ck_assert_uint_eq(ephd_view_get(v, name, n)->value.v.u, 5000);
+	n = MK(name, 1, 11, 1, 7, 1, 1, 4242);
+	r = ephd_view_get(v, name, n);
+	ck_assert_int_eq(r->value.dynamic, EPHD_UPTIME_AT);
+	ck_assert_uint_eq(r->value.v.u, 777);
 	n = MK(name, 1, 11, 1, 2, 1, 1, 4242);
 	r = ephd_view_get(v, name, n);
 	ck_assert_ptr_nonnull(r);

@@ -108,6 +108,7 @@ def traps_of(kind, since=0):
 
 def bpf_part(pins):
     agent = su.Agent(tmp, master, env={"EPHPORT_BPF_PIN": pins})
+    t_agent = time.time()
     agent.start()
     try:
         ck.eq("ephportd serves ok(1)", su.wait_for(
@@ -167,6 +168,15 @@ def bpf_part(pins):
             ck.eq("ephFailProcCgroup: this test's cgroup",
                   walk.get(f"ephFailProcCgroup.1.1.{ME}"),
                   open("/proc/self/cgroup").read().strip().split("::", 1)[-1][-127:])
+            # Each row's count began at its first failure: after the
+            # namespace's discontinuity time (its rows appeared before the
+            # wall), and no later than now.
+            row_disc = {name: int(walk.get(name) or -1) for name in
+                        (f"ephFailDestDiscontinuityTime.1.1.{DEST}",
+                         f"ephFailProcDiscontinuityTime.1.1.{ME}")}
+            span = (time.time() - t_agent) * 100 + 50
+            ck.eq(f"row discontinuity times {row_disc}: after {disc0}, within {span:.0f} of it",
+                  [disc0 < v <= disc0 + span for v in row_disc.values()], [True, True])
             r = su.snmp("snmpget", "-OQs", f"ephFailDestRank.1.1.{DEST}", "ephFailureAlarmState.1.1")
             print(r.stdout.strip())
             # The traps: per kind, new failures adding up to the count, the
@@ -217,6 +227,8 @@ def bpf_part(pins):
             ck.eq("no bind trap in the second round", traps_of("bind", n_traps), [])
             ck.eq("second round: connect destination count",
                   get(f"ephFailDestCount.1.1.{DEST}")[f"ephFailDestCount.1.1.{DEST}"], str(K + R))
+            ck.eq("second round: the rows' discontinuity times unchanged (the same entries)",
+                  {n: int(get(n)[n] or -1) for n in row_disc}, row_disc)
             # Calls that succeed: a connect() to another destination, a
             # bind() outside the range, a UDP send from a bound socket.
             n_traps = len(traps())
@@ -244,6 +256,9 @@ def bpf_part(pins):
             ck.eq("a failure after the reload is notified", su.wait_for(
                 lambda: [t.get("ephFailureCount.1.1") for t in traps_of("connect", n_traps)]
                 == ["1"], timeout=10), True)
+            n = f"ephFailDestDiscontinuityTime.1.1.{DEST}"
+            d2 = int(get(n)[n] or -1)
+            ck.eq(f"its row began after the reload ({disc1} < {d2})", d2 > disc1, True)
         finally:
             wall.close()
     finally:
