@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <linux/bpf.h>
 #include <stdio.h>
@@ -111,14 +112,14 @@ static void clocks(struct eph_fail_clock *clk)
 }
 
 /* One entry of fail_counts (detail false) or fail_detail (true);
- * *totals counts the namespace's totals, zero ones too. */
+ * *totals (when not NULL) counts the namespace's totals, zero ones too. */
 static void add(struct eph_failures *out, const struct eph_fail_clock *clk,
 		const struct eph_bpf_fail_key *k, const unsigned char *raw,
 		bool detail, unsigned *totals)
 {
 	struct eph_bpf_fail_dval d;
 
-	if (!detail && k->what == EPH_BPF_FAIL_TOTAL)
+	if (totals && !detail && k->what == EPH_BPF_FAIL_TOTAL)
 		++*totals;
 	memset(&d, 0, sizeof(d));
 	memcpy(&d, raw, detail ? sizeof(d) : sizeof(d.v));
@@ -204,14 +205,12 @@ static int read_consistent(int detail, int counts, uint64_t cookie,
 			   const char **which)
 {
 	struct eph_failures before;
-	unsigned n;
 	int err;
 
 	for (int i = 0; i < READ_TRIES; i++) {
 		eph_failures_begin(&before, meta);
-		n = 0;
 		*which = "fail_counts";
-		err = walk(counts, false, cookie, clk, &before, &n);
+		err = walk(counts, false, cookie, clk, &before, NULL);
 		if (err < 0)
 			return err;
 		eph_failures_begin(out, meta);
@@ -253,14 +252,16 @@ static void name_processes(const char *proc_root, struct eph_failures *out)
 	}
 }
 
-static void not_observable(struct eph_failures *out, const char *fmt,
-			   const char *path, int err)
+/* *out not observable, and why (a long pin directory cuts it short). */
+__attribute__((format(printf, 2, 3))) static void
+not_observable(struct eph_failures *out, const char *fmt, ...)
 {
+	va_list ap;
+
 	memset(out, 0, sizeof(*out));
-	/* A long pin directory is cut short: the words come first. */
-	if (snprintf(out->why, sizeof(out->why), fmt, path, strerror(err)) >=
-	    (int)sizeof(out->why))
-		out->why[sizeof(out->why) - 1] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
 }
 
 /* Pins of another layout (failures.h): reading them could overrun our
@@ -268,12 +269,10 @@ static void not_observable(struct eph_failures *out, const char *fmt,
  * replaces them. */
 static void other_version(struct eph_failures *out, const char *path)
 {
-	memset(out, 0, sizeof(*out));
-	if (snprintf(out->why, sizeof(out->why),
-		     "not observable: %s: of another version of ephport-bpf "
-		     "(run this version's ephport-bpf load)",
-		     path) >= (int)sizeof(out->why))
-		out->why[sizeof(out->why) - 1] = '\0';
+	not_observable(out,
+		       "not observable: %s: of another version of ephport-bpf "
+		       "(run this version's ephport-bpf load)",
+		       path);
 }
 
 /* PIN_DIR/name opened read-only, checked to be that map; -1 with *out
@@ -293,7 +292,7 @@ static int open_checked(const char *pin_dir, const char *name, uint32_t type,
 				   ? "not observable without the BPF source "
 				     "(%s: %s; ephport-bpf load pins it)"
 				   : "not observable: %s: %s",
-			       path, errno);
+			       path, strerror(errno));
 		return -1;
 	}
 	if (!map_is(fd, type, key_size, value_size)) {
@@ -324,7 +323,8 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 	err = lookup(fd, &zero, &meta);
 	close(fd);
 	if (err < 0) {
-		not_observable(out, "not observable: %s: %s", path, errno);
+		not_observable(out, "not observable: %s: %s", path,
+			       strerror(errno));
 		return;
 	}
 	/* Version 1's fail_meta has this shape, but no magic. */
@@ -336,7 +336,7 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 	cookie = own_cookie();
 	if (!cookie) {
 		not_observable(out, "not observable: %s: SO_NETNS_COOKIE: %s",
-			       path, errno ? errno : ENOPROTOOPT);
+			       path, strerror(errno ? errno : ENOPROTOOPT));
 		return;
 	}
 	detail = open_checked(pin_dir, "fail_detail", BPF_MAP_TYPE_LRU_HASH,
@@ -358,21 +358,20 @@ void eph_failures_read(const char *pin_dir, const char *proc_root,
 	close(detail);
 	close(counts);
 	if (err < 0) {
-		not_observable(out, "not observable: %s: %s", path, -err);
+		not_observable(out, "not observable: %s: %s", path,
+			       strerror(-err));
 		return;
 	}
 	/* A namespace's three totals are made together at its first
 	 * failure (failures.bpf.c): without them it failed never, unless
 	 * fail_counts had no room for them. */
 	if (meta.lost && totals < EPH_FAIL_KINDS) {
-		snprintf(path, sizeof(path), "%s/fail_counts", pin_dir);
-		memset(out, 0, sizeof(*out));
-		if (snprintf(out->why, sizeof(out->why),
-			     "not observable: %s is full (%" PRIu64
-			     " failures of namespaces it had no room for; "
-			     "ephport-bpf load -n sizes it)",
-			     path, meta.lost) >= (int)sizeof(out->why))
-			out->why[sizeof(out->why) - 1] = '\0';
+		not_observable(
+		    out,
+		    "not observable: %s/fail_counts is full (%" PRIu64
+		    " failures of namespaces it had no room for; "
+		    "ephport-bpf load -n sizes it)",
+		    pin_dir, meta.lost);
 		return;
 	}
 	eph_failures_end(out);
