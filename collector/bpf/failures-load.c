@@ -296,7 +296,7 @@ static int stamp_meta(struct failures_bpf *skel)
 int eph_failures_load(const char *dir, mode_t mode, unsigned namespaces,
 		      unsigned detail_max)
 {
-	const struct sizes sz = {3 * namespaces, detail_max};
+	const struct sizes sz = {EPH_BPF_FAIL_KINDS * namespaces, detail_max};
 	struct bpf_program *prog;
 	struct failures_bpf *skel;
 	char probes[PATH_MAX], path[PATH_MAX];
@@ -357,8 +357,10 @@ int eph_failures_load(const char *dir, mode_t mode, unsigned namespaces,
 	       "failing forgotten first) and %s/fail_meta (mode %04o): "
 	       "connect, bind and autobind failures from the syscall exit "
 	       "tracepoints\n",
-	       dir, bpf_map__max_entries(skel->maps.fail_counts) / 3, dir,
-	       bpf_map__max_entries(skel->maps.fail_detail), dir,
+	       dir,
+	       bpf_map__max_entries(skel->maps.fail_counts) /
+		   EPH_BPF_FAIL_KINDS,
+	       dir, bpf_map__max_entries(skel->maps.fail_detail), dir,
 	       (unsigned)mode);
 	rc = 0;
 out:

@@ -70,7 +70,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
  * loader sets the size (ephport-bpf load -n). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 3 * EPH_BPF_FAIL_NS_DEFAULT);
+	__uint(max_entries, EPH_BPF_FAIL_TOTALS_DEFAULT);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct eph_bpf_fail_key);
 	__type(value, struct eph_bpf_fail_val);

@@ -61,8 +61,11 @@ typedef __u64 eph_fu64;
  * default size, which `ephport-bpf load -e` changes: about 2.5 MB of
  * kernel memory (memlock, as bpftool map show says).
  */
-#define EPH_BPF_FAIL_NS_DEFAULT	    21845
-#define EPH_BPF_FAIL_NS_LIMIT	    349525 /* 3 x this < 1 << 20 */
+#define EPH_BPF_FAIL_NS_DEFAULT 21845
+#define EPH_BPF_FAIL_NS_LIMIT	349525 /* 3 x this < 1 << 20 */
+/* fail_counts' entries by default: the totals of every kind. */
+#define EPH_BPF_FAIL_TOTALS_DEFAULT                                            \
+	(EPH_BPF_FAIL_KINDS * EPH_BPF_FAIL_NS_DEFAULT)
 #define EPH_BPF_FAIL_DETAIL_DEFAULT 16384
 #define EPH_BPF_FAIL_DETAIL_MIN	    128
 #define EPH_BPF_FAIL_DETAIL_LIMIT   (1u << 20)
