@@ -280,16 +280,29 @@ static void link_fd(const char *rel, const char *target)
 	ck_assert_int_eq(symlink(target, path), 0);
 }
 
+/* A fake /proc in root (the ranges set up), and its removal. */
+static void fake_proc_begin(void)
+{
+	setup_ranges();
+	snprintf(root, sizeof(root), "/tmp/check_holders.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void fake_proc_end(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
 START_TEST(procfs_walk)
 {
 	struct eph_holders out;
 	struct eph_hindex x;
 	struct eph_sock s;
-	char cmd[128];
 
-	setup_ranges();
-	snprintf(root, sizeof(root), "/tmp/check_holders.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	fake_proc_begin();
 	/* 100: two pool sockets and a pipe; 200: one, and 100's first
 	 * (inherited); 300: none; "self" and "net" are no pids. */
 	mkdirs("100");
@@ -351,8 +364,7 @@ START_TEST(procfs_walk)
 	ck_assert_ptr_null(out.v);
 	eph_hindex_free(&x);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	ck_assert_int_eq(system(cmd), 0);
+	fake_proc_end();
 }
 END_TEST
 
@@ -375,11 +387,8 @@ START_TEST(procfs_walk_duplicates)
 	};
 	struct eph_holders out;
 	struct eph_hindex x;
-	char cmd[128];
 
-	setup_ranges();
-	snprintf(root, sizeof(root), "/tmp/check_holders.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	fake_proc_begin();
 	mkdirs("100");
 	mkdirs("100/fd");
 	link_fd("100/fd/3", "socket:[601]");
@@ -405,8 +414,7 @@ START_TEST(procfs_walk_duplicates)
 	ck_assert_uint_eq(out.sockets_unattributed, 2);
 	eph_holders_free(&out);
 	eph_hindex_free(&x);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	ck_assert_int_eq(system(cmd), 0);
+	fake_proc_end();
 }
 END_TEST
 
